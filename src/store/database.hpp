@@ -1,0 +1,113 @@
+#pragma once
+// The database seam. Repositories (users, sessions, ...) are written against
+// Connection with SQL constants per dialect and bound parameters only. Every call here
+// blocks: it runs on a WorkerPool thread (see core/async.hpp), never on a network thread.
+//
+// Parameters are written $1, $2, ... in both dialects (SQLite binds them by name).
+// Timestamps are stored as Unix epoch milliseconds (BIGINT), booleans as nullable
+// timestamps or 0/1 integers, ids as text (UUIDv7).
+
+#include "core/result.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace chatd::store {
+
+enum class Dialect { sqlite, postgres };
+
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+
+struct Row {
+  std::vector<std::optional<std::string>> cols;  // text form of every column; nullopt = NULL
+
+  bool is_null(std::size_t i) const { return !cols.at(i).has_value(); }
+  const std::string& text(std::size_t i) const;            // "" for NULL
+  std::int64_t integer(std::size_t i) const;               // 0 for NULL or non-numeric
+  std::optional<std::int64_t> opt_integer(std::size_t i) const;
+  std::optional<std::string> opt_text(std::size_t i) const { return cols.at(i); }
+};
+
+struct Rows {
+  std::vector<Row> rows;
+  std::int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
+  bool empty() const { return rows.empty(); }
+};
+
+// One database session; used by one thread at a time.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Runs one statement with bound parameters. Errors: Code::conflict for unique/foreign-key
+  // violations, Code::unavailable when the database cannot be reached or is busy past its
+  // timeout, Code::internal otherwise (the cause in Error::internal).
+  virtual Result<Rows> query(std::string_view sql, std::span<const Value> params) = 0;
+  Result<Rows> query(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return query(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  // Runs a script of several statements without parameters (migrations).
+  virtual Status exec_script(std::string_view sql) = 0;
+};
+
+enum class Access {
+  read,         // a reader connection, no explicit transaction
+  write,        // the writer (SQLite) / any pooled connection (PostgreSQL), in a transaction
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual Dialect dialect() const = 0;
+  // Borrows a connection for `fn`. With Access::write, `fn` runs inside a transaction that
+  // commits when it returns success and rolls back when it returns an error or throws.
+  // Returns fn's status, or Code::unavailable when no connection could be had.
+  virtual Status run(Access access, const std::function<Status(Connection&)>& fn) = 0;
+  // A cheap round trip (SELECT 1) for /readyz.
+  virtual Status ping() = 0;
+};
+
+// Helpers returning a value from inside run().
+template <class F>
+auto read(Database& db, F fn) -> std::invoke_result_t<F&, Connection&> {
+  using R = std::invoke_result_t<F&, Connection&>;
+  std::optional<R> out;
+  Status st = db.run(Access::read, [&](Connection& c) -> Status {
+    out.emplace(fn(c));
+    if (out->has_error()) return out->error();
+    return ok();
+  });
+  if (!out) return R(st.error());
+  return std::move(*out);
+}
+
+template <class F>
+auto transact(Database& db, F fn) -> std::invoke_result_t<F&, Connection&> {
+  using R = std::invoke_result_t<F&, Connection&>;
+  std::optional<R> out;
+  Status st = db.run(Access::write, [&](Connection& c) -> Status {
+    out.emplace(fn(c));
+    if (out->has_error()) return out->error();
+    return ok();
+  });
+  if (st.has_error() && (!out || out->has_value())) return R(st.error());  // commit failed
+  return std::move(*out);
+}
+
+struct DatabaseOptions {
+  int pool_size = 8;                // PostgreSQL connections / SQLite reader connections
+  std::int64_t busy_timeout_ms = 5000;
+};
+
+// Opens a database from CHATD_DATABASE_URL ("sqlite:PATH" or "postgresql://...").
+// Errors: Code::invalid_argument for a bad URL, Code::unavailable when it cannot connect.
+Result<std::unique_ptr<Database>> open_database(const std::string& url, const DatabaseOptions& options);
+
+}  // namespace chatd::store
