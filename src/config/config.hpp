@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chatd::config {
@@ -70,7 +71,7 @@ struct Config {
   std::optional<std::string> default_model;
   std::int64_t llm_timeout_ms = 120000;
 
-  // Settings of our own beyond the contract's table (documented in the README).
+  // Settings of our own beyond the contract's table (documented in docs/configuration.md).
   std::int64_t http_header_timeout_ms = 10000;  // CHATD_HTTP_HEADER_TIMEOUT_MS: whole request head
   std::int64_t http_body_timeout_ms = 30000;    // CHATD_HTTP_BODY_TIMEOUT_MS: whole request body
   std::int64_t http_idle_timeout_ms = 60000;    // CHATD_HTTP_IDLE_TIMEOUT_MS: keep-alive idle
@@ -95,6 +96,12 @@ struct Sources {
   std::optional<std::string> dotenv;
   std::string dotenv_name = ".env";  // for messages
   unsigned hardware_threads = 1;
+  // Set when the .env file exists but could not be read (e.g. "Permission denied");
+  // load() reports it as a problem, so an unreadable .env never passes silently.
+  std::optional<std::string> dotenv_error;
+  // Text of /proc/mounts, used in production to refuse SQLite on a network filesystem.
+  // Empty means unknown (only the `//` and `\\` path forms are then recognised).
+  std::string proc_mounts;
 };
 
 struct LoadResult {
@@ -113,7 +120,27 @@ struct LoadResult {
 // production, insecure setting adds one line to `problems`.
 LoadResult load(const Sources& sources);
 
-// Reads the real process environment and ./.env.
+// Reads the real process environment (`environ`), ./.env when it exists (a read error goes
+// to Sources::dotenv_error), /proc/mounts (best effort) and the hardware concurrency.
 Sources system_sources();
+
+// Every setting name load() knows, in documentation order (CHATD_* and the AWS_* ones).
+const std::vector<std::string_view>& known_settings();
+
+// An IP address as 16 bytes: IPv6 as is, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d), so that
+// "1.2.3.4" and "::ffff:1.2.3.4" are the same address. Returns nullopt unless `text` is exactly
+// one address (no brackets, port, zone or surrounding spaces).
+std::optional<std::array<std::uint8_t, 16>> parse_ip(std::string_view text);
+
+// "ADDR" or "ADDR/PREFIX" (IPv4 prefix 0-32, stored +96; IPv6 prefix 0-128); host bits are
+// cleared in `address`. Returns nullopt when the address or the prefix is malformed.
+std::optional<Network> parse_network(std::string_view text);
+
+// Whether `address` (as returned by parse_ip) lies inside `network`.
+bool contains(const Network& network, const std::array<std::uint8_t, 16>& address);
+
+// CHATD_MASTER_KEY as 32 bytes: 64 hex digits, or base64 (standard or URL-safe alphabet,
+// padding optional) of exactly 32 bytes. Returns nullopt for anything else.
+std::optional<std::array<std::uint8_t, 32>> decode_master_key(std::string_view text);
 
 }  // namespace chatd::config

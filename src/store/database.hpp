@@ -31,8 +31,11 @@ struct Row {
 
   bool is_null(std::size_t i) const { return !cols.at(i).has_value(); }
   const std::string& text(std::size_t i) const;            // "" for NULL
-  std::int64_t integer(std::size_t i) const;               // 0 for NULL or non-numeric
-  std::optional<std::int64_t> opt_integer(std::size_t i) const;
+  // 0 for NULL or non-numeric. A decimal ("12.50", from NUMERIC sums) is truncated toward
+  // zero; PostgreSQL's boolean text "t"/"f" reads as 1/0 so EXISTS(...) works in both dialects.
+  std::int64_t integer(std::size_t i) const;
+  std::optional<std::int64_t> opt_integer(std::size_t i) const;  // nullopt for NULL, else integer(i)
+  double real(std::size_t i) const;                               // 0.0 for NULL or non-numeric
   std::optional<std::string> opt_text(std::size_t i) const { return cols.at(i); }
 };
 
@@ -43,6 +46,13 @@ struct Rows {
 };
 
 // One database session; used by one thread at a time.
+//
+// Inside Access::write a failed statement dooms the transaction in both dialects (that is
+// how PostgreSQL behaves, and SQLite is made to match so code tested on one works on the
+// other): run() then rolls back and returns that statement's error even when `fn` returns
+// success. Write upserts as INSERT ... ON CONFLICT instead of catching a conflict.
+// A statement must use exactly the parameters it is given ($1..$N, each at least once);
+// a mismatch is Code::internal without reaching the database.
 class Connection {
  public:
   virtual ~Connection() = default;
@@ -68,10 +78,21 @@ class Database {
   virtual Dialect dialect() const = 0;
   // Borrows a connection for `fn`. With Access::write, `fn` runs inside a transaction that
   // commits when it returns success and rolls back when it returns an error or throws.
-  // Returns fn's status, or Code::unavailable when no connection could be had.
+  // Returns fn's status, or Code::unavailable when no connection could be had within
+  // DatabaseOptions::busy_timeout_ms. Do not nest run() calls on one thread: the inner one
+  // would wait for a connection the outer one holds.
   virtual Status run(Access access, const std::function<Status(Connection&)>& fn) = 0;
   // A cheap round trip (SELECT 1) for /readyz.
   virtual Status ping() = 0;
+
+  struct PoolStats {
+    int size = 0;     // connections that may exist at once
+    int open = 0;     // connections that exist now
+    int in_use = 0;   // borrowed by a run() right now
+    int waiting = 0;  // run() calls waiting for a connection
+  };
+  // For /metrics; zeros unless overridden (test fakes need not).
+  virtual PoolStats pool_stats() const { return {}; }
 };
 
 // Helpers returning a value from inside run().
@@ -103,11 +124,16 @@ auto transact(Database& db, F fn) -> std::invoke_result_t<F&, Connection&> {
 
 struct DatabaseOptions {
   int pool_size = 8;                // PostgreSQL connections / SQLite reader connections
+  // How long a run() waits for a connection (and SQLite for a lock) before Code::unavailable;
+  // also PostgreSQL's connect_timeout (rounded up to whole seconds, at least 2).
   std::int64_t busy_timeout_ms = 5000;
 };
 
-// Opens a database from CHATD_DATABASE_URL ("sqlite:PATH" or "postgresql://...").
-// Errors: Code::invalid_argument for a bad URL, Code::unavailable when it cannot connect.
+// Opens a database from CHATD_DATABASE_URL ("sqlite:PATH" or "postgresql://..." /
+// "postgres://..."). SQLite creates the file and its parent directory when missing;
+// PostgreSQL opens one connection at once so that a wrong URL shows at startup.
+// Errors: Code::invalid_argument for a bad URL or options, Code::unavailable when it cannot
+// connect or open the file. Details never contain the URL (it may hold a password).
 Result<std::unique_ptr<Database>> open_database(const std::string& url, const DatabaseOptions& options);
 
 }  // namespace chatd::store

@@ -28,14 +28,18 @@ struct MigrationReport {
   std::vector<std::string> applied;  // names
 };
 
-// The highest applied version (0 for an empty database).
+// The highest applied version (0 for an empty database). Errors as Database::run.
 Result<int> schema_version(Database& db);
 
 // Applies every pending migration in order, each in its own transaction. Refuses
 // (Code::conflict) when the database holds a version newer than the newest known one,
 // so an old binary never runs against a newer schema. Safe when several instances
-// start at once (PostgreSQL: advisory lock; SQLite: the write lock).
-Result<MigrationReport> migrate(Database& db, const std::vector<Migration>& migrations);
+// start at once (PostgreSQL: advisory lock; SQLite: the write lock). With `log`, each
+// applied migration is logged (db.migrated) and a failure too (db.migration_failed).
+// Errors: Code::conflict (detail "database schema version N is newer than this chatd
+// (knows up to M); upgrade chatd"); a failing migration's own error, after which the
+// database is left at the previous version; Code::unavailable when the database is.
+Result<MigrationReport> migrate(Database& db, const std::vector<Migration>& migrations, Logger* log = nullptr);
 
 // Checks only: Code::conflict when the database is newer than `migrations`.
 Status check_not_newer(Database& db, const std::vector<Migration>& migrations);

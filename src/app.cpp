@@ -1,0 +1,100 @@
+#include "app.hpp"
+
+#include "api/health.hpp"
+#include "core/log.hpp"
+#include "core/worker_pool.hpp"
+#include "http/pipeline.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "store/database.hpp"
+#include "store/migrations.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+namespace chatd {
+
+namespace {
+
+store::DatabaseOptions database_options(const config::Config& config) {
+  store::DatabaseOptions options;
+  options.pool_size = config.db_pool_size;
+  return options;
+}
+
+bool ensure_data_dir(const config::Config& config, Logger& log) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    log.error("startup.data_dir").str("path", config.data_dir).str("error", ec.message());
+    return false;
+  }
+  std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  return true;
+}
+
+// Opens the database and applies pending migrations; logs and returns null on failure.
+std::unique_ptr<store::Database> open_and_migrate(const config::Config& config, Logger& log) {
+  auto db = store::open_database(config.database_url, database_options(config));
+  if (!db) {
+    log.error("startup.database").str("error", db.error().detail).str("cause", db.error().internal);
+    return nullptr;
+  }
+  auto& database = *db.value();
+  auto report = store::migrate(database, store::embedded_migrations(database.dialect()));
+  if (!report) {
+    log.error("startup.migrate").str("error", report.error().detail).str("cause", report.error().internal);
+    return nullptr;
+  }
+  auto line = log.info("database.migrated");
+  line.num("from_version", report.value().from_version).num("to_version", report.value().to_version);
+  line.num("applied", static_cast<std::int64_t>(report.value().applied.size()));
+  return std::move(db).value();
+}
+
+}  // namespace
+
+int run_migrate(const config::Config& config) {
+  Logger log(config.log_level, config.log_format);
+  if (!ensure_data_dir(config, log)) return 1;
+  return open_and_migrate(config, log) ? 0 : 1;
+}
+
+int run_serve(const config::Config& config) {
+  Logger log(config.log_level, config.log_format);
+  if (!ensure_data_dir(config, log)) return 1;
+  auto db = open_and_migrate(config, log);
+  if (!db) return 1;
+
+  WorkerPool workers("worker", static_cast<std::size_t>(config.workers), static_cast<std::size_t>(config.worker_queue));
+
+  http::Router router;
+  api::add_health_routes(router, {*db, workers, config.redis_url});
+
+  http::Pipeline pipeline(router, {config.cors_origins, config.trusted_proxies, config.max_body_bytes}, log);
+  http::ServerOptions server_options;
+  server_options.host = config.host;
+  server_options.port = config.port;
+  server_options.threads = config.threads;
+  server_options.header_timeout_ms = config.http_header_timeout_ms;
+  server_options.body_timeout_ms = config.http_body_timeout_ms;
+  server_options.idle_timeout_ms = config.http_idle_timeout_ms;
+  server_options.max_header_bytes = config.max_header_bytes;
+  server_options.max_body_bytes = config.max_body_bytes;
+  server_options.max_connections = config.max_connections;
+  server_options.shutdown_grace_ms = config.shutdown_grace_ms;
+  http::Server server(server_options, pipeline, log);
+  if (auto st = server.listen(); !st) {
+    log.error("startup.listen").str("error", st.error().detail);
+    return 1;
+  }
+  log.info("chatd.started")
+      .str("version", CHATD_VERSION)
+      .str("env", config.production ? "production" : "development")
+      .str("database", db->dialect() == store::Dialect::sqlite ? "sqlite" : "postgresql");
+  bool clean = server.run();
+  return clean ? 0 : 1;
+}
+
+}  // namespace chatd

@@ -1,0 +1,67 @@
+#include "http/message.hpp"
+
+namespace chatd::http {
+
+const std::string& PathParams::get(std::string_view name) const {
+  static const std::string empty;
+  for (const auto& [key, value] : items_)
+    if (key == name) return value;
+  return empty;
+}
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+               hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> Context::query_param(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    auto eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (percent_decode(key) == name)
+      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+Response json_response(bhttp::status status, const nlohmann::json& body) {
+  Response res{status, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return res;
+}
+
+Response empty_response(bhttp::status status) {
+  Response res{status, 11};
+  return res;
+}
+
+}  // namespace chatd::http

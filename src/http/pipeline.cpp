@@ -1,0 +1,239 @@
+#include "http/pipeline.hpp"
+
+#include "core/ids.hpp"
+#include "http/problem.hpp"
+
+#include <algorithm>
+#include <exception>
+
+namespace chatd::http {
+
+namespace {
+
+constexpr std::string_view kApiCsp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+constexpr std::string_view kCorsAllowHeaders = "Authorization, Content-Type, X-Request-Id";
+constexpr std::string_view kCorsExposeHeaders =
+    "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After";
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// "application/json" or "application/json; charset=utf-8" (any case); other charsets refused.
+bool is_json_content_type(std::string_view value) {
+  std::size_t semi = value.find(';');
+  if (!iequals(trim(value.substr(0, semi)), "application/json")) return false;
+  while (semi != std::string_view::npos) {
+    value = value.substr(semi + 1);
+    semi = value.find(';');
+    std::string_view param = trim(value.substr(0, semi));
+    auto eq = param.find('=');
+    if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "charset")) continue;
+    std::string_view charset = trim(param.substr(eq + 1));
+    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"')
+      charset = charset.substr(1, charset.size() - 2);
+    if (!iequals(charset, "utf-8") && !iequals(charset, "utf8")) return false;
+  }
+  return true;
+}
+
+bool has_body(const Request& req) {
+  return !req.body().empty() || req.find(bhttp::field::transfer_encoding) != req.end() ||
+         (req.find(bhttp::field::content_length) != req.end() && req[bhttp::field::content_length] != "0");
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Router& router, PipelineOptions options, Logger& log)
+    : router_(router), options_(std::move(options)), log_(log) {}
+
+bool Pipeline::valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
+std::string Pipeline::client_ip(const Request& req, const Peer& peer) const {
+  if (options_.trusted_proxies.empty()) return peer.ip;
+  auto trusted = [&](std::string_view ip) {
+    auto addr = config::parse_ip(ip);
+    if (!addr) return false;
+    return std::any_of(options_.trusted_proxies.begin(), options_.trusted_proxies.end(),
+                       [&](const config::Network& n) { return config::contains(n, *addr); });
+  };
+  if (!trusted(peer.ip)) return peer.ip;
+  // Walk X-Forwarded-For from the right: the first address not among the trusted proxies
+  // is the client. Several header lines are one list, in order.
+  std::vector<std::string_view> hops;
+  auto [first, last] = req.equal_range("X-Forwarded-For");
+  for (auto it = first; it != last; ++it) {
+    std::string_view v = it->value();
+    std::size_t pos = 0;
+    while (pos <= v.size()) {
+      auto comma = v.find(',', pos);
+      std::string_view item = trim(v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+      if (!item.empty()) hops.push_back(item);
+      if (comma == std::string_view::npos) break;
+      pos = comma + 1;
+    }
+  }
+  std::string client = peer.ip;
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    auto addr = config::parse_ip(*it);
+    if (!addr) break;  // garbage: keep the last hop we could trust
+    client = std::string(*it);
+    if (!trusted(*it)) break;
+  }
+  return client;
+}
+
+bool Pipeline::origin_allowed(std::string_view origin) const {
+  return std::find(options_.cors_origins.begin(), options_.cors_origins.end(), origin) != options_.cors_origins.end();
+}
+
+Context Pipeline::begin(const Request& req, const Peer& peer) const {
+  Context ctx(req);
+  ctx.started = std::chrono::steady_clock::now();
+  auto rid = req.find("X-Request-Id");
+  ctx.request_id = rid != req.end() && valid_request_id(rid->value()) ? std::string(rid->value()) : new_uuid_v7();
+  ctx.client_ip = client_ip(req, peer);
+  ctx.secure = peer.tls;
+  if (!peer.tls && !options_.trusted_proxies.empty() && ctx.client_ip != peer.ip) {
+    auto proto = req.find("X-Forwarded-Proto");
+    ctx.secure = proto != req.end() && iequals(trim(proto->value()), "https");
+  }
+  std::string_view target = req.target();
+  auto q = target.find('?');
+  ctx.path = target.substr(0, q);
+  if (q != std::string_view::npos) ctx.query = target.substr(q + 1);
+  return ctx;
+}
+
+void Pipeline::finish(Context& ctx, Response& res) const {
+  res.set("X-Request-Id", ctx.request_id);
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("X-Frame-Options", "DENY");
+  if (res.find("Content-Security-Policy") == res.end())
+    res.set("Content-Security-Policy", kApiCsp);
+  if (ctx.secure) res.set(bhttp::field::strict_transport_security, "max-age=31536000; includeSubDomains");
+  if (!options_.cors_origins.empty()) {
+    auto origin = ctx.req.find(bhttp::field::origin);
+    if (origin != ctx.req.end() && origin_allowed(origin->value())) {
+      res.set(bhttp::field::access_control_allow_origin, origin->value());
+      res.set(bhttp::field::access_control_allow_credentials, "true");
+      res.set(bhttp::field::access_control_expose_headers, kCorsExposeHeaders);
+    }
+    res.set(bhttp::field::vary, "Origin");
+  }
+  if (ctx.req.method() == bhttp::verb::head) {
+    // Same headers as GET, no body bytes.
+    res.content_length(res.body().size());
+    res.body().clear();
+  } else {
+    res.prepare_payload();
+  }
+  auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx.started).count();
+  auto line = log_.info("http.request");
+  line.str("request_id", ctx.request_id)
+      .str("method", ctx.req.method_string())
+      .str("route", ctx.route.empty() ? std::string_view("unmatched") : ctx.route)
+      .num("status", res.result_int())
+      .num("duration_us", micros)
+      .num("bytes", static_cast<std::int64_t>(ctx.req.method() == bhttp::verb::head ? 0 : res.body().size()))
+      .str("ip", ctx.client_ip);
+  if (!ctx.error_note.empty()) line.str("error", ctx.error_note);
+}
+
+Response Pipeline::reject(const Request& head, const Peer& peer, const Error& error) const {
+  Context ctx = begin(head, peer);
+  Response res = error_response(ctx, error);
+  finish(ctx, res);
+  return res;
+}
+
+boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer& peer) const {
+  Context ctx = begin(req, peer);
+  Response res;
+
+  // CORS preflight: answered here for the configured origins only.
+  auto origin = req.find(bhttp::field::origin);
+  if (req.method() == bhttp::verb::options && origin != req.end() &&
+      req.find(bhttp::field::access_control_request_method) != req.end()) {
+    if (!origin_allowed(origin->value())) {
+      res = problem_response(fail(Code::permission_denied, "this origin is not allowed", "forbidden"));
+    } else {
+      PathParams ignored;
+      Match m = router_.match(bhttp::verb::unknown, ctx.path, ignored);
+      if (!m.path_known) {
+        res = problem_response(fail(Code::not_found, "no such resource"));
+      } else {
+        res = empty_response(bhttp::status::no_content);
+        res.set(bhttp::field::access_control_allow_methods, m.allow);
+        res.set(bhttp::field::access_control_allow_headers, kCorsAllowHeaders);
+        res.set(bhttp::field::access_control_max_age, "600");
+      }
+    }
+    finish(ctx, res);
+    co_return res;
+  }
+
+  Match m = router_.match(req.method(), ctx.path, ctx.params);
+  if (!m.route) {
+    if (m.path_known) {
+      res = problem_response(fail(Code::method_not_allowed, "this resource does not support " +
+                                                                std::string(req.method_string())));
+      res.set(bhttp::field::allow, m.allow);
+    } else {
+      res = problem_response(fail(Code::not_found, "no such resource"));
+    }
+    finish(ctx, res);
+    co_return res;
+  }
+  ctx.route = m.route->pattern;
+
+  if (m.route->json_body) {
+    auto ct = req.find(bhttp::field::content_type);
+    if (has_body(req) && (ct == req.end() || !is_json_content_type(ct->value()))) {
+      res = problem_response(fail(Code::unsupported, "send the body as Content-Type: application/json"));
+      finish(ctx, res);
+      co_return res;
+    }
+    ctx.body = nlohmann::json::parse(req.body(), nullptr, false);
+    if (ctx.body.is_discarded()) {
+      res = problem_response(fail(Code::invalid_argument,
+                                  req.body().empty() ? "the request body is empty; send a JSON object"
+                                                     : "the request body is not valid JSON",
+                                  "invalid_json"));
+      finish(ctx, res);
+      co_return res;
+    }
+  }
+
+  std::exception_ptr failure;
+  try {
+    res = co_await m.route->handler(ctx);
+  } catch (const std::exception& e) {
+    log_.error("http.handler_failed").str("request_id", ctx.request_id).str("route", ctx.route).str("error", e.what());
+    failure = std::current_exception();
+  } catch (...) {
+    log_.error("http.handler_failed").str("request_id", ctx.request_id).str("route", ctx.route);
+    failure = std::current_exception();
+  }
+  if (failure) res = error_response(ctx, internal_error("handler threw"));
+  finish(ctx, res);
+  co_return res;
+}
+
+}  // namespace chatd::http

@@ -1,0 +1,58 @@
+#pragma once
+// The one route table: every endpoint with its method, pattern and handler. Patterns
+// are literal segments and `{name}` parameters ("/conversations/{id}/messages").
+
+#include "http/message.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace chatd::http {
+
+using Handler = std::function<boost::asio::awaitable<Response>(Context&)>;
+
+struct Route {
+  bhttp::verb method;
+  std::string pattern;
+  Handler handler;
+  bool json_body = false;  // the route takes a JSON body: 415 / 400 are checked before the handler
+};
+
+struct Match {
+  const Route* route = nullptr;  // null: no route for this method
+  bool path_known = false;       // some route has this path (so: 405, not 404)
+  std::string allow;             // "GET, HEAD" style list when path_known
+};
+
+class Router {
+ public:
+  // Throws std::invalid_argument for a malformed or duplicate (method, pattern) pair:
+  // the route table is fixed at startup, so that is a programming error.
+  void add(Route route);
+
+  // Matches a path (no query string). HEAD falls back to GET. Captured parameters go
+  // into `params` (percent-decoded).
+  Match match(bhttp::verb method, std::string_view path, PathParams& params) const;
+
+  const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
+
+ private:
+  struct Pattern {
+    std::vector<std::string> segments;  // "{name}" marks a parameter
+    std::vector<const Route*> routes;   // one per method
+  };
+  std::vector<std::unique_ptr<Route>> routes_;
+  std::unordered_map<std::string, std::size_t> literal_;  // pattern without parameters -> index
+  std::vector<Pattern> patterns_;
+};
+
+// Splits "/a/b/c" into {"a","b","c"}; "/" gives {}. Returns false for an empty segment
+// other than none at all ("/a//b", "/a/").
+bool split_path(std::string_view path, std::vector<std::string_view>& out);
+
+}  // namespace chatd::http

@@ -1,0 +1,362 @@
+#include "http/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <array>
+#include <limits>
+#include <list>
+#include <thread>
+#include <vector>
+
+namespace chatd::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+// One open connection, registered with its network thread so that shutdown can close
+// the idle ones. Touched only from that thread.
+struct Connection {
+  beast::tcp_stream* stream = nullptr;
+  bool idle = true;
+};
+
+struct NetworkThread {
+  asio::io_context ioc{1};
+  std::list<Connection*> connections;
+  std::thread thread;
+};
+
+std::string peer_address(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  return addr.to_string();
+}
+
+// RFC 9112 §6.3: a request with both Content-Length and Transfer-Encoding, a repeated or
+// list-valued Content-Length, or a Transfer-Encoding that does not end in chunked is a
+// smuggling vector: refuse it and close the connection.
+const char* framing_problem(const Request& head) {
+  int content_lengths = 0;
+  bool transfer_encoding = false;
+  for (const auto& f : head) {
+    if (f.name() == bhttp::field::content_length) {
+      ++content_lengths;
+      if (f.value().find(',') != std::string_view::npos) return "Content-Length holds a list";
+    } else if (f.name() == bhttp::field::transfer_encoding) {
+      if (transfer_encoding) return "Transfer-Encoding is repeated";
+      transfer_encoding = true;
+    }
+  }
+  if (content_lengths > 1) return "Content-Length is repeated";
+  if (content_lengths > 0 && transfer_encoding) return "Content-Length and Transfer-Encoding together";
+  if (transfer_encoding) {
+    if (head.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+    if (!head.chunked()) return "Transfer-Encoding other than chunked";
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions o, const Pipeline& p, Logger& l) : options(std::move(o)), pipeline(p), log(l) {
+    int n = options.threads < 1 ? 1 : options.threads;
+    for (int i = 0; i < n; ++i) threads.push_back(std::make_unique<NetworkThread>());
+    acceptor = std::make_unique<tcp::acceptor>(threads[0]->ioc);
+  }
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> session(NetworkThread& home, tcp::socket socket);
+  asio::awaitable<void> drain();
+  void begin_shutdown();
+  bool write_simple(beast::tcp_stream& stream, Response& res);
+
+  ServerOptions options;
+  const Pipeline& pipeline;
+  Logger& log;
+  std::vector<std::unique_ptr<NetworkThread>> threads;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::uint16_t bound_port = 0;
+  std::atomic<bool> draining{false};
+  std::atomic<bool> drained_in_time{true};
+  std::atomic<std::int64_t> open_connections{0};
+  std::atomic<std::int64_t> active_requests{0};
+  std::size_t next_thread = 0;
+};
+
+Server::Server(ServerOptions options, const Pipeline& pipeline, Logger& log)
+    : impl_(std::make_unique<Impl>(std::move(options), pipeline, log)) {}
+
+Server::~Server() = default;
+
+Status Server::listen() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) return fail(Code::invalid_argument, "bad listen address " + impl_->options.host);
+  tcp::endpoint endpoint(address, impl_->options.port);
+  auto& acc = *impl_->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return fail(Code::unavailable, "cannot listen on " + impl_->options.host + ":" +
+                                       std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  impl_->bound_port = acc.local_endpoint().port();
+  return ok();
+}
+
+std::uint16_t Server::port() const { return impl_->bound_port; }
+
+void Server::stop() {
+  asio::post(impl_->threads[0]->ioc, [impl = impl_.get()] { impl->begin_shutdown(); });
+}
+
+bool Server::run() {
+  auto& main = *impl_->threads[0];
+  asio::signal_set signals(main.ioc, SIGINT, SIGTERM);
+  signals.async_wait([impl = impl_.get()](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    impl->log.info("server.signal").num("signal", sig);
+    impl->begin_shutdown();
+  });
+  asio::co_spawn(main.ioc, impl_->accept_loop(), [impl = impl_.get()](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      impl->log.error("server.accept_failed").str("error", ex.what());
+    }
+  });
+  for (std::size_t i = 1; i < impl_->threads.size(); ++i) {
+    auto* t = impl_->threads[i].get();
+    t->thread = std::thread([t] {
+      auto guard = asio::make_work_guard(t->ioc);
+      t->ioc.run();
+    });
+  }
+  {
+    auto guard = asio::make_work_guard(main.ioc);
+    main.ioc.run();
+  }
+  for (std::size_t i = 1; i < impl_->threads.size(); ++i) impl_->threads[i]->thread.join();
+  return impl_->drained_in_time.load();
+}
+
+void Server::Impl::begin_shutdown() {
+  if (draining.exchange(true)) return;
+  log.info("server.draining")
+      .num("open_connections", open_connections.load())
+      .num("active_requests", active_requests.load());
+  boost::system::error_code ignored;
+  acceptor->close(ignored);
+  for (auto& t : threads) {
+    asio::post(t->ioc, [t = t.get()] {
+      for (Connection* c : t->connections) {
+        // A connection whose next request is already in the socket buffer is not idle.
+        boost::system::error_code ec;
+        if (c->idle && c->stream->socket().available(ec) == 0) c->stream->socket().cancel(ec);
+      }
+    });
+  }
+  asio::co_spawn(threads[0]->ioc, drain(), asio::detached);
+}
+
+asio::awaitable<void> Server::Impl::drain() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.shutdown_grace_ms);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (open_connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(10ms);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (open_connections.load() > 0) {
+    drained_in_time = false;
+    log.warn("server.drain_timeout").num("open_connections", open_connections.load());
+  }
+  log.info("server.stopped");
+  for (auto& t : threads) t->ioc.stop();
+}
+
+asio::awaitable<void> Server::Impl::accept_loop() {
+  log.info("server.listening")
+      .str("address", options.host)
+      .num("port", bound_port)
+      .num("threads", static_cast<std::int64_t>(threads.size()));
+  for (;;) {
+    NetworkThread& home = *threads[next_thread];
+    next_thread = (next_thread + 1) % threads.size();
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor->async_accept(home.ioc, asio::redirect_error(asio::use_awaitable, ec));
+    if (draining.load()) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      log.warn("server.accept_error").str("error", ec.message());
+      asio::steady_timer pause(acceptor->get_executor(), 50ms);
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (open_connections.load() >= options.max_connections) {
+      log.warn("server.connection_refused").str("reason", "max_connections");
+      socket.close(ec);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    open_connections.fetch_add(1);
+    asio::co_spawn(home.ioc, session(home, std::move(socket)), [this](std::exception_ptr e) {
+      open_connections.fetch_sub(1);
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log.error("server.session_failed").str("error", ex.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> Server::Impl::session(NetworkThread& home, tcp::socket socket) {
+  Peer peer{peer_address(socket), false};
+  beast::tcp_stream stream(std::move(socket));
+  Connection entry{&stream, true};
+  home.connections.push_front(&entry);
+  auto registration = home.connections.begin();
+  struct Unregister {
+    NetworkThread& home;
+    std::list<Connection*>::iterator it;
+    ~Unregister() { home.connections.erase(it); }
+  } unregister{home, registration};
+
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  const auto max_body = static_cast<std::uint64_t>(options.max_body_bytes);
+
+  // Writes a refusal and ends the connection: after a framing error the byte stream
+  // cannot be trusted to hold another request.
+  bool linger = false;
+  auto refuse = [&](const Request& head, const Error& error) -> asio::awaitable<void> {
+    linger = true;
+    Response res = pipeline.reject(head, peer, error);
+    res.keep_alive(false);
+    stream.expires_after(std::chrono::milliseconds(options.body_timeout_ms));
+    boost::system::error_code wec;
+    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, wec));
+  };
+
+  for (;;) {
+    // Idle: wait for the first byte of the next request. Shutdown closes idle sockets.
+    if (buffer.size() == 0) {
+      if (draining.load() && stream.socket().available(ec) == 0) break;
+      entry.idle = true;
+      stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
+      std::size_t n = co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+      entry.idle = false;
+      if (ec) break;
+      buffer.commit(n);
+    }
+    entry.idle = false;
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    // The body limit is applied after the head, so an oversized Content-Length gets 413
+    // from the check below rather than a parse error.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
+    co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == bhttp::error::header_limit) {
+        co_await refuse(parser.get(), fail(Code::invalid_argument, "the request head is too large", "headers_too_large"));
+      } else if (ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset ||
+                 ec == asio::error::operation_aborted || ec == bhttp::error::end_of_stream ||
+                 ec == bhttp::error::partial_message) {
+        // The client went away or was too slow: nothing useful to answer.
+      } else {
+        co_await refuse(parser.get(), fail(Code::invalid_argument, "malformed HTTP request", "bad_request"));
+      }
+      break;
+    }
+
+    const Request& head = parser.get();
+    if (const char* why = framing_problem(head)) {
+      co_await refuse(head, fail(Code::invalid_argument, std::string("ambiguous request framing: ") + why,
+                                 "bad_request"));
+      break;
+    }
+    if (parser.content_length() && *parser.content_length() > max_body) {
+      co_await refuse(head, fail(Code::too_large, "the request body exceeds " + std::to_string(max_body) + " bytes"));
+      break;
+    }
+    parser.body_limit(max_body);
+    if (!parser.is_done()) {
+      auto expect = head.find(bhttp::field::expect);
+      if (expect != head.end() && beast::iequals(expect->value(), "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, head.version()};
+        stream.expires_after(std::chrono::milliseconds(options.body_timeout_ms));
+        co_await bhttp::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      stream.expires_after(std::chrono::milliseconds(options.body_timeout_ms));
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == bhttp::error::body_limit) {
+          co_await refuse(parser.get(),
+                          fail(Code::too_large, "the request body exceeds " + std::to_string(max_body) + " bytes"));
+        } else if (ec != beast::error::timeout && ec != asio::error::eof && ec != asio::error::connection_reset &&
+                   ec != bhttp::error::partial_message && ec != asio::error::operation_aborted) {
+          co_await refuse(parser.get(), fail(Code::invalid_argument, "malformed request body", "bad_request"));
+        }
+        break;
+      }
+    }
+
+    Request req = parser.release();
+    stream.expires_never();  // a handler bounds its own work; the socket timers resume for the write
+    active_requests.fetch_add(1);
+    Response res = co_await pipeline.handle(req, peer);
+    bool keep_alive = req.keep_alive() && !draining.load();
+    res.keep_alive(keep_alive);
+    stream.expires_after(std::chrono::milliseconds(options.body_timeout_ms));
+    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    active_requests.fetch_sub(1);
+    if (ec || !keep_alive) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (linger) {
+    // Closing with unread request bytes makes the kernel send a reset that can destroy the
+    // error response before the client reads it; read and discard a bounded amount first.
+    stream.expires_after(2s);
+    std::array<char, 16384> sink;
+    std::size_t discarded = 0;
+    while (discarded < 4 * 1024 * 1024) {
+      std::size_t n = co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      discarded += n;
+    }
+  }
+  stream.close();
+}
+
+}  // namespace chatd::http

@@ -1,0 +1,184 @@
+"""Transport hardening: slow clients, request smuggling, graceful shutdown."""
+
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import parse_raw_response, wait_for
+
+
+def test_slowloris_does_not_block_others_and_is_cut_off(make_chatd):
+    server = make_chatd({"CHATD_HTTP_HEADER_TIMEOUT_MS": "1500", "CHATD_THREADS": "1"})
+    slow = []
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the head never completes
+        slow.append(s)
+    # Other clients are served at once while the slow ones hang on one network thread.
+    for _ in range(10):
+        assert server.request("GET", "/healthz", timeout=2).status == 200
+    # Dribbling bytes does not extend the deadline: the whole head must arrive in time.
+    start = time.monotonic()
+    closed = []
+    for s in slow:
+        s.settimeout(0.2)
+
+    def all_closed():
+        for s in slow:
+            if s in closed:
+                continue
+            try:
+                s.sendall(b"X-Drip: 1\r\n")
+                data = s.recv(4096)
+                if data == b"":
+                    closed.append(s)
+            except socket.timeout:
+                pass
+            except OSError:
+                closed.append(s)
+        return len(closed) == len(slow)
+
+    wait_for(all_closed, 10, "the server to close slow connections")
+    elapsed = time.monotonic() - start
+    assert elapsed < 8, elapsed
+    for s in slow:
+        s.close()
+    assert server.request("GET", "/healthz").status == 200
+
+
+def test_idle_keep_alive_connection_is_closed(make_chatd):
+    server = make_chatd({"CHATD_HTTP_IDLE_TIMEOUT_MS": "500"})
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b'{"status":"ok"}' not in data:
+        data += s.recv(4096)
+    s.settimeout(5)
+    assert s.recv(4096) == b""  # closed by the server after the idle timeout
+    s.close()
+
+
+SMUGGLING = [
+    ("content-length and chunked",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("chunked then content-length",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+     b"0\r\n\r\n"),
+    ("gzip transfer-encoding then content-length",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd"),
+    ("duplicate content-length, same value",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd"),
+    ("duplicate content-length, different values",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd"),
+    ("content-length list",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4, 4\r\n\r\nabcd"),
+    ("negative content-length",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
+    ("non-numeric content-length",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4x\r\n\r\nabcd"),
+    ("transfer-encoding not ending in chunked",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"),
+    ("obfuscated transfer-encoding",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"),
+    ("transfer-encoding in HTTP/1.0",
+     b"POST /healthz HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    ("bad chunk size",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
+    ("space before colon",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length : 4\r\n\r\nabcd"),
+    ("bare LF line endings mixed",
+     b"GET /healthz HTTP/1.1\nHost: x\r\n\r\n"),
+]
+
+
+@pytest.mark.parametrize("name,payload", SMUGGLING, ids=[s[0] for s in SMUGGLING])
+def test_smuggling_attempt_is_400_and_connection_closed(chatd, name, payload):
+    raw = chatd.raw(payload)
+    status, headers, body = parse_raw_response(raw)
+    assert status == 400, (name, raw[:200])
+    assert headers["content-type"] == "application/problem+json"
+    assert headers.get("connection", "").lower() == "close"
+    # Exactly one response: nothing smuggled behind the first request was answered.
+    assert raw.count(b"HTTP/1.1 ") == 1, raw
+    assert chatd.request("GET", "/healthz").status == 200
+
+
+def test_garbage_request_line_is_400(chatd):
+    status, _, body = parse_raw_response(chatd.raw(b"HELLO\r\n\r\n"))
+    assert status == 400
+    assert chatd.request("GET", "/healthz").status == 200
+
+
+def test_sigterm_finishes_in_flight_request_and_exits_0(make_chatd):
+    server = make_chatd({"CHATD_SHUTDOWN_GRACE_MS": "10000"})
+    # An idle keep-alive connection must not hold the shutdown up.
+    idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = b""
+    while b'{"status":"ok"}' not in first:
+        first += idle.recv(4096)
+    # A request in flight: its head and half of its body are in, the rest comes later. A
+    # first request on the same connection proves the server has accepted it.
+    busy = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    busy.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = b""
+    while b'{"status":"ok"}' not in first:
+        first += busy.recv(4096)
+    busy.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 10\r\n\r\n{\"a\":")
+    # Bytes already delivered to the server's socket make the connection busy, not idle.
+    server.signal(signal.SIGTERM)
+    wait_for(lambda: "server.draining" in server.log(), 5, "the server to start draining")
+    # The idle connection is closed at once.
+    idle.settimeout(5)
+    assert idle.recv(4096) == b""
+    # New connections are refused while draining.
+    wait_for(lambda: _refused(server.port), 5, "the listener to close")
+    busy.sendall(b"12345")
+    busy.settimeout(5)
+    raw = b""
+    while True:
+        chunk = busy.recv(4096)
+        if not chunk:
+            break
+        raw += chunk
+    status, headers, _ = parse_raw_response(raw)
+    assert status == 405  # POST /healthz: answered, not dropped
+    assert headers["connection"].lower() == "close"
+    assert server.wait(timeout=15) == 0
+    assert "server.stopped" in server.log()
+
+
+def _refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except OSError:
+        return True
+
+
+def test_sigint_with_nothing_in_flight_exits_0_quickly(chatd):
+    chatd.signal(signal.SIGINT)
+    assert chatd.wait(timeout=5) == 0
+
+
+def test_many_concurrent_clients(chatd):
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(20):
+                assert chatd.request("GET", "/healthz").status == 200
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

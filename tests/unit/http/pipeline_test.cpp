@@ -1,0 +1,305 @@
+#include "http/pipeline.hpp"
+#include "http/problem.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace chatd::http {
+namespace {
+
+namespace asio = boost::asio;
+
+class TempLog {
+ public:
+  TempLog() {
+    char name[] = "/tmp/chatd-log-XXXXXX";
+    fd_ = mkstemp(name);
+    path_ = name;
+  }
+  ~TempLog() {
+    ::close(fd_);
+    std::remove(path_.c_str());
+  }
+  int fd() const { return fd_; }
+  std::string read() const {
+    std::ifstream in(path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+config::Network net(const char* text) {
+  auto n = config::parse_network(text);
+  if (!n) throw std::runtime_error(std::string("bad network in test: ") + text);
+  return *n;
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  PipelineTest() : log_(LogLevel::info, LogFormat::json, tmp_.fd()) {
+    router_.add({bhttp::verb::post, "/echo",
+                 [](Context& ctx) -> asio::awaitable<Response> {
+                   co_return json_response(bhttp::status::ok, {{"got", ctx.body}, {"ip", ctx.client_ip}});
+                 },
+                 true});
+    router_.add({bhttp::verb::get, "/items/{id}", [](Context& ctx) -> asio::awaitable<Response> {
+                   co_return json_response(bhttp::status::ok,
+                                           {{"id", ctx.params.get("id")}, {"q", ctx.query_param("q").value_or("-")}});
+                 }});
+    router_.add({bhttp::verb::get, "/boom", [](Context&) -> asio::awaitable<Response> {
+                   throw std::runtime_error("secret internal detail /etc/passwd");
+                   co_return empty_response(bhttp::status::ok);
+                 }});
+    router_.add({bhttp::verb::get, "/fails", [](Context& ctx) -> asio::awaitable<Response> {
+                   co_return error_response(ctx, internal_error("db exploded"));
+                 }});
+  }
+
+  Response run(Pipeline& p, Request req, Peer peer = {"10.0.0.5", false}) {
+    req.prepare_payload();
+    asio::io_context ioc;
+    auto fut = asio::co_spawn(ioc, p.handle(req, peer), asio::use_future);
+    ioc.run();
+    return fut.get();
+  }
+  Response run(Request req, Peer peer = {"10.0.0.5", false}) {
+    Pipeline p(router_, options_, log_);
+    return run(p, std::move(req), peer);
+  }
+  static Request make(bhttp::verb method, const char* target, std::string body = {},
+                      const char* content_type = "application/json") {
+    Request req{method, target, 11};
+    if (!body.empty() || method == bhttp::verb::post) {
+      req.body() = std::move(body);
+      if (content_type) req.set(bhttp::field::content_type, content_type);
+    }
+    return req;
+  }
+  static nlohmann::json json(const Response& res) { return nlohmann::json::parse(res.body()); }
+
+  TempLog tmp_;
+  Logger log_;
+  Router router_;
+  PipelineOptions options_;
+};
+
+TEST_F(PipelineTest, JsonBodyReachesHandler) {
+  Response res = run(make(bhttp::verb::post, "/echo", R"({"a":1})"));
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(json(res)["got"]["a"], 1);
+}
+
+TEST_F(PipelineTest, JsonWithCharsetAccepted) {
+  Response res = run(make(bhttp::verb::post, "/echo", R"({"a":2})", "Application/JSON; charset=UTF-8"));
+  EXPECT_EQ(res.result_int(), 200u);
+}
+
+TEST_F(PipelineTest, WrongContentTypeIs415) {
+  for (const char* ct : {"text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1",
+                         "application/jsonx"}) {
+    Response res = run(make(bhttp::verb::post, "/echo", R"({"a":1})", ct));
+    EXPECT_EQ(res.result_int(), 415u) << ct;
+    EXPECT_EQ(json(res)["code"], "unsupported_media_type");
+    EXPECT_EQ(res[bhttp::field::content_type], "application/problem+json");
+  }
+  Response res = run(make(bhttp::verb::post, "/echo", R"({"a":1})", nullptr));
+  EXPECT_EQ(res.result_int(), 415u);
+}
+
+TEST_F(PipelineTest, InvalidJsonIs400) {
+  for (const char* body : {"{", "{\"a\":}", "nul", "[1,2", "{\"a\":1}garbage"}) {
+    Response res = run(make(bhttp::verb::post, "/echo", body));
+    EXPECT_EQ(res.result_int(), 400u) << body;
+    EXPECT_EQ(json(res)["code"], "invalid_json") << body;
+  }
+  Response res = run(make(bhttp::verb::post, "/echo", ""));
+  EXPECT_EQ(res.result_int(), 400u);
+  EXPECT_EQ(json(res)["code"], "invalid_json");
+}
+
+TEST_F(PipelineTest, UnknownPathIs404AndWrongMethodIs405) {
+  Response res = run(make(bhttp::verb::get, "/nope"));
+  EXPECT_EQ(res.result_int(), 404u);
+  EXPECT_EQ(json(res)["code"], "not_found");
+  res = run(make(bhttp::verb::delete_, "/echo"));
+  EXPECT_EQ(res.result_int(), 405u);
+  EXPECT_EQ(res[bhttp::field::allow], "POST");
+  EXPECT_EQ(json(res)["code"], "method_not_allowed");
+}
+
+TEST_F(PipelineTest, PathParamsAndQuery) {
+  Response res = run(make(bhttp::verb::get, "/items/a%20b?x=1&q=hello%20world&z"));
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(json(res)["id"], "a b");
+  EXPECT_EQ(json(res)["q"], "hello world");
+}
+
+TEST_F(PipelineTest, ThrowingHandlerIs500WithoutInternals) {
+  Response res = run(make(bhttp::verb::get, "/boom"));
+  EXPECT_EQ(res.result_int(), 500u);
+  EXPECT_EQ(json(res)["code"], "internal_error");
+  EXPECT_EQ(res.body().find("passwd"), std::string::npos);
+  log_.flush();
+  std::string logged = tmp_.read();
+  EXPECT_NE(logged.find("secret internal detail"), std::string::npos);  // the log keeps the cause
+}
+
+TEST_F(PipelineTest, InternalCauseGoesToTheAccessLog) {
+  Response res = run(make(bhttp::verb::get, "/fails"));
+  EXPECT_EQ(res.result_int(), 500u);
+  EXPECT_EQ(res.body().find("exploded"), std::string::npos);
+  log_.flush();
+  EXPECT_NE(tmp_.read().find("\"error\":\"db exploded\""), std::string::npos);
+}
+
+TEST_F(PipelineTest, SecurityHeadersOnEveryResponse) {
+  for (const char* target : {"/items/1", "/nope", "/boom"}) {
+    Response res = run(make(bhttp::verb::get, target));
+    EXPECT_EQ(res["X-Content-Type-Options"], "nosniff") << target;
+    EXPECT_EQ(res["Referrer-Policy"], "no-referrer");
+    EXPECT_EQ(res["X-Frame-Options"], "DENY");
+    EXPECT_NE(res["Content-Security-Policy"].find("default-src 'none'"), std::string::npos);
+    EXPECT_EQ(res.find(bhttp::field::strict_transport_security), res.end());
+  }
+}
+
+TEST_F(PipelineTest, RequestIdEchoedWhenValidElseGenerated) {
+  Request req = make(bhttp::verb::get, "/items/1");
+  req.set("X-Request-Id", "abc.DEF_123-x");
+  EXPECT_EQ(run(req)["X-Request-Id"], "abc.DEF_123-x");
+  for (std::string bad : {std::string("has space"), std::string("semi;colon"), std::string(129, 'a'), std::string("")}) {
+    Request r2 = make(bhttp::verb::get, "/items/1");
+    r2.set("X-Request-Id", bad);
+    std::string got(run(r2)["X-Request-Id"]);
+    EXPECT_NE(got, bad);
+    EXPECT_TRUE(Pipeline::valid_request_id(got)) << got;
+  }
+  std::string a(run(make(bhttp::verb::get, "/items/1"))["X-Request-Id"]);
+  std::string b(run(make(bhttp::verb::get, "/items/1"))["X-Request-Id"]);
+  EXPECT_FALSE(a.empty());
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(Pipeline::valid_request_id(std::string(128, 'z')));
+}
+
+TEST_F(PipelineTest, AccessLogLine) {
+  Request req = make(bhttp::verb::get, "/items/42?q=secret-token-value");
+  req.set("X-Request-Id", "rid-1");
+  run(req);
+  log_.flush();
+  std::string logged = tmp_.read();
+  auto line_start = logged.find("\"request_id\":\"rid-1\"");
+  ASSERT_NE(line_start, std::string::npos);
+  auto begin = logged.rfind('\n', line_start);
+  auto end = logged.find('\n', line_start);
+  auto line = nlohmann::json::parse(logged.substr(begin == std::string::npos ? 0 : begin + 1, end - begin - 1));
+  EXPECT_EQ(line["event"], "http.request");
+  EXPECT_EQ(line["method"], "GET");
+  EXPECT_EQ(line["route"], "/items/{id}");
+  EXPECT_EQ(line["status"], 200);
+  EXPECT_EQ(line["ip"], "10.0.0.5");
+  EXPECT_GT(line["bytes"].get<int>(), 0);
+  EXPECT_TRUE(line.contains("duration_us"));
+  EXPECT_EQ(logged.find("secret-token-value"), std::string::npos);  // no raw targets in logs
+}
+
+TEST_F(PipelineTest, ClientIpIgnoresForwardedForFromUntrustedPeer) {
+  Request req = make(bhttp::verb::post, "/echo", "{}");
+  req.set("X-Forwarded-For", "1.2.3.4");
+  EXPECT_EQ(json(run(req))["ip"], "10.0.0.5");
+}
+
+TEST_F(PipelineTest, ClientIpThroughTrustedProxies) {
+  options_.trusted_proxies = {net("10.0.0.0/8"), net("192.168.1.1")};
+  Request req = make(bhttp::verb::post, "/echo", "{}");
+  req.set("X-Forwarded-For", "6.6.6.6, 1.2.3.4, 192.168.1.1");
+  EXPECT_EQ(json(run(req))["ip"], "1.2.3.4");  // right-most untrusted; the spoofed left entry is ignored
+  Request all_trusted = make(bhttp::verb::post, "/echo", "{}");
+  all_trusted.set("X-Forwarded-For", "10.1.1.1");
+  EXPECT_EQ(json(run(all_trusted))["ip"], "10.1.1.1");
+  Request garbage = make(bhttp::verb::post, "/echo", "{}");
+  garbage.set("X-Forwarded-For", "not-an-ip, 2001:db8::1");
+  EXPECT_EQ(json(run(garbage))["ip"], "2001:db8::1");
+  Request none = make(bhttp::verb::post, "/echo", "{}");
+  EXPECT_EQ(json(run(none))["ip"], "10.0.0.5");
+}
+
+TEST_F(PipelineTest, HstsOnlyForHttpsFromTrustedProxyOrTls) {
+  Request req = make(bhttp::verb::get, "/items/1");
+  req.set("X-Forwarded-Proto", "https");
+  Response plain = run(req);
+  EXPECT_EQ(plain.find(bhttp::field::strict_transport_security), plain.end());
+  options_.trusted_proxies = {net("10.0.0.0/8")};
+  req.set("X-Forwarded-For", "1.2.3.4");
+  EXPECT_NE(run(req)[bhttp::field::strict_transport_security].find("max-age="), std::string::npos);
+  Request direct = make(bhttp::verb::get, "/items/1");
+  EXPECT_NE(run(direct, Peer{"127.0.0.1", true})[bhttp::field::strict_transport_security], "");
+}
+
+TEST_F(PipelineTest, CorsPreflightForConfiguredOriginsOnly) {
+  options_.cors_origins = {"https://app.example.com"};
+  Request pre = make(bhttp::verb::options, "/echo");
+  pre.set(bhttp::field::origin, "https://app.example.com");
+  pre.set(bhttp::field::access_control_request_method, "POST");
+  Response res = run(pre);
+  EXPECT_EQ(res.result_int(), 204u);
+  EXPECT_EQ(res[bhttp::field::access_control_allow_origin], "https://app.example.com");
+  EXPECT_EQ(res[bhttp::field::access_control_allow_methods], "POST");
+  EXPECT_NE(res[bhttp::field::access_control_allow_headers].find("Authorization"), std::string::npos);
+  EXPECT_EQ(res[bhttp::field::vary], "Origin");
+
+  pre.set(bhttp::field::origin, "https://evil.example.com");
+  res = run(pre);
+  EXPECT_EQ(res.result_int(), 403u);
+  EXPECT_EQ(res.find(bhttp::field::access_control_allow_origin), res.end());
+
+  Request actual = make(bhttp::verb::get, "/items/1");
+  actual.set(bhttp::field::origin, "https://app.example.com");
+  EXPECT_EQ(run(actual)[bhttp::field::access_control_allow_origin], "https://app.example.com");
+  actual.set(bhttp::field::origin, "https://evil.example.com");
+  Response other = run(actual);
+  EXPECT_EQ(other.find(bhttp::field::access_control_allow_origin), other.end());
+}
+
+TEST_F(PipelineTest, NoCorsHeadersWhenCorsIsOff) {
+  Request pre = make(bhttp::verb::options, "/echo");
+  pre.set(bhttp::field::origin, "https://app.example.com");
+  pre.set(bhttp::field::access_control_request_method, "POST");
+  Response res = run(pre);
+  EXPECT_EQ(res.result_int(), 403u);
+  EXPECT_EQ(res.find(bhttp::field::access_control_allow_origin), res.end());
+}
+
+TEST_F(PipelineTest, HeadHasHeadersButNoBody) {
+  Response get = run(make(bhttp::verb::get, "/items/9"));
+  Response head = run(make(bhttp::verb::head, "/items/9"));
+  EXPECT_EQ(head.result_int(), 200u);
+  EXPECT_TRUE(head.body().empty());
+  EXPECT_EQ(head[bhttp::field::content_length], std::to_string(get.body().size()));
+}
+
+TEST_F(PipelineTest, RejectAddsTheSameHeaders) {
+  Pipeline p(router_, options_, log_);
+  Request head{bhttp::verb::post, "/echo", 11};
+  head.set("X-Request-Id", "too-big-1");
+  Response res = p.reject(head, Peer{"127.0.0.1", false}, fail(Code::too_large, "too big"));
+  EXPECT_EQ(res.result_int(), 413u);
+  EXPECT_EQ(res["X-Request-Id"], "too-big-1");
+  EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
+  EXPECT_EQ(nlohmann::json::parse(res.body())["code"], "payload_too_large");
+}
+
+}  // namespace
+}  // namespace chatd::http
