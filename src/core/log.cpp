@@ -21,6 +21,9 @@ bool parse_log_level(std::string_view name, LogLevel& out) {
 
 namespace {
 
+constexpr std::size_t kWakeBatch = 512;
+constexpr auto kFlushInterval = std::chrono::milliseconds(20);
+
 std::string_view level_name(LogLevel level, LogFormat format) {
   static constexpr std::string_view lower[] = {"debug", "info", "warn", "error"};
   static constexpr std::string_view upper[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
@@ -40,28 +43,49 @@ void write_all(int fd, const std::string& data) {
   }
 }
 
+// Appends "YYYY-MM-DDTHH:MM:SS.mmmZ". The part up to the second is cached per thread, so
+// the common case is a few character appends instead of gmtime + snprintf.
+void append_timestamp(std::string& out, std::int64_t epoch_ms) {
+  thread_local std::int64_t cached_second = -1;
+  thread_local std::string cached_prefix;
+  std::int64_t second = epoch_ms / 1000;
+  if (second != cached_second) {
+    cached_prefix = format_rfc3339(second * 1000);
+    cached_prefix.pop_back();  // 'Z'
+    cached_second = second;
+  }
+  auto ms = static_cast<int>(epoch_ms % 1000);
+  out += cached_prefix;
+  out += '.';
+  out += static_cast<char>('0' + ms / 100);
+  out += static_cast<char>('0' + ms / 10 % 10);
+  out += static_cast<char>('0' + ms % 10);
+  out += 'Z';
+}
+
 }  // namespace
 
 void append_json_escaped(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
+  std::size_t clean_from = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\' && u != 0x7f) continue;
+    out.append(s.data() + clean_from, i - clean_from);  // copy runs that need no escape at once
+    clean_from = i + 1;
+    switch (u) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (u < 0x20 || u == 0x7f) {
-          out += "\\u00";
-          out += hex[u >> 4];
-          out += hex[u & 0xf];
-        } else {
-          out += c;
-        }
+        out += "\\u00";
+        out += hex[u >> 4];
+        out += hex[u & 0xf];
     }
   }
+  out.append(s.data() + clean_from, s.size() - clean_from);
 }
 
 Logger::Logger(LogLevel min_level, LogFormat format, int fd, std::size_t capacity)
@@ -90,8 +114,10 @@ void Logger::submit(std::string line) {
     }
     queue_.push_back(std::move(line));
     ++submitted_;
-    wake = writer_waiting_;
-    writer_waiting_ = false;
+    // Waking the writer for every line costs a context switch per request; it wakes by
+    // itself every kFlushInterval, or here once a batch has built up.
+    wake = writer_waiting_ && queue_.size() >= kWakeBatch;
+    if (wake) writer_waiting_ = false;
   }
   if (wake) cv_.notify_one();
 }
@@ -99,7 +125,7 @@ void Logger::submit(std::string line) {
 void Logger::flush() {
   std::unique_lock lock(mu_);
   std::uint64_t target = submitted_;
-  writer_waiting_ = false;
+  flush_requested_ = true;
   cv_.notify_one();
   flushed_cv_.wait(lock, [&] { return written_ >= target || stop_; });
 }
@@ -112,10 +138,12 @@ void Logger::run() {
     bool stopping = false;
     {
       std::unique_lock lock(mu_);
-      if (queue_.empty() && !stop_) {
+      if (queue_.size() < kWakeBatch && !stop_ && !flush_requested_) {
         writer_waiting_ = true;
-        cv_.wait(lock, [&] { return !queue_.empty() || stop_; });
+        cv_.wait_for(lock, kFlushInterval, [&] { return queue_.size() >= kWakeBatch || stop_ || flush_requested_; });
+        writer_waiting_ = false;
       }
+      flush_requested_ = false;
       batch.swap(queue_);
       dropped = dropped_since_report_;
       dropped_since_report_ = 0;
@@ -149,17 +177,16 @@ void Logger::run() {
 Logger::Line::Line(Logger* logger, LogLevel level, std::string_view event) : logger_(logger) {
   if (!logger_) return;
   buf_.reserve(256);
-  auto ts = format_rfc3339_ms(system_now_ms());
   if (logger_->format_ == LogFormat::json) {
     buf_ += "{\"ts\":\"";
-    buf_ += ts;
+    append_timestamp(buf_, system_now_ms());
     buf_ += "\",\"level\":\"";
     buf_ += level_name(level, LogFormat::json);
     buf_ += "\",\"event\":\"";
     append_json_escaped(buf_, event);
     buf_ += '"';
   } else {
-    buf_ += ts;
+    append_timestamp(buf_, system_now_ms());
     buf_ += ' ';
     buf_ += level_name(level, LogFormat::text);
     buf_ += ' ';

@@ -1,7 +1,8 @@
 #pragma once
 // Structured logging. Lines are formatted on the calling thread and handed to one
 // writer thread through a bounded queue, so a slow stderr never blocks a network
-// thread; when the queue is full the line is dropped and counted, and the count is
+// thread; the writer wakes every 20 ms or when 512 lines are waiting and writes them in
+// one call; when the queue is full the line is dropped and counted, and the count is
 // reported by the writer ("log.dropped").
 
 #include <atomic>
@@ -79,6 +80,7 @@ class Logger {
   std::uint64_t dropped_since_report_ = 0;
   std::atomic<std::uint64_t> dropped_total_{0};
   bool writer_waiting_ = false;
+  bool flush_requested_ = false;
   bool stop_ = false;
   std::thread writer_;
 };

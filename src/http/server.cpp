@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "http/wire.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,10 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <array>
 #include <limits>
@@ -30,12 +29,27 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// One open connection, registered with its network thread so that shutdown can close
-// the idle ones. Touched only from that thread.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Clock = std::chrono::steady_clock;
+
+// One open connection, registered with its network thread so that the thread's sweeper
+// can enforce its deadline and shutdown can close it when idle. Touched only from that
+// thread. One sweep per thread every kSweepInterval replaces a timer per I/O operation.
 struct Connection {
-  beast::tcp_stream* stream = nullptr;
+  Socket* socket = nullptr;
   bool idle = true;
+  bool timed_out = false;
+  Clock::time_point deadline = Clock::time_point::max();
+
+  void expires_after(std::int64_t ms) {
+    deadline = Clock::now() + std::chrono::milliseconds(ms);
+    timed_out = false;
+  }
+  void expires_never() { deadline = Clock::time_point::max(); }
 };
+
+constexpr auto kSweepInterval = 100ms;
 
 struct NetworkThread {
   asio::io_context ioc{1};
@@ -43,7 +57,8 @@ struct NetworkThread {
   std::thread thread;
 };
 
-std::string peer_address(const tcp::socket& socket) {
+template <class S>
+std::string peer_address(const S& socket) {
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
   if (ec) return "unknown";
@@ -87,10 +102,10 @@ struct Server::Impl {
   }
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> session(NetworkThread& home, tcp::socket socket);
+  asio::awaitable<void> session(NetworkThread& home, Socket socket);
+  asio::awaitable<void> sweep(NetworkThread& home);
   asio::awaitable<void> drain();
   void begin_shutdown();
-  bool write_simple(beast::tcp_stream& stream, Response& res);
 
   ServerOptions options;
   const Pipeline& pipeline;
@@ -150,6 +165,7 @@ bool Server::run() {
       impl->log.error("server.accept_failed").str("error", ex.what());
     }
   });
+  for (auto& t : impl_->threads) asio::co_spawn(t->ioc, impl_->sweep(*t), asio::detached);
   for (std::size_t i = 1; i < impl_->threads.size(); ++i) {
     auto* t = impl_->threads[i].get();
     t->thread = std::thread([t] {
@@ -177,7 +193,7 @@ void Server::Impl::begin_shutdown() {
       for (Connection* c : t->connections) {
         // A connection whose next request is already in the socket buffer is not idle.
         boost::system::error_code ec;
-        if (c->idle && c->stream->socket().available(ec) == 0) c->stream->socket().cancel(ec);
+        if (c->idle && c->socket->available(ec) == 0) c->socket->cancel(ec);
       }
     });
   }
@@ -209,7 +225,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     NetworkThread& home = *threads[next_thread];
     next_thread = (next_thread + 1) % threads.size();
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor->async_accept(home.ioc, asio::redirect_error(asio::use_awaitable, ec));
+    Socket socket(home.ioc.get_executor());
+    co_await acceptor->async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (draining.load()) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
@@ -238,21 +255,45 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   }
 }
 
-asio::awaitable<void> Server::Impl::session(NetworkThread& home, tcp::socket socket) {
+asio::awaitable<void> Server::Impl::sweep(NetworkThread& home) {
+  asio::steady_timer timer(home.ioc);
+  for (;;) {
+    timer.expires_after(kSweepInterval);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    auto now = Clock::now();
+    for (Connection* c : home.connections) {
+      if (c->deadline <= now) {
+        c->timed_out = true;
+        c->deadline = Clock::time_point::max();
+        c->socket->cancel(ec);
+      }
+    }
+  }
+}
+
+asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) {
   Peer peer{peer_address(socket), false};
-  beast::tcp_stream stream(std::move(socket));
-  Connection entry{&stream, true};
+  Connection entry{&socket};
   home.connections.push_front(&entry);
-  auto registration = home.connections.begin();
   struct Unregister {
     NetworkThread& home;
     std::list<Connection*>::iterator it;
     ~Unregister() { home.connections.erase(it); }
-  } unregister{home, registration};
+  } unregister{home, home.connections.begin()};
 
   beast::flat_buffer buffer;
+  std::string out;  // serialised response, reused across requests
   boost::system::error_code ec;
   const auto max_body = static_cast<std::uint64_t>(options.max_body_bytes);
+  auto write = [&](const Response& res) -> asio::awaitable<void> {
+    out.clear();
+    serialize_response(res, false, out);
+    entry.expires_after(options.body_timeout_ms);
+    co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+    entry.expires_never();
+  };
 
   // Writes a refusal and ends the connection: after a framing error the byte stream
   // cannot be trusted to hold another request.
@@ -261,18 +302,16 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, tcp::socket soc
     linger = true;
     Response res = pipeline.reject(head, peer, error);
     res.keep_alive(false);
-    stream.expires_after(std::chrono::milliseconds(options.body_timeout_ms));
-    boost::system::error_code wec;
-    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, wec));
+    co_await write(res);
   };
 
   for (;;) {
     // Idle: wait for the first byte of the next request. Shutdown closes idle sockets.
     if (buffer.size() == 0) {
-      if (draining.load() && stream.socket().available(ec) == 0) break;
+      if (draining.load() && socket.available(ec) == 0) break;
       entry.idle = true;
-      stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
-      std::size_t n = co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+      entry.expires_after(options.idle_timeout_ms);
+      std::size_t n = co_await socket.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
       entry.idle = false;
       if (ec) break;
       buffer.commit(n);
@@ -284,12 +323,13 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, tcp::socket soc
     // The body limit is applied after the head, so an oversized Content-Length gets 413
     // from the check below rather than a parse error.
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
-    co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    // The whole head must arrive within the header timeout, however slowly it drips.
+    entry.expires_after(options.header_timeout_ms);
+    co_await bhttp::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == bhttp::error::header_limit) {
         co_await refuse(parser.get(), fail(Code::invalid_argument, "the request head is too large", "headers_too_large"));
-      } else if (ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset ||
+      } else if (entry.timed_out || ec == asio::error::eof || ec == asio::error::connection_reset ||
                  ec == asio::error::operation_aborted || ec == bhttp::error::end_of_stream ||
                  ec == bhttp::error::partial_message) {
         // The client went away or was too slow: nothing useful to answer.
@@ -313,18 +353,19 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, tcp::socket soc
     if (!parser.is_done()) {
       auto expect = head.find(bhttp::field::expect);
       if (expect != head.end() && beast::iequals(expect->value(), "100-continue")) {
-        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, head.version()};
-        stream.expires_after(std::chrono::milliseconds(options.body_timeout_ms));
-        co_await bhttp::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        entry.expires_after(options.body_timeout_ms);
+        co_await asio::async_write(socket, asio::buffer(kContinue.data(), kContinue.size()),
+                                   asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
       }
-      stream.expires_after(std::chrono::milliseconds(options.body_timeout_ms));
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      entry.expires_after(options.body_timeout_ms);
+      co_await bhttp::async_read(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == bhttp::error::body_limit) {
           co_await refuse(parser.get(),
                           fail(Code::too_large, "the request body exceeds " + std::to_string(max_body) + " bytes"));
-        } else if (ec != beast::error::timeout && ec != asio::error::eof && ec != asio::error::connection_reset &&
+        } else if (!entry.timed_out && ec != asio::error::eof && ec != asio::error::connection_reset &&
                    ec != bhttp::error::partial_message && ec != asio::error::operation_aborted) {
           co_await refuse(parser.get(), fail(Code::invalid_argument, "malformed request body", "bad_request"));
         }
@@ -333,30 +374,29 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, tcp::socket soc
     }
 
     Request req = parser.release();
-    stream.expires_never();  // a handler bounds its own work; the socket timers resume for the write
+    entry.expires_never();  // a handler bounds its own work
     active_requests.fetch_add(1);
     Response res = co_await pipeline.handle(req, peer);
     bool keep_alive = req.keep_alive() && !draining.load();
     res.keep_alive(keep_alive);
-    stream.expires_after(std::chrono::milliseconds(options.body_timeout_ms));
-    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    co_await write(res);
     active_requests.fetch_sub(1);
     if (ec || !keep_alive) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  socket.shutdown(tcp::socket::shutdown_send, ec);
   if (linger) {
     // Closing with unread request bytes makes the kernel send a reset that can destroy the
     // error response before the client reads it; read and discard a bounded amount first.
-    stream.expires_after(2s);
+    entry.expires_after(2000);
     std::array<char, 16384> sink;
     std::size_t discarded = 0;
     while (discarded < 4 * 1024 * 1024) {
-      std::size_t n = co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t n = co_await socket.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       discarded += n;
     }
   }
-  stream.close();
+  socket.close(ec);
 }
 
 }  // namespace chatd::http

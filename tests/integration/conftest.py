@@ -99,6 +99,13 @@ class Chatd:
                 pass
         return out
 
+    def wait_log(self, predicate, timeout=5):
+        """The last JSON log line matching `predicate`, polling: the log is written in batches."""
+        def find():
+            matches = [line for line in self.log_lines() if predicate(line)]
+            return matches[-1] if matches else None
+        return wait_for(find, timeout, "a matching log line")
+
     def request(self, method, path, body=None, headers=None, timeout=10):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:

@@ -80,8 +80,7 @@ def test_chunked_body_over_limit_is_413(make_chatd):
 def test_request_id_echoed_when_valid(chatd):
     res = chatd.request("GET", "/healthz", headers={"X-Request-Id": "client-id_1.2"})
     assert res.header("x-request-id") == "client-id_1.2"
-    assert any(line.get("request_id") == "client-id_1.2" and line.get("event") == "http.request"
-               for line in chatd.log_lines())
+    chatd.wait_log(lambda l: l.get("request_id") == "client-id_1.2" and l.get("event") == "http.request")
 
 
 def test_request_id_generated_when_missing_or_invalid(chatd):
@@ -114,19 +113,19 @@ def test_hsts_only_via_trusted_proxy_https(make_chatd):
     res = server.request("GET", "/healthz", headers={"X-Forwarded-Proto": "https",
                                                      "X-Forwarded-For": "203.0.113.7"})
     assert "max-age=" in res.header("strict-transport-security")
-    line = [l for l in server.log_lines() if l.get("event") == "http.request"][-1]
+    line = server.wait_log(lambda l: l.get("event") == "http.request")
     assert line["ip"] == "203.0.113.7"
 
 
 def test_forwarded_for_ignored_from_untrusted_peer(chatd):
     chatd.request("GET", "/healthz", headers={"X-Forwarded-For": "203.0.113.7", "X-Request-Id": "xff-1"})
-    line = [l for l in chatd.log_lines() if l.get("request_id") == "xff-1"][-1]
+    line = chatd.wait_log(lambda l: l.get("request_id") == "xff-1")
     assert line["ip"] == "127.0.0.1"
 
 
 def test_access_log_line_fields(chatd):
     chatd.request("GET", "/healthz", headers={"X-Request-Id": "log-1"})
-    line = [l for l in chatd.log_lines() if l.get("request_id") == "log-1"][-1]
+    line = chatd.wait_log(lambda l: l.get("request_id") == "log-1")
     assert line["event"] == "http.request"
     assert line["method"] == "GET"
     assert line["route"] == "/healthz"
