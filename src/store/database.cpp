@@ -30,8 +30,8 @@ std::optional<std::int64_t> parse_integer(std::string_view s) {
   if (s == "t" || s == "true") return 1;
   if (s == "f" || s == "false") return 0;
   // NUMERIC results (SUM over BIGINT in PostgreSQL) and REAL columns.
-  if (auto d = parse_double(s); d && std::isfinite(*d) &&
-                                 std::fabs(*d) < static_cast<double>(std::numeric_limits<std::int64_t>::max())) {
+  if (auto d = parse_double(s);
+      d && std::isfinite(*d) && std::fabs(*d) < static_cast<double>(std::numeric_limits<std::int64_t>::max())) {
     return static_cast<std::int64_t>(*d);
   }
   return std::nullopt;

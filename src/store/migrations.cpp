@@ -19,8 +19,7 @@ constexpr std::string_view kPostgresTableExists =
     "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE 1 END";
 constexpr std::string_view kMaxVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 constexpr std::string_view kHasVersion = "SELECT count(*) FROM schema_migrations WHERE version = $1";
-constexpr std::string_view kRecord =
-    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+constexpr std::string_view kRecord = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
 // Held until the transaction ends; every chatd instance uses the same key, so migrations
 // from instances starting together run one after the other. ("chatdmig" in ASCII.)
 constexpr std::string_view kAdvisoryLock = "SELECT pg_advisory_xact_lock($1)";
@@ -134,12 +133,17 @@ Result<MigrationReport> migrate(Database& db, const std::vector<Migration>& migr
       return ok();
     });
     if (!st) {
-      if (log) log->error("db.migration_failed").num("version", m.version).str("name", m.name).str("error", st.error().internal);
+      if (log)
+        log->error("db.migration_failed")
+            .num("version", m.version)
+            .str("name", m.name)
+            .str("error", st.error().internal);
       return st.error();
     }
     if (applied) {
       report.applied.push_back(m.name);
-      if (log) log->info("db.migrated").num("version", m.version).str("name", m.name).num("ms", system_now_ms() - started);
+      if (log)
+        log->info("db.migrated").num("version", m.version).str("name", m.name).num("ms", system_now_ms() - started);
     }
     report.to_version = m.version;
   }

@@ -141,14 +141,14 @@ class PgConnection final : public Connection {
       }
     }
 
-    ResultHandle res(PQexecPrepared(conn_.get(), stmt.name.c_str(), static_cast<int>(params.size()),
-                                    values.data(), nullptr, nullptr, 0));
+    ResultHandle res(PQexecPrepared(conn_.get(), stmt.name.c_str(), static_cast<int>(params.size()), values.data(),
+                                    nullptr, nullptr, 0));
     if (!succeeded(res.get())) {
       Error e = map_error(conn_.get(), res.get(), sql);
       // "cached plan must not change result type": a migration changed a table under a
       // prepared SELECT *. Preparing it again on the next call picks up the new shape.
       const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
-      (void)state;
+      if (state && std::strcmp(state, "0A000") == 0) forget(sql);
       return record(std::move(e));
     }
 
@@ -306,9 +306,7 @@ Result<std::unique_ptr<PgConnection>> connect(const std::string& url, std::int64
 class PgDatabase final : public Database {
  public:
   PgDatabase(std::string url, const DatabaseOptions& options, std::unique_ptr<PgConnection> first)
-      : url_(std::move(url)),
-        size_(options.pool_size),
-        timeout_ms_(options.busy_timeout_ms) {
+      : url_(std::move(url)), size_(options.pool_size), timeout_ms_(options.busy_timeout_ms) {
     idle_.push_back(std::move(first));
     open_ = 1;
   }
@@ -389,8 +387,8 @@ class PgDatabase final : public Database {
   Result<std::unique_ptr<PgConnection>> acquire() {
     std::unique_lock lock(mu_);
     ++waiting_;
-    const bool got = cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms_),
-                                  [&] { return !idle_.empty() || open_ < size_; });
+    const bool got =
+        cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms_), [&] { return !idle_.empty() || open_ < size_; });
     --waiting_;
     if (!got) return unavailable("postgres: no pooled connection free within the timeout");
 
@@ -443,7 +441,8 @@ class PgDatabase final : public Database {
 
 Result<std::unique_ptr<Database>> open_postgres(const std::string& url, const DatabaseOptions& options) {
   if (options.pool_size < 1) return fail(Code::invalid_argument, "the database pool size must be at least 1");
-  if (options.busy_timeout_ms < 0) return fail(Code::invalid_argument, "the database busy timeout must not be negative");
+  if (options.busy_timeout_ms < 0)
+    return fail(Code::invalid_argument, "the database busy timeout must not be negative");
   char* parse_error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error);
   if (parsed == nullptr) {

@@ -22,8 +22,7 @@ constexpr const char* kBegin = "BEGIN IMMEDIATE";
 constexpr const char* kCommit = "COMMIT";
 constexpr const char* kRollback = "ROLLBACK";
 constexpr const char* kEnableWal = "PRAGMA journal_mode = WAL";
-constexpr const char* kWriterPragmas =
-    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+constexpr const char* kWriterPragmas = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 // Readers never write; foreign_keys only matters for writes but keeps sessions alike.
 constexpr const char* kReaderPragmas = "PRAGMA foreign_keys = ON;";
 constexpr std::string_view kPing = "SELECT 1";
@@ -72,8 +71,7 @@ Error map_error(sqlite3* db, int rc, std::string_view sql) {
       e.internal = std::move(cause);
       return e;
     }
-    default:
-      break;
+    default: break;
   }
   const int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return unavailable(std::move(cause));
@@ -155,8 +153,8 @@ class SqliteConnection final : public Connection {
     if (StmtHandle* cached = cache_.find(sql)) return cached->get();
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
-    const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
-                                      SQLITE_PREPARE_PERSISTENT, &raw, &tail);
+    const int rc =
+        sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, &tail);
     StmtHandle stmt(raw);
     if (rc != SQLITE_OK) return map_error(db_.get(), sqlite3_extended_errcode(db_.get()), sql);
     if (!stmt) return internal_error("sqlite: empty statement: " + detail::sql_excerpt(sql));
@@ -175,8 +173,7 @@ class SqliteConnection final : public Connection {
     // $N parameters are named in SQLite; binding by name lets both dialects share SQL text.
     if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(params.size())) {
       return internal_error("sqlite: statement takes " + std::to_string(sqlite3_bind_parameter_count(stmt)) +
-                            " parameters, " + std::to_string(params.size()) +
-                            " given: " + detail::sql_excerpt(sql));
+                            " parameters, " + std::to_string(params.size()) + " given: " + detail::sql_excerpt(sql));
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
       if (const auto* s = std::get_if<std::string>(&params[i]); s && s->find('\0') != std::string::npos) {
@@ -212,10 +209,8 @@ class SqliteConnection final : public Connection {
 
   static std::optional<std::string> column_text(sqlite3_stmt* stmt, int c) {
     switch (sqlite3_column_type(stmt, c)) {
-      case SQLITE_NULL:
-        return std::nullopt;
-      case SQLITE_INTEGER:
-        return std::to_string(sqlite3_column_int64(stmt, c));
+      case SQLITE_NULL: return std::nullopt;
+      case SQLITE_INTEGER: return std::to_string(sqlite3_column_int64(stmt, c));
       case SQLITE_FLOAT:
         // SQLite's own text form keeps 15 digits; this one reads back exactly.
         return detail::format_double(sqlite3_column_double(stmt, c));
@@ -386,7 +381,8 @@ Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, const Dat
     return fail(Code::invalid_argument, "the SQLite database must be a file path");
   }
   if (options.pool_size < 1) return fail(Code::invalid_argument, "the database pool size must be at least 1");
-  if (options.busy_timeout_ms < 0) return fail(Code::invalid_argument, "the database busy timeout must not be negative");
+  if (options.busy_timeout_ms < 0)
+    return fail(Code::invalid_argument, "the database busy timeout must not be negative");
 
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {

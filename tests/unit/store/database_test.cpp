@@ -23,7 +23,8 @@ using namespace std::chrono_literals;
 constexpr std::string_view kCreateItems =
     "CREATE TABLE items (id BIGINT PRIMARY KEY, i BIGINT, d DOUBLE PRECISION, s TEXT, n TEXT)";
 constexpr std::string_view kInsertItem = "INSERT INTO items (id, i, d, s, n) VALUES ($1, $2, $3, $4, $5)";
-constexpr std::string_view kCreateParents = "CREATE TABLE parents (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL UNIQUE)";
+constexpr std::string_view kCreateParents =
+    "CREATE TABLE parents (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL UNIQUE)";
 constexpr std::string_view kCreateChildren =
     "CREATE TABLE children (id TEXT PRIMARY KEY NOT NULL,"
     " parent_id TEXT NOT NULL REFERENCES parents (id) ON DELETE CASCADE)";
@@ -79,8 +80,8 @@ TEST_P(DatabaseTest, BindsEveryValueType) {
   EXPECT_EQ(c.opt_text(4), std::optional<std::string>("not null"));
 
   // Parameters in WHERE, and one parameter used twice.
-  Rows found = select("SELECT id FROM items WHERE s = $1 OR s = $1 || 'y' OR i = $2 ORDER BY id",
-                      {std::string("x"), big});
+  Rows found =
+      select("SELECT id FROM items WHERE s = $1 OR s = $1 || 'y' OR i = $2 ORDER BY id", {std::string("x"), big});
   ASSERT_EQ(found.rows.size(), 2u);
   EXPECT_EQ(found.rows[0].integer(0), 1);
   EXPECT_EQ(found.rows[1].integer(0), 3);
@@ -101,9 +102,8 @@ TEST_P(DatabaseTest, AffectedCountsChangedRowsOnly) {
   EXPECT_EQ(affected("SELECT * FROM items"), 0);
   EXPECT_EQ(affected("CREATE TABLE other (x INTEGER)"), 0);
   EXPECT_EQ(affected("DELETE FROM items WHERE id = $1", {std::int64_t{99}}), 0);
-  auto returned = transact(db(), [&](Connection& c) {
-    return c.query("DELETE FROM items WHERE id = $1 RETURNING s", {std::int64_t{1}});
-  });
+  auto returned = transact(
+      db(), [&](Connection& c) { return c.query("DELETE FROM items WHERE id = $1 RETURNING s", {std::int64_t{1}}); });
   ASSERT_TRUE(returned) << describe(returned.error());
   EXPECT_EQ(returned.value().affected, 1);
   ASSERT_EQ(returned.value().rows.size(), 1u);
@@ -127,7 +127,8 @@ TEST_P(DatabaseTest, MismatchedParametersAreRefusedBeforeRunning) {
 }
 
 TEST_P(DatabaseTest, QueryTakesOneStatementAndScriptsTakeMany) {
-  auto two = transact(db(), [](Connection& c) { return c.query("CREATE TABLE a (x INTEGER); CREATE TABLE b (x INTEGER)"); });
+  auto two =
+      transact(db(), [](Connection& c) { return c.query("CREATE TABLE a (x INTEGER); CREATE TABLE b (x INTEGER)"); });
   ASSERT_FALSE(two);
   EXPECT_EQ(two.error().code, Code::internal);
 
@@ -443,8 +444,7 @@ TEST_P(DatabaseTest, PreparedStatementsFollowSchemaChanges) {
   EXPECT_EQ(rows.value().rows.at(0).cols.size(), 2u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dialects, DatabaseTest, ::testing::Values(Dialect::sqlite, Dialect::postgres),
-                         dialect_name);
+INSTANTIATE_TEST_SUITE_P(Dialects, DatabaseTest, ::testing::Values(Dialect::sqlite, Dialect::postgres), dialect_name);
 INSTANTIATE_TEST_SUITE_P(Dialects, SqliteDatabaseTest, ::testing::Values(Dialect::sqlite), dialect_name);
 INSTANTIATE_TEST_SUITE_P(Dialects, PostgresDatabaseTest, ::testing::Values(Dialect::postgres), dialect_name);
 

@@ -38,10 +38,10 @@ TEST_P(MigrationsTest, MigrateFromEmptyCreatesEveryTable) {
   ASSERT_EQ(report.value().applied.size(), embedded().size());
   EXPECT_EQ(report.value().applied.front(), "0001_init");
 
-  const std::vector<std::string> expected = {
-      "schema_migrations", "users",        "roles",         "user_roles", "sessions",     "refresh_tokens",
-      "one_time_tokens",   "totp",         "recovery_codes", "signing_keys", "invitations", "api_keys",
-      "conversations",     "messages",     "usage_events",  "audit_log"};
+  const std::vector<std::string> expected = {"schema_migrations", "users",          "roles",           "user_roles",
+                                             "sessions",          "refresh_tokens", "one_time_tokens", "totp",
+                                             "recovery_codes",    "signing_keys",   "invitations",     "api_keys",
+                                             "conversations",     "messages",       "usage_events",    "audit_log"};
   const auto all = tables();
   for (const std::string& table : expected) {
     EXPECT_NE(std::find(all.begin(), all.end(), table), all.end()) << "missing table " << table;
@@ -176,8 +176,7 @@ TEST_P(MigrationsTest, ConcurrentInstancesMigrateOnce) {
   EXPECT_EQ(count("roles"), 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dialects, MigrationsTest, ::testing::Values(Dialect::sqlite, Dialect::postgres),
-                         dialect_name);
+INSTANTIATE_TEST_SUITE_P(Dialects, MigrationsTest, ::testing::Values(Dialect::sqlite, Dialect::postgres), dialect_name);
 
 TEST(EmbeddedMigrations, AreNumberedAndMatchAcrossDialects) {
   const auto& sqlite = embedded_migrations(Dialect::sqlite);

@@ -63,8 +63,8 @@ class SchemaTest : public StoreTest {
 
   std::vector<std::string> search(const std::string& user, const std::string& word) {
     std::vector<std::string> ids;
-    const Rows rows = is_postgres() ? select(kPostgresSearch, {user, word})
-                                    : select(kSqliteSearch, {user, "\"" + word + "\""});
+    const Rows rows =
+        is_postgres() ? select(kPostgresSearch, {user, word}) : select(kSqliteSearch, {user, "\"" + word + "\""});
     for (const Row& row : rows.rows) ids.push_back(row.text(0));
     return ids;
   }
@@ -76,7 +76,8 @@ class SchemaTest : public StoreTest {
       // Columns of each foreign key, in key order.
       std::vector<std::vector<std::string>> keys;
       std::int64_t current = -1;
-      for (const Row& fk : select("SELECT id, \"from\" FROM pragma_foreign_key_list($1) ORDER BY id, seq", {name}).rows) {
+      for (const Row& fk :
+           select("SELECT id, \"from\" FROM pragma_foreign_key_list($1) ORDER BY id, seq", {name}).rows) {
         if (fk.integer(0) != current) {
           keys.emplace_back();
           current = fk.integer(0);
@@ -135,9 +136,10 @@ TEST_P(SchemaTest, ChecksRejectUnknownEnumValues) {
       "INSERT INTO one_time_tokens (token_hash, purpose, user_id, created_at, expires_at) VALUES ('h', $1, 'u1', 1, 2)",
       {std::string("login")}));
   exec(kInsertConversation, {std::string("c1"), std::string("u1"), std::string("t")});
-  EXPECT_TRUE(insert_fails(
-      "INSERT INTO messages (id, conversation_id, user_id, role, content, created_at) VALUES ('m1', 'c1', 'u1', $1, 'x', 1)",
-      {std::string("robot")}));
+  EXPECT_TRUE(
+      insert_fails("INSERT INTO messages (id, conversation_id, user_id, role, content, created_at) VALUES ('m1', 'c1', "
+                   "'u1', $1, 'x', 1)",
+                   {std::string("robot")}));
   EXPECT_EQ(count("one_time_tokens"), 0);
   EXPECT_EQ(count("messages"), 0);
 }
@@ -150,17 +152,19 @@ TEST_P(SchemaTest, DeletingAUserDeletesWhatBelongsToItButNotTheAuditTrail) {
   exec("INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ('r1', 's1', 1, 9)");
   exec("INSERT INTO totp (user_id, secret_encrypted, created_at) VALUES ('u1', 'x', 1)");
   exec("INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at) VALUES ('k1', 'u1', 'n', 'p', 'h', 1)");
-  exec("INSERT INTO invitations (id, code_hash, code_prefix, inviter_id, created_at, expires_at, invitee_id)"
-       " VALUES ('i1', 'h', 'p', 'u2', 1, 9, 'u1')");
+  exec(
+      "INSERT INTO invitations (id, code_hash, code_prefix, inviter_id, created_at, expires_at, invitee_id)"
+      " VALUES ('i1', 'h', 'p', 'u2', 1, 9, 'u1')");
   exec(kInsertConversation, {std::string("c1"), std::string("u1"), std::string("t")});
   exec(kInsertMessage, {std::string("m1"), std::string("c1"), std::string("u1"), std::string("hello")});
-  exec("INSERT INTO usage_events (id, user_id, api_key_id, conversation_id, provider, model, status, created_at)"
-       " VALUES ('e1', 'u1', 'k1', 'c1', 'demo', 'demo', 'ok', 1)");
+  exec(
+      "INSERT INTO usage_events (id, user_id, api_key_id, conversation_id, provider, model, status, created_at)"
+      " VALUES ('e1', 'u1', 'k1', 'c1', 'demo', 'demo', 'ok', 1)");
   exec("INSERT INTO audit_log (id, at, event, user_id) VALUES ('a1', 1, 'user.registered', 'u1')");
 
   exec("DELETE FROM users WHERE id = $1", {std::string("u1")});
-  for (const char* table : {"user_roles", "sessions", "refresh_tokens", "totp", "api_keys", "conversations", "messages",
-                            "usage_events"}) {
+  for (const char* table :
+       {"user_roles", "sessions", "refresh_tokens", "totp", "api_keys", "conversations", "messages", "usage_events"}) {
     EXPECT_EQ(count(table), 0) << table;
   }
   EXPECT_EQ(count("invitations"), 1);
