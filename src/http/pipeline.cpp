@@ -203,18 +203,22 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
   }
   ctx.route = m.route->pattern;
 
-  if (m.route->json_body) {
+  // API.md: a request with a body must send it as JSON, whatever the route.
+  if (has_body(req)) {
     auto ct = req.find(bhttp::field::content_type);
-    if (has_body(req) && (ct == req.end() || !is_json_content_type(ct->value()))) {
+    if (ct == req.end() || !is_json_content_type(ct->value())) {
       res = problem_response(fail(Code::unsupported, "send the body as Content-Type: application/json"));
       finish(ctx, res);
       co_return res;
     }
-    ctx.body = nlohmann::json::parse(req.body(), nullptr, false);
-    if (ctx.body.is_discarded()) {
+  }
+  if (m.route->json_body) {
+    // No body at all reads as an empty object, so that optional-only bodies may be left out.
+    ctx.body = req.body().empty() ? nlohmann::json::object() : nlohmann::json::parse(req.body(), nullptr, false);
+    if (ctx.body.is_discarded() || !ctx.body.is_object()) {
       res = problem_response(fail(Code::invalid_argument,
-                                  req.body().empty() ? "the request body is empty; send a JSON object"
-                                                     : "the request body is not valid JSON",
+                                  ctx.body.is_discarded() ? "the request body is not valid JSON"
+                                                          : "the request body must be a JSON object",
                                   "invalid_json"));
       finish(ctx, res);
       co_return res;

@@ -77,6 +77,14 @@ def test_chunked_body_over_limit_is_413(make_chatd):
     assert b"payload_too_large" in body
 
 
+def test_body_that_is_not_json_is_415(chatd):
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {"Content-Type": content_type} if content_type else {}
+        res = chatd.request("GET", "/healthz", body=b"hello", headers=headers)
+        assert_problem(res, 415, "unsupported_media_type")
+    assert chatd.request("GET", "/healthz", body=b"{}", headers={"Content-Type": "application/json"}).status == 200
+
+
 def test_request_id_echoed_when_valid(chatd):
     res = chatd.request("GET", "/healthz", headers={"X-Request-Id": "client-id_1.2"})
     assert res.header("x-request-id") == "client-id_1.2"

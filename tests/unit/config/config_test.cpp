@@ -244,7 +244,7 @@ TEST(Config, SettingRepeatedInDotenvIsAProblem) {
 
 TEST(Config, UnreadableDotenvIsAProblem) {
   Sources s;
-  s.dotenv_error = "Permission denied";
+  s.dotenv_error.emplace("Permission denied");
   LoadResult r = load(s);
   ASSERT_EQ(r.problems.size(), 1u);
   EXPECT_EQ(r.problems[0], ".env: cannot be read (Permission denied)");

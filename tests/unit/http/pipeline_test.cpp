@@ -125,9 +125,25 @@ TEST_F(PipelineTest, InvalidJsonIs400) {
     EXPECT_EQ(res.result_int(), 400u) << body;
     EXPECT_EQ(json(res)["code"], "invalid_json") << body;
   }
+  for (const char* body : {"[1,2]", "\"text\"", "42", "null"}) {
+    Response res = run(make(bhttp::verb::post, "/echo", body));
+    EXPECT_EQ(res.result_int(), 400u) << body;
+    EXPECT_EQ(json(res)["code"], "invalid_json") << body;
+  }
+}
+
+TEST_F(PipelineTest, MissingBodyReadsAsEmptyObject) {
   Response res = run(make(bhttp::verb::post, "/echo", ""));
-  EXPECT_EQ(res.result_int(), 400u);
-  EXPECT_EQ(json(res)["code"], "invalid_json");
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(json(res)["got"], nlohmann::json::object());
+}
+
+TEST_F(PipelineTest, AnyBodyMustBeJson) {
+  Request req = make(bhttp::verb::get, "/items/1", "hello", "text/plain");
+  Response res = run(req);
+  EXPECT_EQ(res.result_int(), 415u);
+  Request json_get = make(bhttp::verb::get, "/items/1", "{}", "application/json");
+  EXPECT_EQ(run(json_get).result_int(), 200u);
 }
 
 TEST_F(PipelineTest, UnknownPathIs404AndWrongMethodIs405) {
