@@ -52,6 +52,12 @@ std::optional<std::string> Context::query_param(std::string_view name) const {
   return std::nullopt;
 }
 
+std::string Context::user_agent() const {
+  auto it = req.find(bhttp::field::user_agent);
+  if (it == req.end()) return {};
+  return std::string(it->value().substr(0, 512));
+}
+
 Response json_response(bhttp::status status, const nlohmann::json& body) {
   Response res{status, 11};
   res.set(bhttp::field::content_type, "application/json");

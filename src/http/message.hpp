@@ -2,6 +2,7 @@
 // The request/response types handlers see, and the per-request context that the
 // middleware fills in before a handler runs.
 
+#include "core/principal.hpp"
 #include "core/result.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +48,8 @@ struct Context {
   nlohmann::json body;          // the parsed JSON body for routes that take one
   std::chrono::steady_clock::time_point started;
   std::string error_note;       // an internal cause for the access log; never sent
+  std::optional<Principal> principal;  // set for routes with Access::user / admin
+  std::string user_agent() const;
 
   // The value of query parameter `name` (percent-decoded); nullopt when absent.
   std::optional<std::string> query_param(std::string_view name) const;

@@ -45,6 +45,8 @@ bool is_json_content_type(std::string_view value) {
   return true;
 }
 
+bool route_needs_auth(const Route& route) { return route.access != Access::anonymous; }
+
 bool has_body(const Request& req) {
   return !req.body().empty() || req.find(bhttp::field::transfer_encoding) != req.end() ||
          (req.find(bhttp::field::content_length) != req.end() && req[bhttp::field::content_length] != "0");
@@ -156,6 +158,31 @@ void Pipeline::finish(Context& ctx, Response& res) const {
   if (!ctx.error_note.empty()) line.str("error", ctx.error_note);
 }
 
+boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx, const Route& route) const {
+  auto unauthorized = [](std::string detail) {
+    Response res = problem_response(fail(Code::unauthenticated, std::move(detail)));
+    res.set(bhttp::field::www_authenticate, "Bearer");
+    return res;
+  };
+  auto header = ctx.req.find(bhttp::field::authorization);
+  if (header == ctx.req.end()) co_return unauthorized("this resource needs an access token (Authorization: Bearer)");
+  std::string_view value = trim(header->value());
+  if (value.size() < 8 || !iequals(value.substr(0, 7), "Bearer ") || trim(value.substr(7)).empty())
+    co_return unauthorized("the Authorization header must be \"Bearer <token>\"");
+  if (!authenticator_) co_return error_response(ctx, internal_error("no authenticator configured"));
+  Result<Principal> principal = co_await authenticator_->authenticate(trim(value.substr(7)));
+  if (!principal) {
+    if (principal.error().code != Code::unauthenticated) co_return error_response(ctx, principal.error());
+    Response res = unauthorized("the access token is invalid, expired or revoked");
+    res.set(bhttp::field::www_authenticate, "Bearer error=\"invalid_token\"");
+    co_return res;
+  }
+  ctx.principal = std::move(principal).value();
+  if (route.access == Access::admin && !ctx.principal->has_role("admin"))
+    co_return problem_response(fail(Code::permission_denied, "this resource is for administrators"));
+  co_return std::nullopt;
+}
+
 Response Pipeline::reject(const Request& head, const Peer& peer, const Error& error) const {
   Context ctx = begin(head, peer);
   Response res = error_response(ctx, error);
@@ -202,6 +229,14 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
     co_return res;
   }
   ctx.route = m.route->pattern;
+
+  if (route_needs_auth(*m.route)) {
+    if (auto refused = co_await authorize(ctx, *m.route)) {
+      res = std::move(*refused);
+      finish(ctx, res);
+      co_return res;
+    }
+  }
 
   // API.md: a request with a body must send it as JSON, whatever the route.
   if (has_body(req)) {

@@ -21,6 +21,15 @@ struct Peer {
   bool tls = false;
 };
 
+// Turns a bearer token into a Principal; implemented by the auth module.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // Errors: Code::unauthenticated for a bad, expired or revoked token; Code::unavailable
+  // when it cannot be checked right now.
+  virtual boost::asio::awaitable<Result<Principal>> authenticate(std::string_view token) = 0;
+};
+
 struct PipelineOptions {
   std::vector<std::string> cors_origins;
   std::vector<config::Network> trusted_proxies;
@@ -30,6 +39,9 @@ struct PipelineOptions {
 class Pipeline {
  public:
   Pipeline(const Router& router, PipelineOptions options, Logger& log);
+
+  // Wiring done once at startup, before serving.
+  void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
 
   boost::asio::awaitable<Response> handle(const Request& req, const Peer& peer) const;
 
@@ -46,9 +58,12 @@ class Pipeline {
   void finish(Context& ctx, Response& res) const;
   bool origin_allowed(std::string_view origin) const;
 
+  boost::asio::awaitable<std::optional<Response>> authorize(Context& ctx, const Route& route) const;
+
   const Router& router_;
   PipelineOptions options_;
   Logger& log_;
+  Authenticator* authenticator_ = nullptr;
 };
 
 }  // namespace chatd::http

@@ -16,11 +16,20 @@ namespace chatd::http {
 
 using Handler = std::function<boost::asio::awaitable<Response>(Context&)>;
 
+// What a route needs from its caller; checked in one place (Pipeline::handle).
+enum class Access {
+  anonymous,  // anyone
+  user,       // a valid access token of an active session
+  admin,      // the same, with role admin
+};
+
 struct Route {
   bhttp::verb method;
   std::string pattern;
   Handler handler;
-  bool json_body = false;  // the route takes a JSON body: 415 / 400 are checked before the handler
+  bool json_body = false;         // the route takes a JSON body: 415 / 400 are checked before the handler
+  Access access = Access::anonymous;
+  std::string rate_bucket = {};   // per-IP bucket of CHATD_RATE_LIMITS applied before the handler
 };
 
 struct Match {

@@ -1,0 +1,290 @@
+#include "auth/store.hpp"
+
+#include "core/ids.hpp"
+
+namespace chatd::auth::db {
+
+namespace {
+
+constexpr const char* kUserColumns =
+    "id, email, username, password_hash, email_verified_at, disabled_at, failed_logins, locked_until, "
+    "last_login_at, created_at, updated_at, "
+    "(SELECT count(*) FROM totp t WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL)";
+
+const std::string kSelectUserById = std::string("SELECT ") + kUserColumns + " FROM users WHERE id = $1";
+const std::string kSelectUserByEmail = std::string("SELECT ") + kUserColumns + " FROM users WHERE email = $1";
+const std::string kSelectUserByUsername =
+    std::string("SELECT ") + kUserColumns + " FROM users WHERE lower(username) = lower($1)";
+constexpr const char* kSelectRoles = "SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role";
+constexpr const char* kInsertUser =
+    "INSERT INTO users (id, email, username, password_hash, email_verified_at, failed_logins, created_at, "
+    "updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $6)";
+constexpr const char* kInsertRole = "INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+constexpr const char* kVerifyEmail =
+    "UPDATE users SET email_verified_at = $2, updated_at = $2 WHERE id = $1 AND email_verified_at IS NULL";
+constexpr const char* kSetPassword = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+constexpr const char* kLoginFailure =
+    "UPDATE users SET "
+    "locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE locked_until END, "
+    "failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END, "
+    "updated_at = $2 WHERE id = $1 RETURNING failed_logins, locked_until";
+constexpr const char* kLoginSuccess =
+    "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, updated_at = $2 WHERE id = $1";
+
+constexpr const char* kSessionColumns =
+    "id, user_id, created_at, last_used_at, expires_at, ip, user_agent, device_fingerprint, revoked_at, revoke_reason";
+const std::string kSelectSession = std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id = $1";
+const std::string kSelectActiveSessions = std::string("SELECT ") + kSessionColumns +
+                                          " FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND "
+                                          "expires_at > $2 ORDER BY created_at DESC, id DESC";
+constexpr const char* kInsertSession =
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, ip, user_agent, device_fingerprint) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+constexpr const char* kTouchSession = "UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1";
+constexpr const char* kRevokeSession =
+    "UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING id";
+constexpr const char* kRevokeUserSessions =
+    "UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL "
+    "AND id <> $4 RETURNING id";
+
+constexpr const char* kInsertRefresh =
+    "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+constexpr const char* kSelectRefresh =
+    "SELECT token_hash, session_id, created_at, expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1";
+constexpr const char* kRotateRefresh =
+    "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL";
+
+constexpr const char* kInsertOneTime =
+    "INSERT INTO one_time_tokens (token_hash, purpose, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+constexpr const char* kConsumeOneTime =
+    "UPDATE one_time_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL "
+    "AND expires_at > $3 RETURNING user_id";
+constexpr const char* kInvalidateOneTime =
+    "UPDATE one_time_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL";
+
+constexpr const char* kSelectKeys =
+    "SELECT kid, algorithm, public_key, private_key_encrypted, created_at, not_after, retire_after "
+    "FROM signing_keys ORDER BY created_at DESC, kid DESC";
+constexpr const char* kInsertKey =
+    "INSERT INTO signing_keys (kid, algorithm, public_key, private_key_encrypted, created_at, not_after, "
+    "retire_after) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+constexpr const char* kRetireKeys =
+    "UPDATE signing_keys SET not_after = $1, retire_after = $2 WHERE not_after IS NULL OR not_after > $1";
+
+constexpr const char* kInsertAudit =
+    "INSERT INTO audit_log (id, at, event, user_id, actor_id, ip, user_agent, detail) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+store::Value opt(const std::optional<std::int64_t>& v) {
+  return v ? store::Value(*v) : store::Value(nullptr);
+}
+store::Value opt(const std::optional<std::string>& v) {
+  return v ? store::Value(*v) : store::Value(nullptr);
+}
+store::Value text_or_null(const std::string& v) { return v.empty() ? store::Value(nullptr) : store::Value(v); }
+
+User user_from(const store::Row& r) {
+  User u;
+  u.id = r.text(0);
+  u.email = r.text(1);
+  u.username = r.text(2);
+  u.password_hash = r.text(3);
+  u.email_verified_at = r.opt_integer(4);
+  u.disabled_at = r.opt_integer(5);
+  u.failed_logins = r.integer(6);
+  u.locked_until = r.opt_integer(7);
+  u.last_login_at = r.opt_integer(8);
+  u.created_at = r.integer(9);
+  u.updated_at = r.integer(10);
+  u.totp_enabled = r.integer(11) > 0;
+  return u;
+}
+
+Session session_from(const store::Row& r) {
+  Session s;
+  s.id = r.text(0);
+  s.user_id = r.text(1);
+  s.created_at = r.integer(2);
+  s.last_used_at = r.integer(3);
+  s.expires_at = r.integer(4);
+  s.ip = r.text(5);
+  s.user_agent = r.text(6);
+  s.device_fingerprint = r.text(7);
+  s.revoked_at = r.opt_integer(8);
+  s.revoke_reason = r.text(9);
+  return s;
+}
+
+Result<std::optional<User>> one_user(Connection& c, const std::string& sql, const std::string& param) {
+  auto rows = c.query(sql, {param});
+  if (!rows) return rows.error();
+  if (rows.value().empty()) return std::optional<User>();
+  User u = user_from(rows.value().rows.front());
+  auto roles = c.query(kSelectRoles, {u.id});
+  if (!roles) return roles.error();
+  for (const auto& r : roles.value().rows) u.roles.push_back(r.text(0));
+  return std::optional<User>(std::move(u));
+}
+
+Result<std::vector<std::string>> ids_of(Result<store::Rows> rows) {
+  if (!rows) return rows.error();
+  std::vector<std::string> out;
+  for (const auto& r : rows.value().rows) out.push_back(r.text(0));
+  return out;
+}
+
+Status status_of(const Result<store::Rows>& rows) {
+  if (!rows) return rows.error();
+  return ok();
+}
+
+}  // namespace
+
+Status insert_user(Connection& c, const User& u) {
+  auto st = status_of(c.query(kInsertUser, {u.id, u.email, u.username, u.password_hash, opt(u.email_verified_at),
+                                            u.created_at}));
+  if (!st) return st;
+  for (const auto& role : u.roles)
+    if (auto r = add_role(c, u.id, role); !r) return r;
+  return ok();
+}
+
+Result<std::optional<User>> find_user_by_id(Connection& c, const std::string& id) {
+  return one_user(c, kSelectUserById, id);
+}
+
+Result<std::optional<User>> find_user_by_email(Connection& c, const std::string& email_lower) {
+  return one_user(c, kSelectUserByEmail, email_lower);
+}
+
+Result<std::optional<User>> find_user_by_login(Connection& c, const std::string& login) {
+  if (login.find('@') != std::string::npos) {
+    std::string lower = login;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return one_user(c, kSelectUserByEmail, lower);
+  }
+  return one_user(c, kSelectUserByUsername, login);
+}
+
+Status set_email_verified(Connection& c, const std::string& user_id, std::int64_t now) {
+  return status_of(c.query(kVerifyEmail, {user_id, now}));
+}
+
+Status set_password_hash(Connection& c, const std::string& user_id, const std::string& hash, std::int64_t now) {
+  return status_of(c.query(kSetPassword, {user_id, hash, now}));
+}
+
+Result<FailureCount> record_login_failure(Connection& c, const std::string& user_id, std::int64_t now,
+                                          std::int64_t threshold, std::int64_t lock_ms) {
+  auto rows = c.query(kLoginFailure, {user_id, now, threshold, now + lock_ms});
+  if (!rows) return rows.error();
+  if (rows.value().empty()) return fail(Code::not_found, "no such user");
+  const auto& r = rows.value().rows.front();
+  return FailureCount{r.integer(0), r.opt_integer(1)};
+}
+
+Status record_login_success(Connection& c, const std::string& user_id, std::int64_t now) {
+  return status_of(c.query(kLoginSuccess, {user_id, now}));
+}
+
+Status insert_session(Connection& c, const Session& s) {
+  return status_of(c.query(kInsertSession, {s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at,
+                                            text_or_null(s.ip), text_or_null(s.user_agent),
+                                            text_or_null(s.device_fingerprint)}));
+}
+
+Result<std::optional<Session>> find_session(Connection& c, const std::string& id) {
+  auto rows = c.query(kSelectSession, {id});
+  if (!rows) return rows.error();
+  if (rows.value().empty()) return std::optional<Session>();
+  return std::optional<Session>(session_from(rows.value().rows.front()));
+}
+
+Status touch_session(Connection& c, const std::string& id, std::int64_t now, std::int64_t expires_at) {
+  return status_of(c.query(kTouchSession, {id, now, expires_at}));
+}
+
+Result<std::vector<std::string>> revoke_session(Connection& c, const std::string& id, std::int64_t now,
+                                                const std::string& reason) {
+  return ids_of(c.query(kRevokeSession, {id, now, reason}));
+}
+
+Result<std::vector<std::string>> revoke_user_sessions(Connection& c, const std::string& user_id,
+                                                      std::int64_t now, const std::string& reason,
+                                                      const std::optional<std::string>& except_session) {
+  return ids_of(c.query(kRevokeUserSessions, {user_id, now, reason, except_session.value_or("")}));
+}
+
+Result<std::vector<Session>> list_active_sessions(Connection& c, const std::string& user_id, std::int64_t now) {
+  auto rows = c.query(kSelectActiveSessions, {user_id, now});
+  if (!rows) return rows.error();
+  std::vector<Session> out;
+  for (const auto& r : rows.value().rows) out.push_back(session_from(r));
+  return out;
+}
+
+Status insert_refresh_token(Connection& c, const RefreshToken& t) {
+  return status_of(c.query(kInsertRefresh, {t.token_hash, t.session_id, t.created_at, t.expires_at}));
+}
+
+Result<std::optional<RefreshToken>> find_refresh_token(Connection& c, const std::string& token_hash) {
+  auto rows = c.query(kSelectRefresh, {token_hash});
+  if (!rows) return rows.error();
+  if (rows.value().empty()) return std::optional<RefreshToken>();
+  const auto& r = rows.value().rows.front();
+  return std::optional<RefreshToken>(RefreshToken{r.text(0), r.text(1), r.integer(2), r.integer(3), r.opt_integer(4)});
+}
+
+Result<bool> mark_refresh_rotated(Connection& c, const std::string& token_hash, std::int64_t now) {
+  auto rows = c.query(kRotateRefresh, {token_hash, now});
+  if (!rows) return rows.error();
+  return rows.value().affected == 1;
+}
+
+Status insert_one_time_token(Connection& c, const std::string& token_hash, const std::string& purpose,
+                             const std::string& user_id, std::int64_t now, std::int64_t expires_at) {
+  return status_of(c.query(kInsertOneTime, {token_hash, purpose, user_id, now, expires_at}));
+}
+
+Result<std::optional<std::string>> consume_one_time_token(Connection& c, const std::string& token_hash,
+                                                          const std::string& purpose, std::int64_t now) {
+  auto rows = c.query(kConsumeOneTime, {token_hash, purpose, now});
+  if (!rows) return rows.error();
+  if (rows.value().empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows.value().rows.front().text(0));
+}
+
+Status invalidate_one_time_tokens(Connection& c, const std::string& user_id, const std::string& purpose,
+                                  std::int64_t now) {
+  return status_of(c.query(kInvalidateOneTime, {user_id, purpose, now}));
+}
+
+Result<std::vector<SigningKey>> list_signing_keys(Connection& c) {
+  auto rows = c.query(kSelectKeys);
+  if (!rows) return rows.error();
+  std::vector<SigningKey> out;
+  for (const auto& r : rows.value().rows)
+    out.push_back(SigningKey{r.text(0), r.text(1), r.text(2), r.text(3), r.integer(4), r.opt_integer(5),
+                             r.opt_integer(6)});
+  return out;
+}
+
+Status insert_signing_key(Connection& c, const SigningKey& k) {
+  return status_of(c.query(kInsertKey, {k.kid, k.algorithm, k.public_key, k.private_key_sealed, k.created_at,
+                                        opt(k.not_after), opt(k.retire_after)}));
+}
+
+Status retire_signing_keys(Connection& c, std::int64_t now, std::int64_t retire_after) {
+  return status_of(c.query(kRetireKeys, {now, retire_after}));
+}
+
+Status add_role(Connection& c, const std::string& user_id, const std::string& role) {
+  return status_of(c.query(kInsertRole, {user_id, role}));
+}
+
+Status insert_audit(Connection& c, const AuditEvent& e, const RequestMeta& meta, std::int64_t now) {
+  return status_of(c.query(kInsertAudit, {new_uuid_v7(now), now, e.event, opt(e.user_id), opt(e.actor_id),
+                                          text_or_null(meta.ip), text_or_null(meta.user_agent), e.detail_json}));
+}
+
+}  // namespace chatd::auth::db

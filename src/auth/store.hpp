@@ -1,0 +1,79 @@
+#pragma once
+// Account persistence over store::Connection. The SQL is written once for both
+// dialects ($N parameters, BIGINT epoch-millisecond times, no dialect-only syntax).
+// Every function runs inside a store::read / store::transact the caller opens, so a
+// service step that touches several tables commits or rolls back as one.
+
+#include "auth/model.hpp"
+#include "core/result.hpp"
+#include "store/database.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatd::auth::db {
+
+using store::Connection;
+
+// Users. Errors: Code::conflict when the e-mail or username is taken.
+Status insert_user(Connection& c, const User& user);
+Result<std::optional<User>> find_user_by_id(Connection& c, const std::string& id);
+// `login` is an e-mail (matched lowercased) or a username (matched case-insensitively).
+Result<std::optional<User>> find_user_by_login(Connection& c, const std::string& login);
+Result<std::optional<User>> find_user_by_email(Connection& c, const std::string& email_lower);
+Status set_email_verified(Connection& c, const std::string& user_id, std::int64_t now);
+Status set_password_hash(Connection& c, const std::string& user_id, const std::string& hash, std::int64_t now);
+
+struct FailureCount {
+  std::int64_t failed_logins = 0;
+  std::optional<std::int64_t> locked_until;
+};
+// Counts a failed login; the failure that reaches `threshold` locks the account until
+// now + lock_ms (and resets the count, so the next lock needs `threshold` more).
+Result<FailureCount> record_login_failure(Connection& c, const std::string& user_id, std::int64_t now,
+                                          std::int64_t threshold, std::int64_t lock_ms);
+Status record_login_success(Connection& c, const std::string& user_id, std::int64_t now);
+
+// Sessions and refresh tokens.
+Status insert_session(Connection& c, const Session& session);
+Result<std::optional<Session>> find_session(Connection& c, const std::string& id);
+Status touch_session(Connection& c, const std::string& id, std::int64_t now, std::int64_t expires_at);
+// Returns the ids revoked now (already revoked ones are left alone).
+Result<std::vector<std::string>> revoke_session(Connection& c, const std::string& id, std::int64_t now,
+                                                const std::string& reason);
+Result<std::vector<std::string>> revoke_user_sessions(Connection& c, const std::string& user_id,
+                                                      std::int64_t now, const std::string& reason,
+                                                      const std::optional<std::string>& except_session);
+// Active (not revoked, not expired) sessions, newest first.
+Result<std::vector<Session>> list_active_sessions(Connection& c, const std::string& user_id, std::int64_t now);
+
+Status insert_refresh_token(Connection& c, const RefreshToken& token);
+Result<std::optional<RefreshToken>> find_refresh_token(Connection& c, const std::string& token_hash);
+// Marks the token rotated if it was not; returns false when another request rotated it
+// first (so of two concurrent refreshes exactly one wins).
+Result<bool> mark_refresh_rotated(Connection& c, const std::string& token_hash, std::int64_t now);
+
+// One-time tokens (verification, reset).
+Status insert_one_time_token(Connection& c, const std::string& token_hash, const std::string& purpose,
+                             const std::string& user_id, std::int64_t now, std::int64_t expires_at);
+// Uses the token if it is unused and unexpired; returns its user id, or nullopt.
+Result<std::optional<std::string>> consume_one_time_token(Connection& c, const std::string& token_hash,
+                                                          const std::string& purpose, std::int64_t now);
+// Makes every outstanding token of this purpose for the user unusable.
+Status invalidate_one_time_tokens(Connection& c, const std::string& user_id, const std::string& purpose,
+                                  std::int64_t now);
+
+// Signing keys, newest first.
+Result<std::vector<SigningKey>> list_signing_keys(Connection& c);
+Status insert_signing_key(Connection& c, const SigningKey& key);
+// Ends signing with every key still signing; they stay in the JWKS until retire_after.
+Status retire_signing_keys(Connection& c, std::int64_t now, std::int64_t retire_after);
+
+// Roles.
+Status add_role(Connection& c, const std::string& user_id, const std::string& role);
+
+// Audit log.
+Status insert_audit(Connection& c, const AuditEvent& event, const RequestMeta& meta, std::int64_t now);
+
+}  // namespace chatd::auth::db
