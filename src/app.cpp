@@ -1,6 +1,14 @@
 #include "app.hpp"
 
+#include "api/auth.hpp"
 #include "api/health.hpp"
+#include "auth/keys.hpp"
+#include "auth/password_policy.hpp"
+#include "auth/service.hpp"
+#include "auth/token_authenticator.hpp"
+#include "crypto/aead.hpp"
+#include "limits/memory_rate_limiter.hpp"
+#include "mail/mailer.hpp"
 #include "core/log.hpp"
 #include "core/worker_pool.hpp"
 #include "http/pipeline.hpp"
@@ -9,7 +17,9 @@
 #include "store/database.hpp"
 #include "store/migrations.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <system_error>
 
 namespace chatd {
@@ -67,12 +77,39 @@ int run_serve(const config::Config& config) {
   auto db = open_and_migrate(config, log);
   if (!db) return 1;
 
+  std::optional<std::array<std::uint8_t, 32>> master_key;
+  if (config.master_key) master_key = config::decode_master_key(*config.master_key);
+  auto data_key = crypto::DataKey::resolve(master_key, config.data_dir);
+  if (!data_key) {
+    log.error("startup.data_key").str("error", data_key.error().detail).str("cause", data_key.error().internal);
+    return 1;
+  }
+  SystemClock clock;
+  auth::KeyRing keys(*db, data_key.value(), clock, log, config.access_token_ttl * 1000);
+  if (auto st = keys.load(); !st) {
+    log.error("startup.signing_keys").str("error", st.error().detail).str("cause", st.error().internal);
+    return 1;
+  }
+  if (auto st = auth::check_password_dictionary(); !st)
+    log.warn("startup.password_dictionary").str("error", st.error().detail);
+
   WorkerPool workers("worker", static_cast<std::size_t>(config.workers), static_cast<std::size_t>(config.worker_queue));
+  // Argon2id is CPU- and memory-bound: one hash per core at a time, a bounded queue behind.
+  std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  WorkerPool hashing("hash", cores, 64 * cores);
+  auto mailer = mail::make_mailer(config, log);
+  limits::MemoryRateLimiter limiter;
+  auth::TokenAuthenticator authenticator(keys, *db, workers, clock, log, {config.public_url});
+  auth::Service accounts({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log});
 
   http::Router router;
   api::add_health_routes(router, {*db, workers, config.redis_url});
+  api::add_auth_routes(router, accounts, keys);
 
-  http::Pipeline pipeline(router, {config.cors_origins, config.trusted_proxies, config.max_body_bytes}, log);
+  http::Pipeline pipeline(
+      router, {config.cors_origins, config.trusted_proxies, config.max_body_bytes, config.rate_limits}, log);
+  pipeline.set_authenticator(&authenticator);
+  pipeline.set_rate_limiter(&limiter);
   http::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;

@@ -9,7 +9,8 @@ namespace bhttp = boost::beast::http;
 void add_health_routes(http::Router& router, HealthDeps deps) {
   router.add({bhttp::verb::get, "/healthz", [](http::Context&) -> boost::asio::awaitable<http::Response> {
                 co_return http::json_response(bhttp::status::ok, {{"status", "ok"}});
-              }});
+              },
+              false, http::Access::anonymous, "", false});
 
   router.add({bhttp::verb::get, "/readyz", [deps](http::Context& ctx) -> boost::asio::awaitable<http::Response> {
                 bool ready = true;
@@ -30,7 +31,8 @@ void add_health_routes(http::Router& router, HealthDeps deps) {
                 }
                 co_return http::json_response(ready ? bhttp::status::ok : bhttp::status::service_unavailable,
                                               {{"status", ready ? "ok" : "unavailable"}, {"checks", checks}});
-              }});
+              },
+              false, http::Access::anonymous, "", false});
 }
 
 }  // namespace chatd::api

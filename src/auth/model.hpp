@@ -69,10 +69,15 @@ struct RequestMeta {
 };
 
 struct AuditEvent {
+  AuditEvent(std::string event_name, std::optional<std::string> user = std::nullopt,
+             std::optional<std::string> actor = std::nullopt, std::string detail = "{}")
+      : event(std::move(event_name)), user_id(std::move(user)), actor_id(std::move(actor)),
+        detail_json(std::move(detail)) {}
+
   std::string event;
-  std::optional<std::string> user_id;
-  std::optional<std::string> actor_id;
-  std::string detail_json = "{}";
+  std::optional<std::string> user_id;   // whom the event is about
+  std::optional<std::string> actor_id;  // who caused it
+  std::string detail_json;              // a JSON object
 };
 
 }  // namespace chatd::auth

@@ -59,6 +59,12 @@ constexpr const char* kInsertOneTime =
 constexpr const char* kConsumeOneTime =
     "UPDATE one_time_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL "
     "AND expires_at > $3 RETURNING user_id";
+constexpr const char* kPeekOneTime =
+    "SELECT user_id FROM one_time_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL "
+    "AND expires_at > $3";
+constexpr const char* kAcceptInvitation =
+    "UPDATE invitations SET accepted_at = $4, invitee_id = $3 WHERE code_hash = $1 AND accepted_at IS NULL "
+    "AND expires_at > $4 AND (email IS NULL OR email = $2) RETURNING id";
 constexpr const char* kInvalidateOneTime =
     "UPDATE one_time_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL";
 
@@ -249,6 +255,23 @@ Status insert_one_time_token(Connection& c, const std::string& token_hash, const
 Result<std::optional<std::string>> consume_one_time_token(Connection& c, const std::string& token_hash,
                                                           const std::string& purpose, std::int64_t now) {
   auto rows = c.query(kConsumeOneTime, {token_hash, purpose, now});
+  if (!rows) return rows.error();
+  if (rows.value().empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows.value().rows.front().text(0));
+}
+
+Result<std::optional<std::string>> peek_one_time_token(Connection& c, const std::string& token_hash,
+                                                       const std::string& purpose, std::int64_t now) {
+  auto rows = c.query(kPeekOneTime, {token_hash, purpose, now});
+  if (!rows) return rows.error();
+  if (rows.value().empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows.value().rows.front().text(0));
+}
+
+Result<std::optional<std::string>> accept_invitation(Connection& c, const std::string& code_hash,
+                                                     const std::string& email_lower, const std::string& invitee_id,
+                                                     std::int64_t now) {
+  auto rows = c.query(kAcceptInvitation, {code_hash, email_lower, invitee_id, now});
   if (!rows) return rows.error();
   if (rows.value().empty()) return std::optional<std::string>();
   return std::optional<std::string>(rows.value().rows.front().text(0));

@@ -57,6 +57,9 @@ Result<bool> mark_refresh_rotated(Connection& c, const std::string& token_hash, 
 // One-time tokens (verification, reset).
 Status insert_one_time_token(Connection& c, const std::string& token_hash, const std::string& purpose,
                              const std::string& user_id, std::int64_t now, std::int64_t expires_at);
+// The user of an unused, unexpired token, without using it; nullopt otherwise.
+Result<std::optional<std::string>> peek_one_time_token(Connection& c, const std::string& token_hash,
+                                                       const std::string& purpose, std::int64_t now);
 // Uses the token if it is unused and unexpired; returns its user id, or nullopt.
 Result<std::optional<std::string>> consume_one_time_token(Connection& c, const std::string& token_hash,
                                                           const std::string& purpose, std::int64_t now);
@@ -69,6 +72,12 @@ Result<std::vector<SigningKey>> list_signing_keys(Connection& c);
 Status insert_signing_key(Connection& c, const SigningKey& key);
 // Ends signing with every key still signing; they stay in the JWKS until retire_after.
 Status retire_signing_keys(Connection& c, std::int64_t now, std::int64_t retire_after);
+
+// Invitations: uses an unused, unexpired invitation (bound to `email` when it names one);
+// returns its id, or nullopt.
+Result<std::optional<std::string>> accept_invitation(Connection& c, const std::string& code_hash,
+                                                     const std::string& email_lower, const std::string& invitee_id,
+                                                     std::int64_t now);
 
 // Roles.
 Status add_role(Connection& c, const std::string& user_id, const std::string& role);

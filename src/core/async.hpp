@@ -28,34 +28,35 @@ struct AsResult<Result<T>> {
 };
 }  // namespace detail
 
-// F returns T or Result<T>; the coroutine gets Result<T>.
+// F returns T or Result<T>; the coroutine gets Result<T>. Capture by reference in the
+// lambda passed here (the awaiting coroutine's frame outlives the work): GCC 12 destroys
+// the by-value captures of a lambda temporary in a co_await expression twice. A plain function (not a
+// coroutine) on purpose: GCC 12 mishandles lambdas with init-captures passed by value as
+// coroutine parameters, so `fn` goes straight into the initiation instead.
 template <class F>
 auto run_blocking(WorkerPool& pool, F fn)
     -> boost::asio::awaitable<typename detail::AsResult<std::invoke_result_t<F&>>::type> {
   using R = typename detail::AsResult<std::invoke_result_t<F&>>::type;
-  // The completion carries a heap cell so the value type need not be default-constructible.
-  using Cell = std::unique_ptr<std::optional<R>>;
-  Cell cell = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(Cell)>(
-      [&pool, fn = std::move(fn)](auto handler) mutable {
+  return boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(R)>(
+      [&pool](auto handler, F job) {
         auto ex = boost::asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        bool queued = pool.try_submit([shared, ex, fn = std::move(fn)]() mutable {
-          auto out = std::make_unique<std::optional<R>>();
+        bool queued = pool.try_submit([shared, ex, job = std::move(job)]() mutable {
+          std::optional<R> out;
           try {
-            out->emplace(fn());
+            out.emplace(job());
           } catch (const std::exception& e) {
-            out->emplace(internal_error(std::string("blocking task threw: ") + e.what()));
+            out.emplace(internal_error(std::string("blocking task threw: ") + e.what()));
           }
-          boost::asio::post(ex, [shared, out = std::move(out)]() mutable { (*shared)(std::move(out)); });
+          boost::asio::post(ex, [shared, out = std::move(*out)]() mutable { (*shared)(std::move(out)); });
         });
         if (!queued) {
-          auto out = std::make_unique<std::optional<R>>(
-              fail(Code::unavailable, "the server is busy, try again shortly"));
-          boost::asio::post(ex, [shared, out = std::move(out)]() mutable { (*shared)(std::move(out)); });
+          R busy = fail(Code::unavailable, "the server is busy, try again shortly");
+          busy.error().retry_after_seconds = 1;
+          boost::asio::post(ex, [shared, busy = std::move(busy)]() mutable { (*shared)(std::move(busy)); });
         }
       },
-      boost::asio::use_awaitable);
-  co_return std::move(**cell);
+      boost::asio::use_awaitable, std::move(fn));
 }
 
 }  // namespace chatd

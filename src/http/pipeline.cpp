@@ -183,6 +183,23 @@ boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx
   co_return std::nullopt;
 }
 
+std::optional<limits::Decision> Pipeline::limit(const Context& ctx, const Route& route) const {
+  if (!limiter_) return std::nullopt;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  std::optional<limits::Decision> shown;
+  auto apply = [&](const std::string& bucket) {
+    auto rule = options_.rate_limits.find(bucket);
+    if (rule == options_.rate_limits.end()) return;
+    limits::Decision d = limiter_->hit(bucket + ":ip:" + ctx.client_ip, rule->second, now);
+    shown = shown ? limits::most_restrictive(*shown, d) : d;
+  };
+  if (route.global_limit) apply("global");
+  if (!route.rate_bucket.empty() && (!shown || shown->allowed)) apply(route.rate_bucket);
+  return shown;
+}
+
 Response Pipeline::reject(const Request& head, const Peer& peer, const Error& error) const {
   Context ctx = begin(head, peer);
   Response res = error_response(ctx, error);
@@ -230,10 +247,25 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
   }
   ctx.route = m.route->pattern;
 
+  std::optional<limits::Decision> limited = limit(ctx, *m.route);
+  // Limited routes send their RateLimit-* headers on every response.
+  auto finish_limited = [&](Response& r) {
+    if (limited)
+      for (const auto& h : limits::rate_limit_headers(*limited)) r.set(h.name, h.value);
+    finish(ctx, r);
+  };
+  if (limited && !limited->allowed) {
+    Error e = fail(Code::rate_limited, "too many requests; slow down");
+    e.retry_after_seconds = limited->retry_after_seconds;
+    res = problem_response(e);
+    finish_limited(res);
+    co_return res;
+  }
+
   if (route_needs_auth(*m.route)) {
     if (auto refused = co_await authorize(ctx, *m.route)) {
       res = std::move(*refused);
-      finish(ctx, res);
+      finish_limited(res);
       co_return res;
     }
   }
@@ -243,7 +275,7 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
     auto ct = req.find(bhttp::field::content_type);
     if (ct == req.end() || !is_json_content_type(ct->value())) {
       res = problem_response(fail(Code::unsupported, "send the body as Content-Type: application/json"));
-      finish(ctx, res);
+      finish_limited(res);
       co_return res;
     }
   }
@@ -255,7 +287,7 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
                                   ctx.body.is_discarded() ? "the request body is not valid JSON"
                                                           : "the request body must be a JSON object",
                                   "invalid_json"));
-      finish(ctx, res);
+      finish_limited(res);
       co_return res;
     }
   }
@@ -271,7 +303,7 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
     failure = std::current_exception();
   }
   if (failure) res = error_response(ctx, internal_error("handler threw"));
-  finish(ctx, res);
+  finish_limited(res);
   co_return res;
 }
 

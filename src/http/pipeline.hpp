@@ -8,9 +8,12 @@
 #include "core/log.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
+#include "limits/rate_limiter.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,7 @@ struct PipelineOptions {
   std::vector<std::string> cors_origins;
   std::vector<config::Network> trusted_proxies;
   std::int64_t max_body_bytes = 1048576;
+  std::map<std::string, config::RateLimit> rate_limits;  // CHATD_RATE_LIMITS, every bucket
 };
 
 class Pipeline {
@@ -42,6 +46,7 @@ class Pipeline {
 
   // Wiring done once at startup, before serving.
   void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
+  void set_rate_limiter(limits::RateLimiter* limiter) { limiter_ = limiter; }
 
   boost::asio::awaitable<Response> handle(const Request& req, const Peer& peer) const;
 
@@ -59,11 +64,15 @@ class Pipeline {
   bool origin_allowed(std::string_view origin) const;
 
   boost::asio::awaitable<std::optional<Response>> authorize(Context& ctx, const Route& route) const;
+  // Applies the route's per-IP buckets; returns the decision whose headers the response
+  // carries (nullopt when the route is not limited) and whether the request may go on.
+  std::optional<limits::Decision> limit(const Context& ctx, const Route& route) const;
 
   const Router& router_;
   PipelineOptions options_;
   Logger& log_;
   Authenticator* authenticator_ = nullptr;
+  limits::RateLimiter* limiter_ = nullptr;
 };
 
 }  // namespace chatd::http

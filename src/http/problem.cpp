@@ -59,6 +59,7 @@ Response problem_response(const Error& error) {
   }
   Response res = json_response(status, body);
   res.set(bhttp::field::content_type, "application/problem+json");
+  if (error.retry_after_seconds > 0) res.set(bhttp::field::retry_after, std::to_string(error.retry_after_seconds));
   return res;
 }
 

@@ -30,6 +30,7 @@ struct Route {
   bool json_body = false;         // the route takes a JSON body: 415 / 400 are checked before the handler
   Access access = Access::anonymous;
   std::string rate_bucket = {};   // per-IP bucket of CHATD_RATE_LIMITS applied before the handler
+  bool global_limit = true;       // the per-IP `global` bucket applies (off for health checks)
 };
 
 struct Match {

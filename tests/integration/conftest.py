@@ -106,6 +106,25 @@ class Chatd:
             return matches[-1] if matches else None
         return wait_for(find, timeout, "a matching log line")
 
+    def sql(self, query):
+        """Runs one SQL statement on this server's database; returns rows of strings."""
+        url = self.env["CHATD_DATABASE_URL"]
+        if url.startswith("sqlite:"):
+            import sqlite3
+            with sqlite3.connect(url[len("sqlite:"):], timeout=10) as conn:
+                return [tuple("" if v is None else str(v) for v in row) for row in conn.execute(query).fetchall()]
+        out = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-tAF", "\t", "-c", query],
+                             capture_output=True, text=True, check=True)
+        return [tuple(line.split("\t")) for line in out.stdout.splitlines() if line]
+
+    def api(self, method, path, body=None, token=None, headers=None):
+        """JSON request helper: returns Response; body is JSON-encoded when given."""
+        h = {"Content-Type": "application/json"} if body is not None else {}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        h.update(headers or {})
+        return self.request(method, path, body=None if body is None else json.dumps(body), headers=h)
+
     def request(self, method, path, body=None, headers=None, timeout=10):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:

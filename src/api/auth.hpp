@@ -1,0 +1,18 @@
+#pragma once
+// Routes of API.md's "Accounts and authentication" section.
+
+#include "auth/keys.hpp"
+#include "auth/model.hpp"
+#include "auth/service.hpp"
+#include "http/router.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace chatd::api {
+
+void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys);
+
+// API.md's `user` object.
+nlohmann::json user_json(const auth::User& user);
+
+}  // namespace chatd::api

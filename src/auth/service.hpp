@@ -1,0 +1,98 @@
+#pragma once
+// The account rules: registration, e-mail verification, login with lockout, sessions
+// with rotating refresh tokens and reuse detection, password change and reset, signing
+// key rotation. No HTTP here: callers pass plain values and get Result<T>. Every step
+// that blocks (database, Argon2id, password policy) runs on a worker pool and is
+// awaited, so the coroutines can be driven from network threads.
+
+#include "auth/keys.hpp"
+#include "auth/model.hpp"
+#include "auth/token_authenticator.hpp"
+#include "config/config.hpp"
+#include "core/log.hpp"
+#include "core/principal.hpp"
+#include "core/result.hpp"
+#include "core/time.hpp"
+#include "core/worker_pool.hpp"
+#include "limits/rate_limiter.hpp"
+#include "mail/mailer.hpp"
+#include "store/database.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatd::auth {
+
+template <class T>
+using Task = boost::asio::awaitable<Result<T>>;
+
+struct LoginResult {
+  std::string access_token;
+  std::int64_t expires_in = 0;  // seconds
+  std::string refresh_token;
+  std::string session_id;
+  User user;
+};
+
+struct SessionView {
+  Session session;
+  bool current = false;
+};
+
+struct ServiceDeps {
+  store::Database& db;
+  WorkerPool& db_pool;    // database calls
+  WorkerPool& hash_pool;  // Argon2id and password checks: one thread per core, bounded queue
+  KeyRing& keys;
+  TokenAuthenticator& authenticator;
+  mail::Mailer& mailer;
+  limits::RateLimiter& limiter;
+  const config::Config& config;
+  const Clock& clock;
+  Logger& log;
+};
+
+class Service {
+ public:
+  explicit Service(ServiceDeps deps);
+
+  Task<User> register_user(std::string email, std::string username, std::string password,
+                           std::optional<std::string> invite_code, RequestMeta meta);
+  // Always succeeds from the caller's point of view (no account enumeration).
+  Task<bool> request_verification(std::string email, RequestMeta meta);
+  Task<User> confirm_verification(std::string token, RequestMeta meta);
+
+  Task<LoginResult> login(std::string login, std::string password, std::optional<std::string> otp,
+                          RequestMeta meta);
+  Task<LoginResult> refresh(std::string refresh_token, RequestMeta meta);
+  Task<bool> logout(const Principal& who, RequestMeta meta);
+  Task<bool> logout_all(const Principal& who, RequestMeta meta);
+
+  Task<User> me(const Principal& who);
+  Task<std::vector<SessionView>> sessions(const Principal& who);
+  Task<bool> delete_session(const Principal& who, std::string session_id, RequestMeta meta);
+
+  Task<bool> change_password(const Principal& who, std::string current_password, std::string new_password,
+                             RequestMeta meta);
+  Task<bool> request_password_reset(std::string email, RequestMeta meta);
+  Task<bool> confirm_password_reset(std::string token, std::string new_password, RequestMeta meta);
+
+  Task<std::string> rotate_keys(const Principal& who, RequestMeta meta);
+
+ private:
+  // Normalises and checks a new password; field errors name `field`.
+  Task<std::string> acceptable_password(std::string password, std::string field,
+                                        std::vector<std::string> user_inputs);
+  Task<std::string> hash_password(std::string normalized);
+  Task<bool> verify_password(std::string encoded, std::string password);
+  Task<LoginResult> start_session(User user, RequestMeta meta);
+  void send_verification(const User& user, const std::string& token);
+  std::string access_token_for(const User& user, const std::string& session_id, std::int64_t now);
+
+  ServiceDeps d_;
+};
+
+}  // namespace chatd::auth

@@ -1,0 +1,111 @@
+#include "auth/token_authenticator.hpp"
+
+#include "auth/jwt.hpp"
+#include "core/async.hpp"
+
+namespace chatd::auth {
+
+namespace {
+
+constexpr const char* kSessionState =
+    "SELECT s.revoked_at, s.expires_at, u.disabled_at FROM sessions s JOIN users u ON u.id = s.user_id "
+    "WHERE s.id = $1";
+
+// Drops expired entries; if that frees nothing, drops everything (a cache, not a store).
+template <class Map, class Expired>
+void make_room(Map& map, std::size_t cap, Expired expired) {
+  if (map.size() < cap) return;
+  for (auto it = map.begin(); it != map.end();) it = expired(it->second) ? map.erase(it) : std::next(it);
+  if (map.size() >= cap) map.clear();
+}
+
+}  // namespace
+
+TokenAuthenticator::TokenAuthenticator(KeyRing& keys, store::Database& db, WorkerPool& db_pool, const Clock& clock,
+                                       Logger& log, TokenAuthenticatorOptions options)
+    : keys_(keys), db_(db), db_pool_(db_pool), clock_(clock), log_(log), options_(std::move(options)) {}
+
+Result<Principal> TokenAuthenticator::verify(std::string_view token, std::int64_t now_ms,
+                                             std::int64_t& expires_ms) const {
+  VerifyOptions opt;
+  opt.issuer = options_.issuer;
+  opt.audience = options_.audience;
+  opt.now_seconds = now_ms / 1000;
+  auto claims = verify_jwt(
+      token, [this](std::string_view kid) { return keys_.public_key(kid); }, opt);
+  if (!claims) return claims.error();
+  const auto& c = claims.value();
+  Principal p;
+  p.user_id = c.at("sub").get<std::string>();
+  p.session_id = c.at("sid").get<std::string>();
+  p.token_id = c.at("jti").get<std::string>();
+  if (auto roles = c.find("roles"); roles != c.end() && roles->is_array())
+    for (const auto& r : *roles)
+      if (r.is_string()) p.roles.push_back(r.get<std::string>());
+  expires_ms = c.at("exp").get<std::int64_t>() * 1000;
+  return p;
+}
+
+boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::string_view token) {
+  std::int64_t now = clock_.now_ms();
+  std::optional<Principal> principal;
+  std::optional<SessionState> session;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = tokens_.find(std::string(token)); it != tokens_.end()) {
+      if (it->second.expires_ms > now) principal = it->second.principal;
+      else tokens_.erase(it);
+    }
+  }
+  if (!principal) {
+    std::int64_t expires_ms = 0;
+    auto verified = verify(token, now, expires_ms);
+    if (!verified) co_return verified.error();
+    principal = verified.value();
+    std::lock_guard lock(mu_);
+    make_room(tokens_, options_.max_cached_tokens, [now](const CachedToken& t) { return t.expires_ms <= now; });
+    tokens_.emplace(std::string(token), CachedToken{*principal, expires_ms});
+  }
+
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = sessions_.find(principal->session_id); it != sessions_.end()) session = it->second;
+  }
+  bool fresh = session && (!session->active || now - session->checked_ms < options_.session_check_ms);
+  if (!fresh) {
+    std::string sid = principal->session_id;
+    auto state = co_await run_blocking(db_pool_, [&]() -> Result<SessionState> {
+      return store::read(db_, [&](store::Connection& c) -> Result<SessionState> {
+        auto rows = c.query(kSessionState, {sid});
+        if (!rows) return rows.error();
+        if (rows.value().empty()) return SessionState{false, now, 0};
+        const auto& r = rows.value().rows.front();
+        bool active = r.is_null(0) && r.integer(1) > now && r.is_null(2);
+        return SessionState{active, now, r.integer(1)};
+      });
+    });
+    if (!state) co_return state.error();
+    std::lock_guard lock(mu_);
+    // A revocation recorded while the query ran wins over what the query saw.
+    auto it = sessions_.find(sid);
+    if (it != sessions_.end() && !it->second.active) {
+      session = it->second;
+    } else {
+      make_room(sessions_, options_.max_cached_sessions,
+                [now](const SessionState& s) { return s.expires_ms <= now; });
+      sessions_[sid] = state.value();
+      session = state.value();
+    }
+  }
+  if (!session->active || session->expires_ms <= now)
+    co_return fail(Code::unauthenticated, "the session has ended");
+  co_return std::move(*principal);
+}
+
+void TokenAuthenticator::sessions_revoked(const std::vector<std::string>& session_ids) {
+  std::int64_t now = clock_.now_ms();
+  std::lock_guard lock(mu_);
+  for (const auto& id : session_ids) sessions_[id] = SessionState{false, now, now + 86'400'000};
+}
+
+}  // namespace chatd::auth

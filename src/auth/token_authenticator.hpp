@@ -1,0 +1,64 @@
+#pragma once
+// Access-token checks on the hot path. A verified token is cached until it expires, so a
+// repeated token costs one hash lookup instead of a signature check; the session behind
+// it is checked against the database at most once a second (shared by every token of the
+// session), and a session revoked on this instance is refused at once, never served from
+// a cache. Both caches are bounded.
+
+#include "auth/keys.hpp"
+#include "core/log.hpp"
+#include "core/principal.hpp"
+#include "core/time.hpp"
+#include "core/worker_pool.hpp"
+#include "http/pipeline.hpp"
+#include "store/database.hpp"
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace chatd::auth {
+
+struct TokenAuthenticatorOptions {
+  std::string issuer;
+  std::string audience = "chatd";
+  std::int64_t session_check_ms = 1000;  // how long "this session is active" may be reused
+  std::size_t max_cached_tokens = 100000;
+  std::size_t max_cached_sessions = 100000;
+};
+
+class TokenAuthenticator final : public http::Authenticator {
+ public:
+  TokenAuthenticator(KeyRing& keys, store::Database& db, WorkerPool& db_pool, const Clock& clock, Logger& log,
+                     TokenAuthenticatorOptions options);
+
+  boost::asio::awaitable<Result<Principal>> authenticate(std::string_view token) override;
+
+  // Sessions revoked on this instance: their tokens are refused from now on.
+  void sessions_revoked(const std::vector<std::string>& session_ids);
+
+ private:
+  struct CachedToken {
+    Principal principal;
+    std::int64_t expires_ms;
+  };
+  struct SessionState {
+    bool active;
+    std::int64_t checked_ms;
+    std::int64_t expires_ms;
+  };
+  Result<Principal> verify(std::string_view token, std::int64_t now_ms, std::int64_t& expires_ms) const;
+
+  KeyRing& keys_;
+  store::Database& db_;
+  WorkerPool& db_pool_;
+  const Clock& clock_;
+  Logger& log_;
+  TokenAuthenticatorOptions options_;
+  std::mutex mu_;
+  std::unordered_map<std::string, CachedToken> tokens_;
+  std::unordered_map<std::string, SessionState> sessions_;
+};
+
+}  // namespace chatd::auth

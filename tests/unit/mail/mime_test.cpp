@@ -1,0 +1,148 @@
+#include "mail/mime.hpp"
+
+#include "fake_smtp.hpp"
+#include "mime_reader.hpp"
+
+#include <gtest/gtest.h>
+
+namespace chatd::mail::test {
+namespace {
+
+std::vector<std::string> lines_of(std::string_view s) {
+  std::vector<std::string> out;
+  for (std::size_t pos = 0; pos < s.size();) {
+    std::size_t end = s.find("\r\n", pos);
+    if (end == std::string_view::npos) end = s.size();
+    out.emplace_back(s.substr(pos, end - pos));
+    pos = end + 2;
+  }
+  return out;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+TEST(MailQuotedPrintable, EncodesWhatMustBeEncoded) {
+  EXPECT_EQ(quoted_printable("plain"), "plain");
+  EXPECT_EQ(quoted_printable("a=b\n"), "a=3Db\r\n");
+  EXPECT_EQ(quoted_printable("Grüße"), "Gr=C3=BC=C3=9Fe");
+  EXPECT_EQ(quoted_printable("trailing \nand tab\t\n"), "trailing=20\r\nand tab=09\r\n");
+  EXPECT_EQ(quoted_printable("crlf\r\nlf\nend"), "crlf\r\nlf\r\nend");
+  EXPECT_EQ(quoted_printable("lone\rcr"), "lone=0Dcr");
+  EXPECT_EQ(quoted_printable(""), "");
+}
+
+TEST(MailQuotedPrintable, LongLinesGetSoftBreaksAndRoundTrip) {
+  std::string text = std::string(200, 'a') + " " + std::string(100, '=') + "\n" + std::string(76, 'b') + "\n" +
+                     std::string(75, 'c') + " \nÜ" + std::string(300, 'x');
+  std::string qp = quoted_printable(text);
+  for (const auto& line : lines_of(qp)) EXPECT_LE(line.size(), 76u) << line;
+  EXPECT_EQ(decode_qp(qp), text);
+}
+
+TEST(MailEncodeHeaderText, AsciiStaysReadable) {
+  EXPECT_EQ(encode_header_text("Confirm your e-mail address", 7), "Confirm your e-mail address");
+}
+
+TEST(MailEncodeHeaderText, ControlCharactersCannotInjectHeaders) {
+  EXPECT_EQ(encode_header_text("a\r\nBcc: x@y\t", 7), "a  Bcc: x@y ");
+}
+
+TEST(MailEncodeHeaderText, NonAsciiBecomesEncodedWordsThatNeverSplitACharacter) {
+  std::string subject;
+  for (int i = 0; i < 40; ++i) subject += "ü€😀";  // 2-, 3- and 4-byte sequences
+  std::string encoded = encode_header_text(subject, 7);
+  auto lines = lines_of(encoded);
+  ASSERT_GT(lines.size(), 1u);
+  EXPECT_LE(lines[0].size() + 9, 76u);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::string_view word = lines[i];
+    if (i > 0) {
+      ASSERT_EQ(word.front(), ' ');
+      word.remove_prefix(1);
+    }
+    EXPECT_LE(word.size(), 75u);
+    ASSERT_TRUE(word.starts_with("=?UTF-8?B?") && word.ends_with("?=")) << word;
+    EXPECT_TRUE(valid_utf8(base64_decode(word.substr(10, word.size() - 12)))) << "word " << i;
+  }
+  std::string unfolded;
+  for (const auto& line : lines) unfolded += line;
+  EXPECT_EQ(decode_words(unfolded), subject);
+}
+
+TEST(MailEncodeHeaderText, LooksLikeAnEncodedWordOrTooLongIsEncoded) {
+  EXPECT_EQ(decode_words(encode_header_text("=?UTF-8?B?Zm9v?=", 7)), "=?UTF-8?B?Zm9v?=");
+  EXPECT_NE(encode_header_text("=?x?=", 7), "=?x?=");
+  std::string long_ascii(1200, 'a');
+  std::string encoded = encode_header_text(long_ascii, 7);
+  for (const auto& line : lines_of(encoded)) EXPECT_LE(line.size(), 77u);
+  std::string unfolded;
+  for (const auto& line : lines_of(encoded)) unfolded += line;
+  EXPECT_EQ(decode_words(unfolded), long_ascii);
+}
+
+TEST(MailRfc5322Date, FormatsUtc) {
+  EXPECT_EQ(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+  EXPECT_EQ(rfc5322_date(1751371200123), "Tue, 01 Jul 2025 12:00:00 +0000");
+}
+
+TEST(MailAddresses, AddressDomainAndPlainness) {
+  EXPECT_EQ(address_of("chatd <chatd@example.org>"), "chatd@example.org");
+  EXPECT_EQ(address_of("\"a, b\" <x@y.z>"), "x@y.z");
+  EXPECT_EQ(address_of("chatd@localhost"), "chatd@localhost");
+  EXPECT_EQ(domain_of("Alice@Example.COM"), "example.com");
+  EXPECT_EQ(domain_of("nodomain"), "");
+  EXPECT_TRUE(is_plain_address("a@b.c"));
+  EXPECT_TRUE(is_plain_address("first.last+tag@sub.example.org"));
+  EXPECT_FALSE(is_plain_address("a@b.c\r\nRCPT TO:<x@y>"));
+  EXPECT_FALSE(is_plain_address("a b@c.d"));
+  EXPECT_FALSE(is_plain_address("<a@b.c>"));
+  EXPECT_FALSE(is_plain_address("a@"));
+  EXPECT_FALSE(is_plain_address("@b.c"));
+  EXPECT_FALSE(is_plain_address("ab.c"));
+  EXPECT_FALSE(is_plain_address("ü@b.c"));
+  EXPECT_FALSE(is_plain_address(std::string(251, 'a') + "@b.c"));
+}
+
+TEST(MailRender, TextOnlyMessage) {
+  std::string out = render({"a@b.c", "Hi", "line\n.dot\n", ""}, {"chatd@example.org", 0, "abc123"});
+  EXPECT_EQ(out,
+            "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"
+            "From: chatd@example.org\r\n"
+            "To: a@b.c\r\n"
+            "Subject: Hi\r\n"
+            "Message-ID: <abc123@example.org>\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Auto-Submitted: auto-generated\r\n"
+            "Content-Type: text/plain; charset=UTF-8\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n"
+            "\r\n"
+            "line\r\n"
+            ".dot\r\n");
+}
+
+TEST(MailRender, MultipartKeepsBothBodiesExactly) {
+  Message m{"a@b.c", "Grüße", "text\nno final newline", "<p>ü</p>\n"};
+  std::string out = render(m, {"Chät Bot <bot@example.org>", 0, "b0undary"});
+  ParsedMessage p = parse_message(out);
+  EXPECT_EQ(decode_words(p.headers["from"]), "Chät Bot <bot@example.org>");
+  EXPECT_EQ(decode_words(p.headers["subject"]), "Grüße");
+  EXPECT_EQ(header_param(p.headers["content-type"], "boundary"), "=_chatd_b0undary");
+  ASSERT_EQ(p.parts.size(), 2u);
+  EXPECT_EQ(decode_qp(p.parts[0].body), m.text);
+  EXPECT_EQ(decode_qp(p.parts[1].body), m.html);
+  EXPECT_TRUE(out.ends_with("--=_chatd_b0undary--\r\n"));
+}
+
+}  // namespace
+}  // namespace chatd::mail::test
