@@ -29,8 +29,11 @@ wait_http() {  # wait_http URL: polls until it answers, 10 s at most
 
 # Runs wrk and prints "rps p50_ms p99_ms requests" on one line.
 run_wrk() {  # run_wrk URL CONNECTIONS DURATION THREADS
+  run_wrk_h "$1" "$2" "$3" "$4" "X-Bench: 1"
+}
+run_wrk_h() {  # run_wrk_h URL CONNECTIONS DURATION THREADS HEADER
   local out
-  out=$(wrk -t"$4" -c"$2" -d"$3" --latency "$1")
+  out=$(wrk -t"$4" -c"$2" -d"$3" --latency -H "$5" "$1")
   echo "$out" >&2
   python3 - "$out" <<'PY'
 import re, sys
@@ -46,4 +49,43 @@ if errors:
     sys.exit("wrk saw non-2xx responses: " + errors.group(1))
 print(f"{rps:.0f} {ms('50%'):.3f} {ms('99%'):.3f} {reqs}")
 PY
+}
+
+# start_nginx DIR PORT BODY: nginx answering GET / with BODY (application/json) and the same
+# request-id and security headers chatd sends, an access log line per request, one worker
+# per core. Prints its PID.
+start_nginx() {
+  local dir=$1 port=$2 body=$3
+  mkdir -p "$dir"
+  printf '%s' "$body" > "$dir/body.json"
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes $(nproc);
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log $dir/access.log;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      default_type application/json;
+      add_header X-Request-Id \$request_id always;
+      add_header X-Content-Type-Options nosniff always;
+      add_header Referrer-Policy no-referrer always;
+      add_header X-Frame-Options DENY always;
+      add_header Content-Security-Policy "default-src 'none'; frame-ancestors 'none'; base-uri 'none'" always;
+      return 200 '$(cat "$dir/body.json")';
+    }
+  }
+}
+CONF
+  nginx -c "$dir/nginx.conf" -e "$dir/error.log" >/dev/null 2>&1 &
+  echo $!
 }

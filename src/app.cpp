@@ -18,6 +18,9 @@
 #include "store/migrations.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <stop_token>
 #include <filesystem>
 #include <thread>
 #include <system_error>
@@ -25,6 +28,27 @@
 namespace chatd {
 
 namespace {
+
+// Periodic upkeep off the network threads: forget expired rate-limit entries and re-read
+// the signing keys (another instance may have rotated them).
+class Maintenance {
+ public:
+  Maintenance(limits::MemoryRateLimiter& limiter, auth::KeyRing& keys, Logger& log)
+      : thread_([this, &limiter, &keys, &log](std::stop_token stop) {
+          std::mutex mu;
+          std::unique_lock lock(mu);
+          while (!stop.stop_requested()) {
+            cv_.wait_for(lock, stop, std::chrono::seconds(30), [] { return false; });
+            if (stop.stop_requested()) break;
+            limiter.sweep(system_now_ms());
+            if (auto st = keys.load(); !st) log.warn("auth.keys_reload_failed").str("error", st.error().internal);
+          }
+        }) {}
+
+ private:
+  std::condition_variable_any cv_;
+  std::jthread thread_;
+};
 
 store::DatabaseOptions database_options(const config::Config& config) {
   store::DatabaseOptions options;
@@ -96,11 +120,13 @@ int run_serve(const config::Config& config) {
   WorkerPool workers("worker", static_cast<std::size_t>(config.workers), static_cast<std::size_t>(config.worker_queue));
   // Argon2id is CPU- and memory-bound: one hash per core at a time, a bounded queue behind.
   std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  WorkerPool hashing("hash", cores, 64 * cores);
+  WorkerPool hashing("hash", cores, 64 * cores, 10);
   auto mailer = mail::make_mailer(config, log);
   limits::MemoryRateLimiter limiter;
   auth::TokenAuthenticator authenticator(keys, *db, workers, clock, log, {config.public_url});
   auth::Service accounts({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log});
+
+  Maintenance maintenance(limiter, keys, log);
 
   http::Router router;
   api::add_health_routes(router, {*db, workers, config.redis_url});

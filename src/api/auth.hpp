@@ -14,5 +14,7 @@ void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing
 
 // API.md's `user` object.
 nlohmann::json user_json(const auth::User& user);
+// The same, appended to `out` as JSON text (keys in the same order as user_json's dump).
+void append_user_json(std::string& out, const auth::User& user);
 
 }  // namespace chatd::api

@@ -73,6 +73,28 @@ Error invalid_credentials() {
 
 Service::Service(ServiceDeps deps) : d_(deps) {}
 
+std::optional<User> Service::UserCache::get(const std::string& id, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || now_ms - it->second.second >= kFreshMs) return std::nullopt;
+  return it->second.first;
+}
+
+void Service::UserCache::put(const User& user, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (entries_.size() >= kMaxEntries) {
+    for (auto it = entries_.begin(); it != entries_.end();)
+      it = now_ms - it->second.second >= kFreshMs ? entries_.erase(it) : std::next(it);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+  }
+  entries_[user.id] = {user, now_ms};
+}
+
+void Service::UserCache::forget(const std::string& id) {
+  std::lock_guard lock(mu_);
+  entries_.erase(id);
+}
+
 Task<std::string> Service::acceptable_password(std::string password, std::string field,
                                                std::vector<std::string> user_inputs) {
   int min_length = d_.config.password_min_length;
@@ -196,9 +218,26 @@ Task<User> Service::register_user(std::string email, std::string username, std::
   co_return user;
 }
 
+namespace {
+
+// Per-address limit on e-mails we send, on top of the per-IP `verify` bucket, so that no
+// one can flood a mailbox from many addresses. Keyed by what was typed: it reveals nothing
+// about whether the account exists.
+std::optional<Error> mail_limited(limits::RateLimiter& limiter, const config::Config& config,
+                                  const std::string& purpose, const std::string& email, std::int64_t now) {
+  auto decision = limiter.hit(purpose + ":account:" + email, config.rate_limits.at("verify"), now);
+  if (decision.allowed) return std::nullopt;
+  Error e = fail(Code::rate_limited, "too many e-mails requested for this address; try again later");
+  e.retry_after_seconds = decision.retry_after_seconds;
+  return e;
+}
+
+}  // namespace
+
 Task<bool> Service::request_verification(std::string email, RequestMeta meta) {
   email = lower(email);
   std::int64_t now = d_.clock.now_ms();
+  if (auto limited = mail_limited(d_.limiter, d_.config, "verify", email, now)) co_return *limited;
   std::string token = new_secret("ev_");
   std::optional<User> target;
   auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
@@ -236,6 +275,7 @@ Task<User> Service::confirm_verification(std::string token, RequestMeta meta) {
       return std::move(*u.value());
     });
   });
+  if (user) users_.forget(user.value().id);
   co_return user;
 }
 
@@ -328,6 +368,7 @@ Task<LoginResult> Service::start_session(User user, RequestMeta meta) {
     });
   });
   if (!st) co_return st.error();
+  users_.forget(user.id);
   user.last_login_at = now;
   LoginResult out;
   out.access_token = access_token_for(user, session.id, now);
@@ -444,11 +485,14 @@ Task<bool> Service::logout_all(const Principal& who, RequestMeta meta) {
 }
 
 Task<User> Service::me(const Principal& who) {
+  std::int64_t now = d_.clock.now_ms();
+  if (auto cached = users_.get(who.user_id, now)) co_return std::move(*cached);
   auto user = co_await run_blocking(d_.db_pool, [&]() {
     return store::read(d_.db, [&](store::Connection& c) { return db::find_user_by_id(c, who.user_id); });
   });
   if (!user) co_return user.error();
   if (!user.value()) co_return fail(Code::unauthenticated, "the account no longer exists");
+  users_.put(*user.value(), now);
   co_return std::move(*user.value());
 }
 
@@ -487,7 +531,13 @@ Task<bool> Service::delete_session(const Principal& who, std::string session_id,
 
 Task<bool> Service::change_password(const Principal& who, std::string current_password, std::string new_password,
                                     RequestMeta meta) {
-  auto user = co_await me(who);
+  // Straight from the database, not the /auth/me cache: the hash must be the current one.
+  auto found = co_await run_blocking(d_.db_pool, [&]() {
+    return store::read(d_.db, [&](store::Connection& c) { return db::find_user_by_id(c, who.user_id); });
+  });
+  if (!found) co_return found.error();
+  if (!found.value()) co_return fail(Code::unauthenticated, "the account no longer exists");
+  Result<User> user = std::move(*found.value());
   if (!user) co_return user.error();
   auto good = co_await verify_password(user.value().password_hash, current_password);
   if (!good) co_return good.error();
@@ -513,6 +563,7 @@ Task<bool> Service::change_password(const Principal& who, std::string current_pa
     });
   });
   if (!revoked) co_return revoked.error();
+  users_.forget(who.user_id);
   d_.authenticator.sessions_revoked(revoked.value());
   co_return true;
 }
@@ -520,6 +571,7 @@ Task<bool> Service::change_password(const Principal& who, std::string current_pa
 Task<bool> Service::request_password_reset(std::string email, RequestMeta meta) {
   email = lower(email);
   std::int64_t now = d_.clock.now_ms();
+  if (auto limited = mail_limited(d_.limiter, d_.config, "reset", email, now)) co_return *limited;
   std::string token = new_secret("pr_");
   std::optional<User> target;
   auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
@@ -580,6 +632,7 @@ Task<bool> Service::confirm_password_reset(std::string token, std::string new_pa
     });
   });
   if (!revoked) co_return revoked.error();
+  users_.forget(user.id);
   d_.authenticator.sessions_revoked(revoked.value());
   co_return true;
 }

@@ -20,7 +20,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <mutex>
 #include <optional>
+#include <unordered_map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -92,7 +95,23 @@ class Service {
   void send_verification(const User& user, const std::string& token);
   std::string access_token_for(const User& user, const std::string& session_id, std::int64_t now);
 
+  // GET /auth/me is the hottest account call; the user record is reused for up to a second
+  // and dropped at once when this instance changes it. Bounded.
+  class UserCache {
+   public:
+    std::optional<User> get(const std::string& id, std::int64_t now_ms);
+    void put(const User& user, std::int64_t now_ms);
+    void forget(const std::string& id);
+
+   private:
+    static constexpr std::int64_t kFreshMs = 1000;
+    static constexpr std::size_t kMaxEntries = 100000;
+    std::mutex mu_;
+    std::unordered_map<std::string, std::pair<User, std::int64_t>> entries_;
+  };
+
   ServiceDeps d_;
+  UserCache users_;
 };
 
 }  // namespace chatd::auth

@@ -1,15 +1,17 @@
 #include "core/worker_pool.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace chatd {
 
-WorkerPool::WorkerPool(std::string name, std::size_t threads, std::size_t queue_capacity)
+WorkerPool::WorkerPool(std::string name, std::size_t threads, std::size_t queue_capacity, int nice)
     : name_(std::move(name)), capacity_(queue_capacity == 0 ? 1 : queue_capacity) {
   if (threads == 0) threads = 1;
   threads_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { run(); });
+    threads_.emplace_back([this, nice] { run(nice); });
     std::string thread_name = name_.substr(0, 12) + "-" + std::to_string(i);
     pthread_setname_np(threads_.back().native_handle(), thread_name.substr(0, 15).c_str());
   }
@@ -44,7 +46,9 @@ std::size_t WorkerPool::busy() const {
   return busy_;
 }
 
-void WorkerPool::run() {
+void WorkerPool::run(int nice) {
+  // Linux applies niceness per thread when given a thread id.
+  if (nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
   for (;;) {
     Job job;
     {

@@ -40,8 +40,10 @@ class Job {
 
 class WorkerPool {
  public:
-  // name: shown in logs and thread names; threads >= 1; queue_capacity >= 1.
-  WorkerPool(std::string name, std::size_t threads, std::size_t queue_capacity);
+  // name: shown in logs and thread names; threads >= 1; queue_capacity >= 1; nice: a
+  // scheduling niceness for the pool's threads (0..19), so that long CPU-bound jobs such as
+  // password hashing yield to the network threads.
+  WorkerPool(std::string name, std::size_t threads, std::size_t queue_capacity, int nice = 0);
   ~WorkerPool();  // finishes queued jobs, then joins
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -56,7 +58,7 @@ class WorkerPool {
   const std::string& name() const { return name_; }
 
  private:
-  void run();
+  void run(int nice);
 
   const std::string name_;
   const std::size_t capacity_;

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Account benchmarks, recorded in bench/results/auth.md:
+#  1. GET /auth/me with a valid access token versus nginx `return 200` with the same body
+#     and headers, same wrk settings, one after the other (target: >= 60% of nginx).
+#  2. Login throughput with the production Argon2id parameters, against the ideal
+#     cores / single-hash time (target: >= 90%), while a light /healthz load measures the
+#     p99 of requests that do no hashing (target: < 5 ms).
+#
+#   bench/auth.sh [DURATION=15s]
+source "$(dirname "$0")/lib.sh"
+duration=${1:-15s}
+cd "$bench_root"
+[ -x build/chatd ] && [ -x build/chatd_micro_bench ] || {
+  echo "build first: cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/chatd-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+port=$(free_port)
+CHATD_ADDR="127.0.0.1:$port" CHATD_DATA_DIR="$work/data" CHATD_DATABASE_URL="sqlite:$work/data/chatd.db" \
+  CHATD_REQUIRE_EMAIL_VERIFICATION=false \
+  CHATD_RATE_LIMITS="login=1000000000/1s,register=1000000000/1s,global=1000000000/1s" \
+  build/chatd serve 2>"$work/chatd.log" &
+chatd_pid=$!
+pids+=("$chatd_pid")
+base="http://127.0.0.1:$port"
+wait_http "$base/healthz"
+
+password="correct horse battery staple"
+curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+  -d "{\"email\":\"bench@example.com\",\"username\":\"bench\",\"password\":\"$password\"}" "$base/auth/register"
+token=$(curl -fsS -H 'Content-Type: application/json' -d "{\"login\":\"bench\",\"password\":\"$password\"}" \
+  "$base/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+me_body=$(curl -fsS -H "Authorization: Bearer $token" "$base/auth/me")
+
+nginx_port=$(free_port)
+nginx_pid=$(start_nginx "$work/nginx" "$nginx_port" "$me_body")
+pids+=("$nginx_pid")
+wait_http "http://127.0.0.1:$nginx_port/auth/me"
+nginx_workers=$(pgrep -P "$nginx_pid" | tr '\n' ' ')
+
+measure() {  # measure URL PIDS... (wrk -t2 -c64 with the token header)
+  local url=$1
+  shift
+  wrk -t2 -c64 -d2s -H "Authorization: Bearer $token" "$url" >/dev/null
+  local cpu0 cpu1 line
+  cpu0=$(cpu_seconds "$@")
+  line=$(run_wrk_h "$url" 64 "$duration" 2 "Authorization: Bearer $token")
+  cpu1=$(cpu_seconds "$@")
+  echo "$line $(python3 -c "print(($cpu1 - $cpu0) * 1e6 / ${line##* })")"
+}
+n_me=$(measure "http://127.0.0.1:$nginx_port/auth/me" "$nginx_pid" $nginx_workers)
+c_me=$(measure "$base/auth/me" "$chatd_pid")
+
+# Single-hash time with the production parameters, measured in this run.
+hash_ms=$(build/chatd_micro_bench --benchmark_filter=BM_Argon2idVerifyProduction --benchmark_format=json 2>/dev/null |
+  python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"][0]; print(b["real_time"])')
+
+cat > "$work/login.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"login":"bench","password":"$password"}'
+LUA
+# /healthz at a steady 200 requests/s (paced, not a closed loop) while logins saturate
+# the hashing pool.
+secs=${duration%s}
+python3 bench/pace.py "$base/healthz" 200 "$secs" > "$work/healthz.txt" &
+pace_pid=$!
+login_out=$(wrk -t2 -c16 -d"$duration" -s "$work/login.lua" "$base/auth/login")
+wait $pace_pid
+echo "$login_out" >&2
+cat "$work/healthz.txt" >&2
+
+mkdir -p bench/results
+python3 - "$n_me" "$c_me" "$hash_ms" "$login_out" "$(cat "$work/healthz.txt")" "$duration" <<'PY' | tee bench/results/auth.md
+import datetime, re, subprocess, sys
+def parse(line):
+    rps, p50, p99, reqs, cpu = line.split()
+    return dict(rps=float(rps), p50=float(p50), p99=float(p99), cpu=float(cpu))
+n, c = parse(sys.argv[1]), parse(sys.argv[2])
+hash_ms = float(sys.argv[3])
+login_out, healthz_out, duration = sys.argv[4], sys.argv[5], sys.argv[6]
+def ms(out, label):
+    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+login_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", login_out).group(1))
+if re.search(r"Non-2xx or 3xx responses: (\d+)", login_out):
+    sys.exit("logins failed: " + re.search(r"Non-2xx or 3xx responses: (\d+)", login_out).group(1))
+cores = int(subprocess.getoutput("nproc"))
+ideal = cores / (hash_ms / 1000)
+cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print("# Accounts: GET /auth/me and login throughput\n")
+print(f"Recorded {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC by `bench/auth.sh` on {cpu_model}, {cores} cores, "
+      f"loopback, SQLite, wrk on the same cores.\n")
+print("## GET /auth/me with a valid access token vs nginx `return 200` (same body and headers)\n")
+print(f"wrk -t2 -c64 -d{duration}, the same token on every request (the verified-token cache is hit).\n")
+print("| server | req/s | p50 ms | p99 ms | CPU µs/request |")
+print("|---|---:|---:|---:|---:|")
+print(f"| nginx | {n['rps']:.0f} | {n['p50']:.3f} | {n['p99']:.3f} | {n['cpu']:.1f} |")
+print(f"| chatd | {c['rps']:.0f} | {c['p50']:.3f} | {c['p99']:.3f} | {c['cpu']:.1f} |")
+print(f"\nchatd/nginx throughput: **{c['rps'] / n['rps']:.1%}** (target >= 60%)\n")
+print("## Logins with the production Argon2id parameters (m=19 MiB, t=2)\n")
+print(f"Single verification: {hash_ms:.2f} ms (`chatd_micro_bench`, this run); ideal = {cores} cores / "
+      f"{hash_ms:.2f} ms = {ideal:.0f} logins/s.\n")
+print(f"wrk -t2 -c16 -d{duration} POST /auth/login: **{login_rps:.0f} logins/s = {login_rps / ideal:.0%} of ideal** "
+      f"(target >= 90%).\n")
+h50, h99, hmax, hcount, herr = healthz_out.split()
+print(f"Meanwhile GET /healthz paced at 200 requests/s (`bench/pace.py`, {hcount} requests, {herr} errors): "
+      f"p50 {float(h50):.3f} ms, **p99 {float(h99):.3f} ms** (target < 5 ms), max {float(hmax):.3f} ms.")
+PY
