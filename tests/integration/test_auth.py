@@ -175,6 +175,22 @@ def test_verification_token_expires(server, smtp):
     problem(server.api("POST", "/auth/email/verify/confirm", {"token": "ev_garbage"}), 400, "invalid_token")
 
 
+def test_mail_retried_when_smtp_is_down_and_account_kept(make_chatd):
+    sink = SmtpSink()  # port reserved, not listening yet
+    server = make_chatd({"CHATD_SMTP_URL": sink.url})
+    email, username = new_identity()
+    assert register(server, email, username).status == 201  # answered without waiting for mail
+    server.wait_log(lambda l: l.get("event") == "mail.failed", timeout=10)
+    sink.start()
+    try:
+        mail = sink.wait_for(email.lower(), timeout=30)  # a retry delivers it
+        token = SmtpSink.token_in(mail)
+        assert server.api("POST", "/auth/email/verify/confirm", {"token": token}).status == 200
+    finally:
+        sink.stop()
+    assert server.sql("SELECT count(*) FROM users")[0][0] == "1"
+
+
 # --- login, lockout, enumeration ----------------------------------------------------
 
 def test_wrong_password_and_unknown_user_look_the_same(server, smtp):

@@ -85,6 +85,18 @@ def test_body_that_is_not_json_is_415(chatd):
     assert chatd.request("GET", "/healthz", body=b"{}", headers={"Content-Type": "application/json"}).status == 200
 
 
+def test_invalid_json_is_400_and_wrong_type_is_415_on_a_json_route(chatd):
+    for body in (b"{", b'{"login": }', b"[1, 2]", b'"text"'):
+        res = chatd.request("POST", "/auth/login", body=body, headers={"Content-Type": "application/json"})
+        assert_problem(res, 400, "invalid_json")
+    res = chatd.request("POST", "/auth/login", body=b"login=a&password=b",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_problem(res, 415, "unsupported_media_type")
+    body = assert_problem(chatd.request("POST", "/auth/login", body=b"{}",
+                                        headers={"Content-Type": "application/json"}), 422, "validation_failed")
+    assert {e["field"] for e in body["errors"]} == {"login", "password"}
+
+
 def test_request_id_echoed_when_valid(chatd):
     res = chatd.request("GET", "/healthz", headers={"X-Request-Id": "client-id_1.2"})
     assert res.header("x-request-id") == "client-id_1.2"
