@@ -1,7 +1,16 @@
 #include "app.hpp"
 
+#include "api/admin.hpp"
+#include "api/api_keys.hpp"
 #include "api/auth.hpp"
+#include "auth/admin.hpp"
+#include "auth/store.hpp"
+#include "core/ids.hpp"
+#include "crypto/password_hash.hpp"
 #include "api/health.hpp"
+#include "api/invitations.hpp"
+#include "auth/api_keys.hpp"
+#include "auth/invitations.hpp"
 #include "auth/keys.hpp"
 #include "auth/password_policy.hpp"
 #include "auth/service.hpp"
@@ -21,6 +30,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <stop_token>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 #include <system_error>
@@ -95,6 +105,69 @@ int run_migrate(const config::Config& config) {
   return open_and_migrate(config, log) ? 0 : 1;
 }
 
+int run_create_admin(const config::Config& config, const std::string& email_in, const std::string& username,
+                     const std::string& password) {
+  Logger log(config.log_level, config.log_format);
+  if (!ensure_data_dir(config, log)) return 1;
+  auto db = open_and_migrate(config, log);
+  if (!db) return 1;
+  std::string email = email_in;
+  for (auto& ch : email) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto normalized = auth::normalize_password(password);
+  if (!normalized) {
+    std::fprintf(stderr, "chatd: the password is not valid UTF-8\n");
+    return 2;
+  }
+  auth::PasswordPolicy policy;
+  policy.min_length = config.password_min_length;
+  std::vector<std::string_view> inputs{email, username};
+  auto problems = auth::check_password(*normalized, policy, inputs);
+  for (const auto& p : problems) std::fprintf(stderr, "chatd: password: %s\n", p.c_str());
+  if (!problems.empty()) return 2;
+  auto hashed = crypto::password::hash(*normalized);
+  if (!hashed) return 1;
+
+  std::int64_t now = system_now_ms();
+  bool promoted = false;
+  auth::RequestMeta meta{"", "chatd create-admin", ""};
+  auto st = store::transact(*db, [&](store::Connection& c) -> Status {
+    auto existing = auth::db::find_user_by_email(c, email);
+    if (!existing) return existing.error();
+    if (existing.value()) {
+      const auto& user = *existing.value();
+      promoted = true;
+      if (auto r = auth::db::add_role(c, user.id, "admin"); !r) return r;
+      if (!user.email_verified_at)
+        if (auto r = auth::db::set_email_verified(c, user.id, now); !r) return r;
+      nlohmann::json detail = {{"added", "admin"}, {"by", "create-admin"}};
+      return auth::db::insert_audit(c, auth::AuditEvent("role.changed", user.id, std::nullopt, detail.dump()), meta,
+                                    now);
+    }
+    auth::User user;
+    user.id = new_uuid_v7(now);
+    user.email = email;
+    user.username = username;
+    user.password_hash = hashed.value();
+    user.email_verified_at = now;
+    user.created_at = user.updated_at = now;
+    user.roles = {"user", "admin"};
+    if (auto r = auth::db::insert_user(c, user); !r) return r;
+    return auth::db::insert_audit(c, auth::AuditEvent("user.registered", user.id, std::nullopt,
+                                                      R"({"by":"create-admin","roles":["user","admin"]})"),
+                                  meta, now);
+  });
+  if (!st) {
+    if (st.error().code == Code::conflict) {
+      std::fprintf(stderr, "chatd: the username %s is taken by another account\n", username.c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "chatd: %s\n", st.error().detail.c_str());
+    return 1;
+  }
+  std::printf("%s %s as an administrator\n", promoted ? "promoted" : "created", email.c_str());
+  return 0;
+}
+
 int run_serve(const config::Config& config) {
   Logger log(config.log_level, config.log_format);
   if (!ensure_data_dir(config, log)) return 1;
@@ -125,12 +198,20 @@ int run_serve(const config::Config& config) {
   limits::MemoryRateLimiter limiter;
   auth::TokenAuthenticator authenticator(keys, *db, workers, clock, log, {config.public_url});
   auth::Service accounts({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log});
+  auth::ApiKeyAuthenticator api_key_authenticator(*db, workers, clock, log);
+  auth::ApiKeys api_keys({*db, workers, api_key_authenticator, clock, log});
+  auth::Invitations invitations({*db, workers, *mailer, limiter, config, clock, log});
 
   Maintenance maintenance(limiter, keys, log);
 
   http::Router router;
   api::add_health_routes(router, {*db, workers, config.redis_url});
   api::add_auth_routes(router, accounts, keys);
+  api::add_invitation_routes(router, invitations);
+  api::add_api_key_routes(router, api_keys);
+  auth::AdminService administration({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log},
+                                    accounts);
+  api::add_admin_routes(router, administration);
 
   http::Pipeline pipeline(
       router, {config.cors_origins, config.trusted_proxies, config.max_body_bytes, config.rate_limits}, log);

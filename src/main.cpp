@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <cstdio>
+#include <string>
 #include <iostream>
 
 namespace {
@@ -27,6 +29,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   auto* serve = app.add_subcommand("serve", "Migrate the database if needed, then serve (the default)");
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
+  auto* create_admin = app.add_subcommand(
+      "create-admin", "Create a verified administrator, or promote an existing account (by e-mail); "
+                      "the password comes from CHATD_ADMIN_PASSWORD or the first line of standard input");
+  std::string admin_email, admin_username;
+  create_admin->add_option("--email", admin_email, "E-mail address")->required();
+  create_admin->add_option("--username", admin_username, "Username (3-32 characters of A-Z a-z 0-9 _ . -)")->required();
   auto* config_cmd = app.add_subcommand("config", "Inspect the settings");
   auto* check = config_cmd->add_subcommand("check", "Validate the settings and print the effective ones (secrets masked)");
   config_cmd->require_subcommand(1);
@@ -47,6 +55,23 @@ int main(int argc, char** argv) {
   }
   if (!load_config(loaded)) return 2;
   if (*migrate) return chatd::run_migrate(loaded.config);
+  if (*create_admin) {
+    std::string password;
+    if (loaded.config.admin_password) {
+      password = *loaded.config.admin_password;
+    } else {
+      std::getline(std::cin, password);
+      if (!password.empty() && password.back() == '\r') password.pop_back();
+    }
+    bool valid_username = admin_username.size() >= 3 && admin_username.size() <= 32;
+    for (char c : admin_username)
+      valid_username = valid_username && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+    if (!valid_username || admin_email.find('@') == std::string::npos) {
+      std::cerr << "chatd: --email must be an e-mail address and --username 3-32 characters of A-Z a-z 0-9 _ . -\n";
+      return 2;
+    }
+    return chatd::run_create_admin(loaded.config, admin_email, admin_username, password);
+  }
   (void)serve;
   return chatd::run_serve(loaded.config);
 }

@@ -85,6 +85,12 @@ class Service {
 
   Task<std::string> rotate_keys(const Principal& who, RequestMeta meta);
 
+  // Another part of the server changed this user (administration): drop cached copies.
+  void forget_user(const std::string& user_id) {
+    users_.forget(user_id);
+    d_.authenticator.user_changed(user_id);
+  }
+
  private:
   // Normalises and checks a new password; field errors name `field`.
   Task<std::string> acceptable_password(std::string password, std::string field,

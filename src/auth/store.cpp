@@ -77,6 +77,31 @@ constexpr const char* kInsertKey =
 constexpr const char* kRetireKeys =
     "UPDATE signing_keys SET not_after = $1, retire_after = $2 WHERE not_after IS NULL OR not_after > $1";
 
+const std::string kListUsers =
+    std::string("SELECT ") + kUserColumns +
+    " FROM users WHERE ($1 = '' OR email LIKE $2 ESCAPE '!' OR lower(username) LIKE $2 ESCAPE '!') "
+    "AND (CAST($3 AS BIGINT) = 0 OR created_at < CAST($3 AS BIGINT) OR (created_at = CAST($3 AS BIGINT) AND id < $4)) "
+    "ORDER BY created_at DESC, id DESC LIMIT $5";
+constexpr const char* kDeleteRoles = "DELETE FROM user_roles WHERE user_id = $1";
+constexpr const char* kSetDisabled = "UPDATE users SET disabled_at = $2, updated_at = $3 WHERE id = $1";
+constexpr const char* kUnlock = "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1";
+constexpr const char* kListRoleNames = "SELECT name FROM roles ORDER BY name";
+constexpr const char* kListAudit =
+    "SELECT id, at, event, user_id, actor_id, ip, user_agent, detail FROM audit_log "
+    "WHERE ($1 = '' OR user_id = $1) AND ($2 = '' OR event = $2) "
+    "AND (CAST($3 AS BIGINT) = 0 OR at < CAST($3 AS BIGINT) OR (at = CAST($3 AS BIGINT) AND id < $4)) "
+    "ORDER BY at DESC, id DESC LIMIT $5";
+constexpr const char* kUsageByUser =
+    "SELECT user_id, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd) FROM usage_events "
+    "WHERE created_at >= $1 AND created_at < $2 GROUP BY user_id ORDER BY user_id";
+constexpr const char* kUsageByModel =
+    "SELECT model, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd) FROM usage_events "
+    "WHERE created_at >= $1 AND created_at < $2 GROUP BY model ORDER BY model";
+constexpr const char* kUsageByDay =
+    "SELECT created_at / 86400000, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd) "
+    "FROM usage_events WHERE created_at >= $1 AND created_at < $2 GROUP BY created_at / 86400000 "
+    "ORDER BY created_at / 86400000";
+
 constexpr const char* kInsertAudit =
     "INSERT INTO audit_log (id, at, event, user_id, actor_id, ip, user_agent, detail) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -299,6 +324,70 @@ Status insert_signing_key(Connection& c, const SigningKey& k) {
 
 Status retire_signing_keys(Connection& c, std::int64_t now, std::int64_t retire_after) {
   return status_of(c.query(kRetireKeys, {now, retire_after}));
+}
+
+Result<std::vector<User>> list_users(Connection& c, const std::string& q,
+                                     std::optional<std::pair<std::int64_t, std::string>> after, int limit) {
+  // LIKE wildcards in the search text are matched literally.
+  std::string pattern;
+  for (char ch : q) {
+    char lowered = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lowered == '%' || lowered == '_' || lowered == '!') pattern += '!';
+    pattern += lowered;
+  }
+  pattern += '%';
+  auto rows = c.query(kListUsers, {q, pattern, after ? after->first : std::int64_t{0},
+                                   after ? after->second : std::string(), std::int64_t{limit}});
+  if (!rows) return rows.error();
+  std::vector<User> out;
+  for (const auto& r : rows.value().rows) {
+    User u = user_from(r);
+    auto roles = c.query(kSelectRoles, {u.id});
+    if (!roles) return roles.error();
+    for (const auto& role : roles.value().rows) u.roles.push_back(role.text(0));
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+Status set_roles(Connection& c, const std::string& user_id, const std::vector<std::string>& roles) {
+  if (auto r = status_of(c.query(kDeleteRoles, {user_id})); !r) return r;
+  for (const auto& role : roles)
+    if (auto r = add_role(c, user_id, role); !r) return r;
+  return ok();
+}
+
+Status set_disabled(Connection& c, const std::string& user_id, std::optional<std::int64_t> disabled_at, std::int64_t now) {
+  return status_of(c.query(kSetDisabled, {user_id, opt(disabled_at), now}));
+}
+
+Status unlock_user(Connection& c, const std::string& user_id, std::int64_t now) {
+  return status_of(c.query(kUnlock, {user_id, now}));
+}
+
+Result<std::vector<std::string>> list_roles(Connection& c) { return ids_of(c.query(kListRoleNames)); }
+
+Result<std::vector<AuditRow>> list_audit(Connection& c, const std::string& user_id, const std::string& event,
+                                         std::optional<std::pair<std::int64_t, std::string>> after, int limit) {
+  auto rows = c.query(kListAudit, {user_id, event, after ? after->first : std::int64_t{0},
+                                   after ? after->second : std::string(), std::int64_t{limit}});
+  if (!rows) return rows.error();
+  std::vector<AuditRow> out;
+  for (const auto& r : rows.value().rows)
+    out.push_back(AuditRow{r.text(0), r.integer(1), r.text(2), r.opt_text(3), r.opt_text(4), r.opt_text(5),
+                           r.opt_text(6), r.is_null(7) ? std::string("{}") : r.text(7)});
+  return out;
+}
+
+Result<std::vector<UsageRow>> usage_totals(Connection& c, const std::string& group_by, std::int64_t from_ms,
+                                           std::int64_t to_ms) {
+  const char* sql = group_by == "user" ? kUsageByUser : group_by == "model" ? kUsageByModel : kUsageByDay;
+  auto rows = c.query(sql, {from_ms, to_ms});
+  if (!rows) return rows.error();
+  std::vector<UsageRow> out;
+  for (const auto& r : rows.value().rows)
+    out.push_back(UsageRow{r.text(0), r.integer(1), r.integer(2), r.integer(3), r.real(4)});
+  return out;
 }
 
 Status add_role(Connection& c, const std::string& user_id, const std::string& role) {

@@ -79,6 +79,36 @@ Result<std::optional<std::string>> accept_invitation(Connection& c, const std::s
                                                      const std::string& email_lower, const std::string& invitee_id,
                                                      std::int64_t now);
 
+// Administration. Users newest first, keyset-paginated on (created_at, id); `q` matches
+// the start of the e-mail address or the username, case-insensitively.
+Result<std::vector<User>> list_users(Connection& c, const std::string& q, std::optional<std::pair<std::int64_t, std::string>> after,
+                                     int limit);
+Status set_roles(Connection& c, const std::string& user_id, const std::vector<std::string>& roles);
+Status set_disabled(Connection& c, const std::string& user_id, std::optional<std::int64_t> disabled_at, std::int64_t now);
+Status unlock_user(Connection& c, const std::string& user_id, std::int64_t now);
+// Role names that exist.
+Result<std::vector<std::string>> list_roles(Connection& c);
+
+struct AuditRow {
+  std::string id;
+  std::int64_t at = 0;
+  std::string event;
+  std::optional<std::string> user_id, actor_id, ip, user_agent;
+  std::string detail_json;
+};
+// Newest first, keyset-paginated on (at, id); empty filters match everything.
+Result<std::vector<AuditRow>> list_audit(Connection& c, const std::string& user_id, const std::string& event,
+                                         std::optional<std::pair<std::int64_t, std::string>> after, int limit);
+
+struct UsageRow {
+  std::string key;
+  std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0;
+  double cost_usd = 0;
+};
+// group_by: "user", "model" or "day" (the day as epoch days in `key`).
+Result<std::vector<UsageRow>> usage_totals(Connection& c, const std::string& group_by, std::int64_t from_ms,
+                                           std::int64_t to_ms);
+
 // Roles.
 Status add_role(Connection& c, const std::string& user_id, const std::string& role);
 

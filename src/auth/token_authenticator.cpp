@@ -3,13 +3,16 @@
 #include "auth/jwt.hpp"
 #include "core/async.hpp"
 
+#include <algorithm>
+
 namespace chatd::auth {
 
 namespace {
 
 constexpr const char* kSessionState =
-    "SELECT s.revoked_at, s.expires_at, u.disabled_at FROM sessions s JOIN users u ON u.id = s.user_id "
+    "SELECT s.revoked_at, s.expires_at, u.disabled_at, u.id FROM sessions s JOIN users u ON u.id = s.user_id "
     "WHERE s.id = $1";
+constexpr const char* kUserRoles = "SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role";
 
 // Drops expired entries; if that frees nothing, drops everything (a cache, not a store).
 template <class Map, class Expired>
@@ -78,10 +81,14 @@ boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::
       return store::read(db_, [&](store::Connection& c) -> Result<SessionState> {
         auto rows = c.query(kSessionState, {sid});
         if (!rows) return rows.error();
-        if (rows.value().empty()) return SessionState{false, now, 0};
+        if (rows.value().empty()) return SessionState{false, now, 0, {}};
         const auto& r = rows.value().rows.front();
         bool active = r.is_null(0) && r.integer(1) > now && r.is_null(2);
-        return SessionState{active, now, r.integer(1)};
+        auto roles = c.query(kUserRoles, {r.text(3)});
+        if (!roles) return roles.error();
+        SessionState out{active, now, r.integer(1), {}};
+        for (const auto& role : roles.value().rows) out.roles.push_back(role.text(0));
+        return out;
       });
     });
     if (!state) co_return state.error();
@@ -94,18 +101,33 @@ boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::
       make_room(sessions_, options_.max_cached_sessions,
                 [now](const SessionState& s) { return s.expires_ms <= now; });
       sessions_[sid] = state.value();
+      auto& list = sessions_by_user_[principal->user_id];
+      if (std::find(list.begin(), list.end(), sid) == list.end()) list.push_back(sid);
+      if (sessions_by_user_.size() > options_.max_cached_sessions) sessions_by_user_.clear();
       session = state.value();
     }
   }
   if (!session->active || session->expires_ms <= now)
     co_return fail(Code::unauthenticated, "the session has ended");
+  principal->roles = session->roles;  // a role change takes effect within a second
   co_return std::move(*principal);
 }
 
 void TokenAuthenticator::sessions_revoked(const std::vector<std::string>& session_ids) {
   std::int64_t now = clock_.now_ms();
   std::lock_guard lock(mu_);
-  for (const auto& id : session_ids) sessions_[id] = SessionState{false, now, now + 86'400'000};
+  for (const auto& id : session_ids) sessions_[id] = SessionState{false, now, now + 86'400'000, {}};
+}
+
+void TokenAuthenticator::user_changed(const std::string& user_id) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_by_user_.find(user_id);
+  if (it == sessions_by_user_.end()) return;
+  for (const auto& sid : it->second) {
+    auto s = sessions_.find(sid);
+    if (s != sessions_.end() && s->second.active) sessions_.erase(s);  // re-read on next use
+  }
+  sessions_by_user_.erase(it);
 }
 
 }  // namespace chatd::auth

@@ -37,6 +37,8 @@ class TokenAuthenticator final : public http::Authenticator {
 
   // Sessions revoked on this instance: their tokens are refused from now on.
   void sessions_revoked(const std::vector<std::string>& session_ids);
+  // A user's roles or state changed on this instance: re-read their sessions at once.
+  void user_changed(const std::string& user_id);
 
  private:
   struct CachedToken {
@@ -47,6 +49,7 @@ class TokenAuthenticator final : public http::Authenticator {
     bool active;
     std::int64_t checked_ms;
     std::int64_t expires_ms;
+    std::vector<std::string> roles;  // the user's roles now, not when the token was issued
   };
   Result<Principal> verify(std::string_view token, std::int64_t now_ms, std::int64_t& expires_ms) const;
 
@@ -59,6 +62,7 @@ class TokenAuthenticator final : public http::Authenticator {
   std::mutex mu_;
   std::unordered_map<std::string, CachedToken> tokens_;
   std::unordered_map<std::string, SessionState> sessions_;
+  std::unordered_map<std::string, std::vector<std::string>> sessions_by_user_;
 };
 
 }  // namespace chatd::auth

@@ -199,8 +199,8 @@ TEST_F(Jwt, RejectsTampering) {
   sig_bytes[0] ^= 0x01;
   expect_rejected(token.substr(0, second_dot + 1) + crypto::base64url_encode(sig_bytes), "signature bit flipped");
   sig_bytes[0] ^= 0x01;
-  auto short_sig = sig_bytes;
-  short_sig.pop_back();
+  // (Built by range rather than pop_back: GCC 12 at -O3 warns falsely about pop_back here.)
+  std::vector<std::uint8_t> short_sig(sig_bytes.begin(), sig_bytes.begin() + 63);
   expect_rejected(token.substr(0, second_dot + 1) + crypto::base64url_encode(short_sig), "63-byte signature");
   auto long_sig = sig_bytes;
   long_sig.push_back(0);

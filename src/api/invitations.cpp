@@ -1,0 +1,122 @@
+#include "api/invitations.hpp"
+
+#include "api/input.hpp"
+#include "core/time.hpp"
+#include "http/problem.hpp"
+
+#include <charconv>
+
+namespace chatd::api {
+
+namespace bhttp = boost::beast::http;
+using boost::asio::awaitable;
+using http::Access;
+using http::Context;
+using http::Response;
+
+namespace {
+
+constexpr int kDefaultLimit = 20;
+constexpr int kMaxLimit = 100;
+
+nlohmann::json time_or_null(const std::optional<std::int64_t>& ms) {
+  return ms ? nlohmann::json(format_rfc3339(*ms)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json text_or_null(const std::optional<std::string>& s) {
+  return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
+}
+
+auth::RequestMeta meta_of(const Context& ctx) { return {ctx.client_ip, ctx.user_agent(), ctx.request_id}; }
+
+struct NewInvitationRequest {
+  std::optional<std::string> email;
+  std::optional<std::int64_t> expires_in_hours;
+};
+
+// The body of POST /invitations; every field problem in one 422. The range of
+// expires_in_hours is the service's rule; here only its type.
+Result<NewInvitationRequest> read_new_invitation(const nlohmann::json& body) {
+  BodyReader in(body);
+  NewInvitationRequest out;
+  out.email = in.optional_string("email", 254);
+  std::vector<FieldError> fields;
+  if (auto st = in.finish(); !st) fields = st.error().fields;
+  if (auto it = body.find("expires_in_hours"); it != body.end() && !it->is_null()) {
+    if (it->is_number_unsigned()) {
+      // Anything this large is out of range; do not let it wrap negative.
+      auto v = it->get<std::uint64_t>();
+      out.expires_in_hours = v > 1'000'000 ? 1'000'000 : static_cast<std::int64_t>(v);
+    } else if (it->is_number_integer()) {
+      out.expires_in_hours = it->get<std::int64_t>();
+    } else {
+      fields.push_back({"expires_in_hours", "must be an integer"});
+    }
+  }
+  if (!fields.empty()) return Error::validation(std::move(fields));
+  return out;
+}
+
+// ?limit= (1-100, default 20) as the pagination convention has it.
+Result<int> read_limit(const Context& ctx) {
+  auto text = ctx.query_param("limit");
+  if (!text) return kDefaultLimit;
+  int limit = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+  if (text->empty() || ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMaxLimit)
+    return Error::validation({{"limit", "must be an integer between 1 and 100"}});
+  return limit;
+}
+
+nlohmann::json invitation_json(const auth::Invitation& inv) {
+  return {{"id", inv.id},
+          {"code_prefix", inv.code_prefix},
+          {"email", text_or_null(inv.email)},
+          {"created_at", format_rfc3339(inv.created_at)},
+          {"expires_at", format_rfc3339(inv.expires_at)},
+          {"accepted_at", time_or_null(inv.accepted_at)},
+          {"invitee_id", text_or_null(inv.invitee_id)}};
+}
+
+nlohmann::json created_json(const auth::NewInvitation& created) {
+  return {{"id", created.invitation.id},
+          {"code", created.code},
+          {"expires_at", format_rfc3339(created.invitation.expires_at)}};
+}
+
+nlohmann::json page_json(const auth::InvitationPage& page) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& inv : page.items) items.push_back(invitation_json(inv));
+  return {{"items", std::move(items)}, {"next_cursor", text_or_null(page.next_cursor)}};
+}
+
+}  // namespace
+
+void add_invitation_routes(http::Router& router, auth::Invitations& invitations) {
+  auto& svc = invitations;
+
+  router.add({bhttp::verb::post, "/invitations",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto req = read_new_invitation(ctx.body);
+                if (!req) co_return http::error_response(ctx, req.error());
+                auto created = co_await svc.create(*ctx.principal, req.value().email, req.value().expires_in_hours,
+                                                   meta_of(ctx));
+                if (!created) co_return http::error_response(ctx, created.error());
+                Response res = http::json_response(bhttp::status::created, created_json(created.value()));
+                res.set(bhttp::field::cache_control, "no-store");  // the only time the code is shown
+                co_return res;
+              },
+              true, Access::user});
+
+  router.add({bhttp::verb::get, "/invitations",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto limit = read_limit(ctx);
+                if (!limit) co_return http::error_response(ctx, limit.error());
+                auto page = co_await svc.list(*ctx.principal, limit.value(), ctx.query_param("cursor"));
+                if (!page) co_return http::error_response(ctx, page.error());
+                co_return http::json_response(bhttp::status::ok, page_json(page.value()));
+              },
+              false, Access::user});
+}
+
+}  // namespace chatd::api

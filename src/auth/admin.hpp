@@ -1,0 +1,39 @@
+#pragma once
+// Administration (API.md "Admin"): users, their roles, disabling and unlocking, session
+// revocation, the audit log and usage totals. Callers have checked the admin role.
+
+#include "auth/model.hpp"
+#include "auth/service.hpp"
+#include "auth/store.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatd::auth {
+
+struct UserPatch {
+  std::optional<std::vector<std::string>> roles;
+  std::optional<bool> disabled;
+  bool unlock = false;
+};
+
+class AdminService {
+ public:
+  AdminService(ServiceDeps deps, Service& accounts) : d_(deps), accounts_(accounts) {}
+
+  Task<std::vector<User>> list_users(std::string q, std::optional<std::pair<std::int64_t, std::string>> after,
+                                     int limit);
+  Task<User> get_user(std::string id);
+  Task<User> patch_user(const Principal& admin, std::string id, UserPatch patch, RequestMeta meta);
+  Task<bool> revoke_sessions(const Principal& admin, std::string id, RequestMeta meta);
+  Task<std::vector<db::AuditRow>> audit(std::string user_id, std::string event,
+                                        std::optional<std::pair<std::int64_t, std::string>> after, int limit);
+  Task<std::vector<db::UsageRow>> usage(std::string group_by, std::int64_t from_ms, std::int64_t to_ms);
+
+ private:
+  ServiceDeps d_;
+  Service& accounts_;
+};
+
+}  // namespace chatd::auth

@@ -1,0 +1,86 @@
+#pragma once
+// Invitations: single-use, expiring codes that let someone register when registration is
+// invite-only (CHATD_REGISTRATION=invite_only). A code is "inv_" + 192 random bits
+// (base64url); only its SHA-256 is stored, the same hash registration computes when it
+// accepts one (auth::Service::register_user), so the code is shown once, at creation.
+// An invitation may name an e-mail address: then only that address can use it, and the
+// code is mailed there. No HTTP here.
+
+#include "auth/model.hpp"
+#include "config/config.hpp"
+#include "core/log.hpp"
+#include "core/principal.hpp"
+#include "core/result.hpp"
+#include "core/time.hpp"
+#include "core/worker_pool.hpp"
+#include "limits/rate_limiter.hpp"
+#include "mail/mailer.hpp"
+#include "store/database.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatd::auth {
+
+struct Invitation {
+  std::string id;
+  std::string code_prefix;  // the first 8 characters after "inv_", to recognise a code in lists
+  std::string inviter_id;
+  std::optional<std::string> email;  // lowercased; only this address may accept
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::optional<std::int64_t> accepted_at;
+  std::optional<std::string> invitee_id;
+};
+
+struct NewInvitation {
+  Invitation invitation;
+  std::string code;  // never stored; shown once
+};
+
+struct InvitationPage {
+  std::vector<Invitation> items;
+  std::optional<std::string> next_cursor;  // opaque; nullopt on the last page
+};
+
+struct InvitationsDeps {
+  store::Database& db;
+  WorkerPool& db_pool;
+  mail::Mailer& mailer;
+  limits::RateLimiter& limiter;  // the `verify` rule, per invited address, against mailbox flooding
+  const config::Config& config;
+  const Clock& clock;
+  Logger& log;
+};
+
+class Invitations {
+ public:
+  explicit Invitations(InvitationsDeps deps);
+
+  // Admins may always invite; other users when CHATD_USER_INVITES is on and their e-mail
+  // address is verified. expires_in_hours: 1-720, default 72. Errors: Code::permission_denied
+  // (not allowed to invite), validation (fields "email", "expires_in_hours"), Code::conflict
+  // when a non-admin already has kMaxOpenPerUser open invitations, Code::rate_limited when
+  // the address was sent too many e-mails.
+  boost::asio::awaitable<Result<NewInvitation>> create(const Principal& who, std::optional<std::string> email,
+                                                       std::optional<std::int64_t> expires_in_hours,
+                                                       RequestMeta meta);
+  // The caller's invitations, newest first, `limit` (1-100) at a time from `cursor`.
+  // Errors: validation (field "cursor") for a cursor this function did not hand out.
+  boost::asio::awaitable<Result<InvitationPage>> list(const Principal& who, int limit,
+                                                      std::optional<std::string> cursor);
+
+  static constexpr std::int64_t kDefaultHours = 72;
+  static constexpr std::int64_t kMaxHours = 720;
+  // Open (unused, unexpired) invitations a non-admin may hold at once.
+  static constexpr std::int64_t kMaxOpenPerUser = 100;
+
+ private:
+  InvitationsDeps d_;
+};
+
+}  // namespace chatd::auth
