@@ -168,7 +168,7 @@ int run_create_admin(const config::Config& config, const std::string& email_in, 
   return 0;
 }
 
-int run_serve(const config::Config& config) {
+int run_serve(const config::Config& config, bool print_routes) {
   Logger log(config.log_level, config.log_format);
   if (!ensure_data_dir(config, log)) return 1;
   auto db = open_and_migrate(config, log);
@@ -212,6 +212,21 @@ int run_serve(const config::Config& config) {
   auth::AdminService administration({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log},
                                     accounts);
   api::add_admin_routes(router, administration);
+  if (print_routes) {
+    nlohmann::json table = nlohmann::json::array();
+    for (const auto& r : router.routes()) {
+      const char* access = r->access == http::Access::admin ? "admin"
+                           : r->access == http::Access::user ? "user"
+                                                             : "anonymous";
+      table.push_back({{"method", std::string(http::bhttp::to_string(r->method))},
+                       {"path", r->pattern},
+                       {"access", access},
+                       {"json_body", r->json_body},
+                       {"rate_bucket", r->rate_bucket}});
+    }
+    std::printf("%s\n", table.dump(2).c_str());
+    return 0;
+  }
 
   http::Pipeline pipeline(
       router, {config.cors_origins, config.trusted_proxies, config.max_body_bytes, config.rate_limits}, log);

@@ -8,7 +8,8 @@
 namespace chatd {
 
 // `chatd serve`: migrate, then serve until SIGTERM/SIGINT. Returns the process exit code.
-int run_serve(const config::Config& config);
+// With print_routes (`chatd routes`) it prints the route table as JSON instead of serving.
+int run_serve(const config::Config& config, bool print_routes = false);
 // `chatd migrate`: apply pending migrations and exit.
 int run_migrate(const config::Config& config);
 // `chatd create-admin`: creates a verified administrator, or promotes the account that has

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   std::string admin_email, admin_username;
   create_admin->add_option("--email", admin_email, "E-mail address")->required();
   create_admin->add_option("--username", admin_username, "Username (3-32 characters of A-Z a-z 0-9 _ . -)")->required();
+  auto* routes = app.add_subcommand("routes", "Print every route with its access level as JSON");
   auto* config_cmd = app.add_subcommand("config", "Inspect the settings");
   auto* check = config_cmd->add_subcommand("check", "Validate the settings and print the effective ones (secrets masked)");
   config_cmd->require_subcommand(1);
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   }
   if (!load_config(loaded)) return 2;
   if (*migrate) return chatd::run_migrate(loaded.config);
+  if (*routes) return chatd::run_serve(loaded.config, true);
   if (*create_admin) {
     std::string password;
     if (loaded.config.admin_password) {
