@@ -197,7 +197,7 @@ int run_serve(const config::Config& config, bool print_routes) {
   auto mailer = mail::make_mailer(config, log);
   limits::MemoryRateLimiter limiter;
   auth::TokenAuthenticator authenticator(keys, *db, workers, clock, log, {config.public_url});
-  auth::Service accounts({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log});
+  auth::Service accounts({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()});
   auth::ApiKeyAuthenticator api_key_authenticator(*db, workers, clock, log);
   auth::ApiKeys api_keys({*db, workers, api_key_authenticator, clock, log});
   auth::Invitations invitations({*db, workers, *mailer, limiter, config, clock, log});
@@ -209,7 +209,7 @@ int run_serve(const config::Config& config, bool print_routes) {
   api::add_auth_routes(router, accounts, keys);
   api::add_invitation_routes(router, invitations);
   api::add_api_key_routes(router, api_keys);
-  auth::AdminService administration({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log},
+  auth::AdminService administration({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()},
                                     accounts);
   api::add_admin_routes(router, administration);
   if (print_routes) {

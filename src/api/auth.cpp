@@ -229,6 +229,39 @@ void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing
               },
               true, Access::anonymous, "verify"});
 
+  router.add({bhttp::verb::post, "/auth/2fa/setup",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto setup = co_await svc.totp_setup(*ctx.principal, meta_of(ctx));
+                if (!setup) co_return http::error_response(ctx, setup.error());
+                co_return no_store(http::json_response(bhttp::status::ok, {{"secret", setup.value().secret},
+                                                                           {"otpauth_uri", setup.value().otpauth_uri},
+                                                                           {"qr_svg", setup.value().qr_svg}}));
+              },
+              false, Access::user, "otp"});
+
+  router.add({bhttp::verb::post, "/auth/2fa/verify",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                BodyReader in(ctx.body);
+                auto code = in.required_string("code", 32);
+                if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
+                auto codes = co_await svc.totp_verify(*ctx.principal, code, meta_of(ctx));
+                if (!codes) co_return http::error_response(ctx, codes.error());
+                co_return no_store(http::json_response(bhttp::status::ok, {{"recovery_codes", codes.value()}}));
+              },
+              true, Access::user, "otp"});
+
+  router.add({bhttp::verb::post, "/auth/2fa/disable",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                BodyReader in(ctx.body);
+                auto password = in.required_string("password", 1024);
+                auto code = in.required_string("code", 32);
+                if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
+                auto done = co_await svc.totp_disable(*ctx.principal, password, code, meta_of(ctx));
+                if (!done) co_return http::error_response(ctx, done.error());
+                co_return http::empty_response(bhttp::status::no_content);
+              },
+              true, Access::user, "otp"});
+
   auto jwks = [&keys](Context&) -> awaitable<Response> {
     Response res = http::json_response(bhttp::status::ok, keys.jwks());
     res.set(bhttp::field::cache_control, "public, max-age=300");

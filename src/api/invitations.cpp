@@ -1,10 +1,9 @@
 #include "api/invitations.hpp"
 
 #include "api/input.hpp"
+#include "api/pagination.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
-
-#include <charconv>
 
 namespace chatd::api {
 
@@ -15,9 +14,6 @@ using http::Context;
 using http::Response;
 
 namespace {
-
-constexpr int kDefaultLimit = 20;
-constexpr int kMaxLimit = 100;
 
 nlohmann::json time_or_null(const std::optional<std::int64_t>& ms) {
   return ms ? nlohmann::json(format_rfc3339(*ms)) : nlohmann::json(nullptr);
@@ -57,17 +53,6 @@ Result<NewInvitationRequest> read_new_invitation(const nlohmann::json& body) {
   return out;
 }
 
-// ?limit= (1-100, default 20) as the pagination convention has it.
-Result<int> read_limit(const Context& ctx) {
-  auto text = ctx.query_param("limit");
-  if (!text) return kDefaultLimit;
-  int limit = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-  if (text->empty() || ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMaxLimit)
-    return Error::validation({{"limit", "must be an integer between 1 and 100"}});
-  return limit;
-}
-
 nlohmann::json invitation_json(const auth::Invitation& inv) {
   return {{"id", inv.id},
           {"code_prefix", inv.code_prefix},
@@ -87,7 +72,9 @@ nlohmann::json created_json(const auth::NewInvitation& created) {
 nlohmann::json page_json(const auth::InvitationPage& page) {
   nlohmann::json items = nlohmann::json::array();
   for (const auto& inv : page.items) items.push_back(invitation_json(inv));
-  return {{"items", std::move(items)}, {"next_cursor", text_or_null(page.next_cursor)}};
+  nlohmann::json next = nullptr;
+  if (page.more && !page.items.empty()) next = encode_cursor(page.items.back().created_at, page.items.back().id);
+  return {{"items", std::move(items)}, {"next_cursor", std::move(next)}};
 }
 
 }  // namespace
@@ -110,9 +97,11 @@ void add_invitation_routes(http::Router& router, auth::Invitations& invitations)
 
   router.add({bhttp::verb::get, "/invitations",
               [&svc](Context& ctx) -> awaitable<Response> {
-                auto limit = read_limit(ctx);
-                if (!limit) co_return http::error_response(ctx, limit.error());
-                auto page = co_await svc.list(*ctx.principal, limit.value(), ctx.query_param("cursor"));
+                auto request = page_request(ctx);
+                if (!request) co_return http::error_response(ctx, request.error());
+                std::optional<auth::InvitationPosition> after;
+                if (request.value().cursor) after = split_cursor(*request.value().cursor);
+                auto page = co_await svc.list(*ctx.principal, request.value().limit, std::move(after));
                 if (!page) co_return http::error_response(ctx, page.error());
                 co_return http::json_response(bhttp::status::ok, page_json(page.value()));
               },

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <limits>
 
 namespace chatd::auth {
@@ -97,28 +96,6 @@ Invitation invitation_from(const store::Row& r) {
   return inv;
 }
 
-// Cursors are base64url("<created_at>:<id>") of the last item shown. Opaque to clients;
-// decoded strictly so that a hand-made one is a 422, never a query on garbage.
-std::string encode_cursor(const Invitation& last) {
-  return crypto::base64url_encode(std::to_string(last.created_at) + ":" + last.id);
-}
-
-std::optional<std::pair<std::int64_t, std::string>> decode_cursor(const std::string& cursor) {
-  auto raw = crypto::base64url_decode(cursor);
-  if (!raw) return std::nullopt;
-  std::string text = crypto::to_string(*raw);
-  auto colon = text.find(':');
-  if (colon == std::string::npos || colon == 0) return std::nullopt;
-  std::int64_t at = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + colon, at);
-  if (ec != std::errc() || end != text.data() + colon || at < 0) return std::nullopt;
-  std::string id = text.substr(colon + 1);
-  if (!is_uuid(id)) return std::nullopt;
-  return std::pair<std::int64_t, std::string>(at, std::move(id));
-}
-
-Error bad_cursor() { return Error::validation({{"cursor", "is not a cursor this server handed out"}}); }
-
 }  // namespace
 
 Invitations::Invitations(InvitationsDeps deps) : d_(deps) {}
@@ -194,14 +171,12 @@ boost::asio::awaitable<Result<NewInvitation>> Invitations::create(const Principa
 }
 
 boost::asio::awaitable<Result<InvitationPage>> Invitations::list(const Principal& who, int limit,
-                                                                 std::optional<std::string> cursor) {
+                                                                 std::optional<InvitationPosition> after) {
   std::int64_t before_at = std::numeric_limits<std::int64_t>::max();
   std::string before_id;
-  if (cursor) {
-    auto decoded = decode_cursor(*cursor);
-    if (!decoded) co_return bad_cursor();
-    before_at = decoded->first;
-    before_id = std::move(decoded->second);
+  if (after) {
+    before_at = after->first;
+    before_id = std::move(after->second);
   }
   // One more than asked: whether it exists says whether there is a next page.
   std::int64_t fetch = static_cast<std::int64_t>(limit) + 1;
@@ -219,7 +194,7 @@ boost::asio::awaitable<Result<InvitationPage>> Invitations::list(const Principal
   page.items = std::move(rows).value();
   if (page.items.size() > static_cast<std::size_t>(limit)) {
     page.items.resize(static_cast<std::size_t>(limit));
-    page.next_cursor = encode_cursor(page.items.back());
+    page.more = true;
   }
   co_return page;
 }

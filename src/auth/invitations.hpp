@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chatd::auth {
@@ -44,8 +45,11 @@ struct NewInvitation {
 
 struct InvitationPage {
   std::vector<Invitation> items;
-  std::optional<std::string> next_cursor;  // opaque; nullopt on the last page
+  bool more = false;  // further items follow the last one
 };
+
+// Where a page starts: after the invitation with this (created_at, id).
+using InvitationPosition = std::pair<std::int64_t, std::string>;
 
 struct InvitationsDeps {
   store::Database& db;
@@ -69,10 +73,9 @@ class Invitations {
   boost::asio::awaitable<Result<NewInvitation>> create(const Principal& who, std::optional<std::string> email,
                                                        std::optional<std::int64_t> expires_in_hours,
                                                        RequestMeta meta);
-  // The caller's invitations, newest first, `limit` (1-100) at a time from `cursor`.
-  // Errors: validation (field "cursor") for a cursor this function did not hand out.
+  // The caller's invitations, newest first, at most `limit` of them, starting after `after`.
   boost::asio::awaitable<Result<InvitationPage>> list(const Principal& who, int limit,
-                                                      std::optional<std::string> cursor);
+                                                      std::optional<InvitationPosition> after);
 
   static constexpr std::int64_t kDefaultHours = 72;
   static constexpr std::int64_t kMaxHours = 720;

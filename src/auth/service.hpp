@@ -14,6 +14,7 @@
 #include "core/result.hpp"
 #include "core/time.hpp"
 #include "core/worker_pool.hpp"
+#include "crypto/aead.hpp"
 #include "limits/rate_limiter.hpp"
 #include "mail/mailer.hpp"
 #include "store/database.hpp"
@@ -56,6 +57,13 @@ struct ServiceDeps {
   const config::Config& config;
   const Clock& clock;
   Logger& log;
+  const crypto::DataKey& data_key;  // seals TOTP secrets at rest
+};
+
+struct TotpSetup {
+  std::string secret;  // base32
+  std::string otpauth_uri;
+  std::string qr_svg;
 };
 
 class Service {
@@ -85,6 +93,11 @@ class Service {
 
   Task<std::string> rotate_keys(const Principal& who, RequestMeta meta);
 
+  // Two-factor authentication (RFC 6238).
+  Task<TotpSetup> totp_setup(const Principal& who, RequestMeta meta);
+  Task<std::vector<std::string>> totp_verify(const Principal& who, std::string code, RequestMeta meta);
+  Task<bool> totp_disable(const Principal& who, std::string password, std::string code, RequestMeta meta);
+
   // Another part of the server changed this user (administration): drop cached copies.
   void forget_user(const std::string& user_id) {
     users_.forget(user_id);
@@ -98,6 +111,10 @@ class Service {
   Task<std::string> hash_password(std::string normalized);
   Task<bool> verify_password(std::string encoded, std::string password);
   Task<LoginResult> start_session(User user, RequestMeta meta);
+  // Checks a TOTP code or a recovery code for a user with 2FA enabled, using it up.
+  // Returns false for a wrong, replayed or used code.
+  Result<bool> use_second_factor(store::Connection& c, const std::string& user_id, const std::string& code,
+                                 std::int64_t now, const RequestMeta& meta);
   void send_verification(const User& user, const std::string& token);
   std::string access_token_for(const User& user, const std::string& session_id, std::int64_t now);
 

@@ -79,6 +79,25 @@ Result<std::optional<std::string>> accept_invitation(Connection& c, const std::s
                                                      const std::string& email_lower, const std::string& invitee_id,
                                                      std::int64_t now);
 
+// Two-factor authentication.
+struct TotpRecord {
+  std::string secret_sealed;
+  std::optional<std::int64_t> enabled_at;
+  std::optional<std::int64_t> last_used_step;
+};
+Result<std::optional<TotpRecord>> find_totp(Connection& c, const std::string& user_id);
+// Stores a new pending secret unless 2FA is already enabled (then nothing changes).
+Status put_pending_totp(Connection& c, const std::string& user_id, const std::string& secret_sealed,
+                        std::int64_t now);
+Result<bool> enable_totp(Connection& c, const std::string& user_id, std::int64_t now, std::int64_t step);
+// Records `step` as used if it is newer than every step used before; false means a replay.
+Result<bool> use_totp_step(Connection& c, const std::string& user_id, std::int64_t step);
+Status delete_totp(Connection& c, const std::string& user_id);
+Status replace_recovery_codes(Connection& c, const std::string& user_id, const std::vector<std::string>& hashes,
+                              std::int64_t now);
+// Uses an unused recovery code; false when there is none with this hash.
+Result<bool> use_recovery_code(Connection& c, const std::string& user_id, const std::string& hash, std::int64_t now);
+
 // Administration. Users newest first, keyset-paginated on (created_at, id); `q` matches
 // the start of the e-mail address or the username, case-insensitively.
 Result<std::vector<User>> list_users(Connection& c, const std::string& q, std::optional<std::pair<std::int64_t, std::string>> after,

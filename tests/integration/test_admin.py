@@ -11,7 +11,8 @@ import pytest
 from conftest import CHATD_BIN
 from test_auth import STRONG, login, logged_in, new_identity, problem, register, register_verified, smtp  # noqa: F401
 
-LOOSE_LIMITS = "login=100000/60s,register=100000/60s,verify=100000/60s,refresh=100000/60s,global=1000000/60s"
+LOOSE_LIMITS = ("login=100000/60s,register=100000/60s,verify=100000/60s,refresh=100000/60s,otp=100000/60s,"
+                "global=1000000/60s")
 
 # Every route and who may call it. Adding a route to the server without adding it here
 # fails test_route_table_matches.
@@ -31,6 +32,9 @@ EXPECTED = {
     ("POST", "/auth/password/change"): "user",
     ("POST", "/auth/password-reset/request"): "anonymous",
     ("POST", "/auth/password-reset/confirm"): "anonymous",
+    ("POST", "/auth/2fa/setup"): "user",
+    ("POST", "/auth/2fa/verify"): "user",
+    ("POST", "/auth/2fa/disable"): "user",
     ("GET", "/auth/keys/jwks.json"): "anonymous",
     ("GET", "/.well-known/jwks.json"): "anonymous",
     ("POST", "/auth/keys/rotate"): "admin",

@@ -126,11 +126,19 @@ def test_list_is_own_newest_first_and_paginated(server, smtp):
     bob = login(server, bob_name).json()["access_token"]
     ids = [invite(server, alice).json()["id"] for _ in range(3)]
     invite(server, bob)
-    assert [i["id"] for i in invitations(server, alice)["items"]] == ids[::-1]
+    server.sql("UPDATE invitations SET created_at = created_at - 1000 WHERE id = '%s'" % ids[0])
+    # Newest first; invitations made within one millisecond are ordered by id.
+    items = invitations(server, alice)["items"]
+    assert sorted(i["id"] for i in items) == sorted(ids)
+    assert items[-1]["id"] == ids[0]
+    keys = [(int(r[0]), r[1]) for r in server.sql(
+        "SELECT created_at, id FROM invitations WHERE inviter_id = (SELECT inviter_id FROM invitations "
+        f"WHERE id = '{ids[0]}') ORDER BY created_at DESC, id DESC")]
+    assert [i["id"] for i in items] == [k[1] for k in keys]
     assert len(invitations(server, bob)["items"]) == 1
 
     page = invitations(server, alice, "?limit=2")
-    assert [i["id"] for i in page["items"]] == [ids[2], ids[1]] and page["next_cursor"]
+    assert [i["id"] for i in page["items"]] == [i["id"] for i in items[:2]] and page["next_cursor"]
     rest = invitations(server, alice, "?limit=2&cursor=" + page["next_cursor"])
     assert [i["id"] for i in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
     # A cursor names a position, not an owner: bob's list from alice's cursor is still bob's.
