@@ -211,6 +211,10 @@ int run_serve(const config::Config& config, bool print_routes) {
   api::add_api_key_routes(router, api_keys);
   auth::AdminService administration({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()},
                                     accounts);
+  // A disabled user's API keys stop working at once, not when their cache entry expires.
+  administration.on_user_changed([&api_key_authenticator](const std::string& id) {
+    api_key_authenticator.forget_user(id);
+  });
   api::add_admin_routes(router, administration);
   if (print_routes) {
     nlohmann::json table = nlohmann::json::array();

@@ -81,6 +81,7 @@ Task<User> AdminService::patch_user(const Principal& admin, std::string id, User
   if (!user) co_return user.error();
   d_.authenticator.sessions_revoked(revoked);
   accounts_.forget_user(id);
+  if (listener_) listener_(id);
   co_return user;
 }
 

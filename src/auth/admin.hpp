@@ -6,6 +6,7 @@
 #include "auth/service.hpp"
 #include "auth/store.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,9 +32,13 @@ class AdminService {
                                         std::optional<std::pair<std::int64_t, std::string>> after, int limit);
   Task<std::vector<db::UsageRow>> usage(std::string group_by, std::int64_t from_ms, std::int64_t to_ms);
 
+  // Called after a user's roles or state changed, for caches kept elsewhere (API keys).
+  void on_user_changed(std::function<void(const std::string&)> listener) { listener_ = std::move(listener); }
+
  private:
   ServiceDeps d_;
   Service& accounts_;
+  std::function<void(const std::string&)> listener_;
 };
 
 }  // namespace chatd::auth
