@@ -1,6 +1,7 @@
 #include "api/admin.hpp"
 
 #include "api/auth.hpp"
+#include "api/common.hpp"
 #include "api/pagination.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
@@ -14,8 +15,6 @@ using http::Context;
 using http::Response;
 
 namespace {
-
-auth::RequestMeta meta_of(const Context& ctx) { return {ctx.client_ip, ctx.user_agent(), ctx.request_id}; }
 
 nlohmann::json admin_user_json(const auth::User& u) {
   nlohmann::json j = user_json(u);

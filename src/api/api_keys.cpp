@@ -1,5 +1,6 @@
 #include "api/api_keys.hpp"
 
+#include "api/common.hpp"
 #include "api/input.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
@@ -13,12 +14,6 @@ using http::Context;
 using http::Response;
 
 namespace {
-
-nlohmann::json time_or_null(const std::optional<std::int64_t>& ms) {
-  return ms ? nlohmann::json(format_rfc3339(*ms)) : nlohmann::json(nullptr);
-}
-
-auth::RequestMeta meta_of(const Context& ctx) { return {ctx.client_ip, ctx.user_agent(), ctx.request_id}; }
 
 struct NewKeyRequest {
   std::string name;

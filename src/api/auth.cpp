@@ -1,5 +1,6 @@
 #include "api/auth.hpp"
 
+#include "api/common.hpp"
 #include "api/input.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
@@ -15,20 +16,9 @@ using http::Response;
 
 namespace {
 
-nlohmann::json time_or_null(const std::optional<std::int64_t>& ms) {
-  return ms ? nlohmann::json(format_rfc3339(*ms)) : nlohmann::json(nullptr);
-}
-
-auth::RequestMeta meta_of(const Context& ctx) { return {ctx.client_ip, ctx.user_agent(), ctx.request_id}; }
-
 nlohmann::json login_json(const auth::LoginResult& r) {
   return {{"access_token", r.access_token}, {"token_type", "Bearer"},   {"expires_in", r.expires_in},
           {"refresh_token", r.refresh_token}, {"session_id", r.session_id}, {"user", user_json(r.user)}};
-}
-
-Response no_store(Response res) {
-  res.set(bhttp::field::cache_control, "no-store");
-  return res;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "api/invitations.hpp"
 
+#include "api/common.hpp"
 #include "api/input.hpp"
 #include "api/pagination.hpp"
 #include "core/time.hpp"
@@ -15,15 +16,9 @@ using http::Response;
 
 namespace {
 
-nlohmann::json time_or_null(const std::optional<std::int64_t>& ms) {
-  return ms ? nlohmann::json(format_rfc3339(*ms)) : nlohmann::json(nullptr);
-}
-
 nlohmann::json text_or_null(const std::optional<std::string>& s) {
   return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
 }
-
-auth::RequestMeta meta_of(const Context& ctx) { return {ctx.client_ip, ctx.user_agent(), ctx.request_id}; }
 
 struct NewInvitationRequest {
   std::optional<std::string> email;

@@ -1,5 +1,7 @@
 #include "auth/invitations.hpp"
 
+#include "auth/validation.hpp"
+
 #include "auth/store.hpp"
 #include "core/async.hpp"
 #include "core/ids.hpp"
@@ -37,26 +39,6 @@ constexpr const char* kListPage =
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
-}
-
-// The same pragmatic check registration applies (auth/service.cpp): an address that
-// could not register would make a useless invitation.
-bool valid_email(const std::string& e) {
-  if (e.size() > 254) return false;
-  auto at = e.find('@');
-  if (at == std::string::npos || at == 0 || e.find('@', at + 1) != std::string::npos) return false;
-  std::string_view local(e.data(), at);
-  std::string_view domain(e.data() + at + 1, e.size() - at - 1);
-  if (local.size() > 64 || domain.size() < 3 || domain.find('.') == std::string_view::npos) return false;
-  if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos) return false;
-  for (char c : local)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' ||
-        c == '"' || c == '\\' || c == '(' || c == ')')
-      return false;
-  for (char c : domain)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-      return false;
-  return true;
 }
 
 // Checks and normalises the request (a plain function: GCC 12 mishandles braced string

@@ -3,6 +3,7 @@
 #include "auth/password_policy.hpp"
 #include "auth/store.hpp"
 #include "auth/totp.hpp"
+#include "auth/validation.hpp"
 #include "crypto/aead.hpp"
 #include "core/async.hpp"
 #include "core/ids.hpp"
@@ -37,34 +38,6 @@ std::string token_hash(std::string_view token) { return crypto::sha256_hex(token
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
-}
-
-bool valid_username(const std::string& u) {
-  if (u.size() < 3 || u.size() > 32) return false;
-  return std::all_of(u.begin(), u.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-           c == '-';
-  });
-}
-
-// A pragmatic address check: one '@', a non-empty local part, a dotted domain of
-// letters, digits and hyphens, no spaces or control characters, at most 254 bytes.
-bool valid_email(const std::string& e) {
-  if (e.size() > 254) return false;
-  auto at = e.find('@');
-  if (at == std::string::npos || at == 0 || e.find('@', at + 1) != std::string::npos) return false;
-  std::string_view local(e.data(), at);
-  std::string_view domain(e.data() + at + 1, e.size() - at - 1);
-  if (local.size() > 64 || domain.size() < 3 || domain.find('.') == std::string_view::npos) return false;
-  if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos) return false;
-  for (char c : local)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' ||
-        c == '"' || c == '\\' || c == '(' || c == ')')
-      return false;
-  for (char c : domain)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-      return false;
-  return true;
 }
 
 Error invalid_credentials() {

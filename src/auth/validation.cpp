@@ -1,0 +1,34 @@
+#include "auth/validation.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+namespace chatd::auth {
+
+bool valid_username(const std::string& u) {
+  if (u.size() < 3 || u.size() > 32) return false;
+  return std::all_of(u.begin(), u.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '-';
+  });
+}
+
+bool valid_email(const std::string& e) {
+  if (e.size() > 254) return false;
+  auto at = e.find('@');
+  if (at == std::string::npos || at == 0 || e.find('@', at + 1) != std::string::npos) return false;
+  std::string_view local(e.data(), at);
+  std::string_view domain(e.data() + at + 1, e.size() - at - 1);
+  if (local.size() > 64 || domain.size() < 3 || domain.find('.') == std::string_view::npos) return false;
+  if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos) return false;
+  for (char c : local)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' ||
+        c == '"' || c == '\\' || c == '(' || c == ')')
+      return false;
+  for (char c : domain)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+      return false;
+  return true;
+}
+
+}  // namespace chatd::auth
