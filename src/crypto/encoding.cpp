@@ -10,6 +10,7 @@ namespace {
 // keys and secrets pass through them; with a null `ignore` set and a null end pointer they
 // also refuse any character they do not decode and any trailing input.
 std::string b64_encode(std::span<const std::uint8_t> data, int variant) {
+  if (data.empty()) return {};
   std::string out(sodium_base64_encoded_len(data.size(), variant), '\0');
   sodium_bin2base64(out.data(), out.size(), data.data(), data.size(), variant);
   out.pop_back();  // the terminating NUL sodium writes
@@ -48,6 +49,7 @@ std::optional<Bytes> base64_decode(std::string_view text) {
 }
 
 std::string hex_encode(std::span<const std::uint8_t> data) {
+  if (data.empty()) return {};
   std::string out(data.size() * 2 + 1, '\0');
   sodium_bin2hex(out.data(), out.size(), data.data(), data.size());
   out.pop_back();
@@ -57,6 +59,7 @@ std::string hex_encode(std::string_view data) { return hex_encode(as_bytes(data)
 
 std::optional<Bytes> hex_decode(std::string_view text) {
   if (text.size() % 2 != 0) return std::nullopt;
+  if (text.empty()) return Bytes{};  // libsodium's pointers must not be null
   Bytes out(text.size() / 2);
   std::size_t length = 0;
   if (sodium_hex2bin(out.data(), out.size(), text.data(), text.size(), nullptr, &length, nullptr) != 0 ||
