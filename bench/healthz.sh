@@ -21,37 +21,7 @@ trap cleanup EXIT
 
 # --- nginx: same body, same headers (request id, security headers), access log on.
 nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes $server_threads;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log $work/nginx/access.log;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location = /healthz {
-      default_type application/json;
-      add_header X-Request-Id \$request_id always;
-      add_header X-Content-Type-Options nosniff always;
-      add_header Referrer-Policy no-referrer always;
-      add_header X-Frame-Options DENY always;
-      add_header Content-Security-Policy "default-src 'none'; frame-ancestors 'none'; base-uri 'none'" always;
-      return 200 '{"status":"ok"}';
-    }
-  }
-}
-CONF
-nginx -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
-nginx_pid=$!
+nginx_pid=$(start_nginx "$work/nginx" "$nginx_port" '{"status":"ok"}')
 pids+=("$nginx_pid")
 wait_http "http://127.0.0.1:$nginx_port/healthz"
 

@@ -27,6 +27,18 @@ std::string seal_seed(const crypto::DataKey& data_key, const crypto::Ed25519Priv
   return crypto::seal(data_key, std::span<const std::uint8_t>(seed.data(), seed.size()), kid);
 }
 
+// A fresh Ed25519 key as a row: public key in the clear, private seed sealed.
+SigningKey new_signing_key(const crypto::DataKey& data_key, std::int64_t now) {
+  auto key = crypto::Ed25519PrivateKey::generate();
+  SigningKey record;
+  record.kid = new_kid();
+  record.algorithm = "EdDSA";
+  record.public_key = crypto::base64url_encode(key.public_key());
+  record.private_key_sealed = seal_seed(data_key, key, record.kid);
+  record.created_at = now;
+  return record;
+}
+
 }  // namespace
 
 KeyRing::KeyRing(store::Database& db, const crypto::DataKey& data_key, const Clock& clock, Logger& log,
@@ -51,13 +63,7 @@ Status KeyRing::load_locked() {
   for (const auto& k : keys.value())
     if (!k.not_after || *k.not_after > now) have_signer = true;
   if (!have_signer) {
-    auto key = crypto::Ed25519PrivateKey::generate();
-    SigningKey record;
-    record.kid = new_kid();
-    record.algorithm = "EdDSA";
-    record.public_key = crypto::base64url_encode(key.public_key());
-    record.private_key_sealed = seal_seed(data_key_, key, record.kid);
-    record.created_at = now;
+    SigningKey record = new_signing_key(data_key_, now);
     auto st = store::transact(db_, [&](store::Connection& c) -> Status { return db::insert_signing_key(c, record); });
     if (!st) return st;
     log_.info("auth.signing_key_created").str("kid", record.kid);
@@ -90,13 +96,7 @@ Status KeyRing::load_locked() {
 Result<std::string> KeyRing::rotate() {
   std::lock_guard lock(load_mu_);
   std::int64_t now = clock_.now_ms();
-  auto key = crypto::Ed25519PrivateKey::generate();
-  SigningKey record;
-  record.kid = new_kid();
-  record.algorithm = "EdDSA";
-  record.public_key = crypto::base64url_encode(key.public_key());
-  record.private_key_sealed = seal_seed(data_key_, key, record.kid);
-  record.created_at = now;
+  SigningKey record = new_signing_key(data_key_, now);
   auto st = store::transact(db_, [&](store::Connection& c) -> Status {
     if (auto r = db::retire_signing_keys(c, now, now + token_lifetime_ms_ + kRetireMarginMs); !r) return r;
     return db::insert_signing_key(c, record);
