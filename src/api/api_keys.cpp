@@ -69,9 +69,8 @@ void add_api_key_routes(http::Router& router, auth::ApiKeys& keys) {
                 auto created = co_await svc.create(*ctx.principal, req.value().name, req.value().expires_at,
                                                    meta_of(ctx));
                 if (!created) co_return http::error_response(ctx, created.error());
-                Response res = http::json_response(bhttp::status::created, created_json(created.value()));
-                res.set(bhttp::field::cache_control, "no-store");  // the only time the key is shown
-                co_return res;
+                // The only time the key is shown.
+                co_return no_store(http::json_response(bhttp::status::created, created_json(created.value())));
               },
               true, Access::user});
 

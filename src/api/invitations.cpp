@@ -84,9 +84,8 @@ void add_invitation_routes(http::Router& router, auth::Invitations& invitations)
                 auto created = co_await svc.create(*ctx.principal, req.value().email, req.value().expires_in_hours,
                                                    meta_of(ctx));
                 if (!created) co_return http::error_response(ctx, created.error());
-                Response res = http::json_response(bhttp::status::created, created_json(created.value()));
-                res.set(bhttp::field::cache_control, "no-store");  // the only time the code is shown
-                co_return res;
+                // The only time the code is shown.
+                co_return no_store(http::json_response(bhttp::status::created, created_json(created.value())));
               },
               true, Access::user});
 
