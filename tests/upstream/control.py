@@ -47,6 +47,7 @@ class FakeUpstream:
         self.proc = None
         self.port = None
         self._stderr = None
+        self._stderr_text = ""
 
     # ---- process
     def start(self):
@@ -81,11 +82,15 @@ class FakeUpstream:
         if self.proc is not None:
             self.proc.wait()
             self.proc.stdout.close()
+        if self._stderr is not None:
+            self._stderr_text = self.stderr()
+            self._stderr.close()
+            self._stderr = None
 
     def stderr(self):
         """What the process wrote to stderr so far (tracebacks of unexpected errors)."""
         if self._stderr is None:
-            return ""
+            return self._stderr_text
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
 

@@ -12,7 +12,7 @@ real services:
 Usage:
   python3 fake_llm.py --port 0 [--host H] [--tls-cert F --tls-key F] [--openai-key K]
       [--anthropic-key K] [--aws-access-key-id ID --aws-secret-access-key S --aws-region R
-      [--aws-session-token T]] [--models a,b,c]
+      [--aws-session-token T]] [--models a,b,c] [--max-log N]
 
 Once it listens it prints exactly one line, "listening <port>", to stdout. A key option that is
 not given turns that check off (no AWS keys: signatures are not checked, sigv4_ok is null). When
@@ -58,7 +58,8 @@ Control endpoints (no auth, not logged)
 ---------------------------------------
   GET /_log    JSON list of every provider request received so far (unknown paths included,
                with provider null), each:
-               {"id", "provider": "openai"|"anthropic"|"bedrock"|null, "method", "path" (the raw
+               {"id", "connection" (a number per TCP connection, to see keep-alive reuse),
+               "provider": "openai"|"anthropic"|"bedrock"|null, "method", "path" (the raw
                request target), "headers" (lowercase names; repeats joined with ", "), "body"
                (parsed JSON; the raw text if it is not JSON; null if empty), "sigv4_ok" (bool,
                null unless Bedrock with keys configured), "sigv4_error" (why not, or null),
@@ -67,7 +68,8 @@ Control endpoints (no auth, not logged)
                error status, or a failure mid-answer) | "client_closed", "ended_at",
                "client_closed_at": time.monotonic() when the client was noticed closing the
                connection while the response was still in progress, else null}
-               Times are time.monotonic() of this process.
+               Times are time.monotonic() of this process. Only the newest --max-log entries
+               (default 100000) are kept.
   POST /_reset clears the log and the #failN-500 counters.
   GET /_now    time.monotonic() as a JSON number.
 """
@@ -410,7 +412,8 @@ class Connection:
     pipelined request) are kept for the next request.
     """
 
-    def __init__(self, reader, writer):
+    def __init__(self, number, reader, writer):
+        self.number = number  # shown in the log, so tests can tell whether a connection was reused
         self.reader = reader
         self.writer = writer
         self.buf = bytearray()
@@ -420,6 +423,7 @@ class Connection:
         self.head_sent = False
         self.status = None
         self.reusable = True  # false once a response was cut short: the next one can't follow it
+        self.closing = False  # the client asked for Connection: close
 
     # ---- reading
     async def _fill(self):
@@ -519,6 +523,8 @@ class Connection:
     def _head(self, status, headers, extra):
         reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Unknown"
         lines = [f"HTTP/1.1 {status} {reason}", "Date: " + time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())]
+        if self.closing:
+            extra = extra + [("Connection", "close")]
         lines += [f"{k}: {v}" for k, v in list(headers) + extra]
         self.status = status
         self.head_sent = True
@@ -634,7 +640,7 @@ class Scripts:
         if _has(text, "#slow"):
             return Script("#slow", "answer", _padded(echo, SLOW_MIN_DELTAS), delay=SLOW_DELAY)
         if _has(text, "#long"):
-            return Script("#long", "answer", [f"w{i:05d} lorem ipsum " for i in range(LONG_DELTAS)])
+            return Script("#long", "answer", [f"w{i:05d} lorem ipsum, " for i in range(LONG_DELTAS)])
         if _has(text, "#echo-history"):
             history = json.dumps([{"role": m["role"], "text": m["text"]} for m in turn.history])
             return Script("#echo-history", "answer", [history])
@@ -1034,6 +1040,7 @@ class Config:
     aws_region: str = "us-east-1"
     aws_session_token: str | None = None
     models: list | None = None
+    max_log: int = 100_000
 
 
 @dataclass
@@ -1057,9 +1064,11 @@ class App:
         self.scripts = Scripts()
         self.log = []
         self.next_id = 1
+        self.connections = 0
 
     async def connection(self, reader, writer):
-        conn = Connection(reader, writer)
+        self.connections += 1
+        conn = Connection(self.connections, reader, writer)
         try:
             while True:
                 try:
@@ -1090,7 +1099,8 @@ class App:
 
     async def handle(self, conn, request):
         """Answers one request; returns whether the connection may carry another one."""
-        keep_alive = (request.header("connection") or "").lower() != "close"
+        conn.closing = (request.header("connection") or "").lower() == "close"
+        keep_alive = not conn.closing
         path = request.path
         if path in ("/_log", "/_reset", "/_now"):
             if request.method == "GET" and path == "/_log":
@@ -1118,12 +1128,14 @@ class App:
         else:
             provider = None
 
-        entry = {"id": self.next_id, "provider": provider.name if provider else None, "method": request.method,
+        entry = {"id": self.next_id, "connection": conn.number, "provider": provider.name if provider else None, "method": request.method,
                  "path": request.target, "headers": request.header_dict(), "body": _parse_body(request.body),
                  "sigv4_ok": None, "sigv4_error": None, "directive": None, "status": None,
                  "started_at": time.monotonic(), "ended": None, "ended_at": None, "client_closed_at": None}
         self.next_id += 1
         self.log.append(entry)
+        if len(self.log) > self.config.max_log:
+            del self.log[:len(self.log) - self.config.max_log]
         try:
             if provider is None:
                 await conn.send(404, [("Content-Type", "application/json")],
@@ -1242,6 +1254,7 @@ def parse_args(argv=None):
     p.add_argument("--aws-region", default="us-east-1")
     p.add_argument("--aws-session-token")
     p.add_argument("--models", help="comma-separated model ids; others are refused")
+    p.add_argument("--max-log", type=int, default=100_000, help="keep only the newest N log entries (benchmarks)")
     args = p.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
@@ -1254,7 +1267,8 @@ async def serve(args):
     config = Config(openai_key=args.openai_key, anthropic_key=args.anthropic_key,
                     aws_access_key_id=args.aws_access_key_id, aws_secret_access_key=args.aws_secret_access_key,
                     aws_region=args.aws_region, aws_session_token=args.aws_session_token,
-                    models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None)
+                    models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
+                    max_log=args.max_log)
     context = None
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
