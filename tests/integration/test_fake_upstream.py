@@ -3,6 +3,7 @@ on it: its SigV4 code against the AWS test suite, its event-stream frames agains
 decoder, and every endpoint and directive over real sockets."""
 
 import calendar
+import hashlib
 import http.client
 import json
 import os
@@ -157,7 +158,7 @@ def test_sigv4_signs_the_wire_path_encoded_once_more():
     result = fake_llm.sigv4_sign("POST", "/model/anthropic.claude-v2%3A1/invoke", headers, b"{}", SUITE_KEY_ID,
                                  SUITE_SECRET, "us-east-1", "bedrock", "20150830T123600Z")
     assert "\n/model/anthropic.claude-v2%253A1/invoke\n" in result.canonical_request
-    assert result.canonical_request.endswith("\n" + __import__("hashlib").sha256(b"{}").hexdigest())
+    assert result.canonical_request.endswith("\n" + hashlib.sha256(b"{}").hexdigest())
     assert "SignedHeaders=content-type;host;x-amz-date," in result.authorization
 
 

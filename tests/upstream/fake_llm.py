@@ -19,6 +19,20 @@ not given turns that check off (no AWS keys: signatures are not checked, sigv4_o
 --models is given, requests for any other model are refused the way each provider refuses an
 unknown model; without it every model name is accepted and GET /v1/models lists "fake-gpt".
 
+Requests are checked as the real services check them, answering in each one's error shape:
+  OpenAI     Authorization: Bearer <key> (401 invalid_api_key); a model and non-empty messages
+             with string or text-part content (400); an unknown model (404 model_not_found).
+  Anthropic  x-api-key (401 authentication_error), then anthropic-version (400); model,
+             max_tokens >= 1, messages only "user"/"assistant", starting with user and
+             alternating, text content, system a string or text blocks (400
+             invalid_request_error); an unknown model (404 not_found_error).
+  Bedrock    SigV4 first (403, x-amzn-ErrorType AccessDeniedException, or
+             UnrecognizedClientException for an unknown key id or session token): service
+             "bedrock", the configured region, x-amz-date within 5 minutes, host and x-amz-date
+             signed, the canonical URI being the raw path encoded once more (":" arrives as %3A,
+             is signed as %253A). Then messages starting with user and alternating, non-blank
+             text blocks, system a list of text blocks, a known model (400 ValidationException).
+
 The HTTP/1.1 server is written by hand on asyncio streams so that the timing of every chunk and
 every connection close is under the script's control: keep-alive, Content-Length or chunked
 request bodies, chunked streaming responses.
@@ -831,7 +845,7 @@ class Anthropic:
             raise invalid("messages: at least one message is required")
         history = []
         if "system" in body:
-            system = self._text(body["system"], "system") if body["system"] != "" else ""
+            system = self._text(body["system"], "system")
             history.append({"role": "system", "text": system})
         expected = "user"
         for i, msg in enumerate(messages):
