@@ -887,3 +887,21 @@ def test_tls(tmp_path):
         with socket.create_connection(("127.0.0.1", own.port), timeout=5) as plain:
             plain.sendall(b"GET /_now HTTP/1.1\r\nHost: x\r\n\r\n")
             assert not plain.recv(100).startswith(b"HTTP/1.1 200")  # plain HTTP is not answered
+
+
+def test_bedrock_session_token_must_be_sent_and_signed():
+    aws = ("AKIDTEMP", "temp-secret", "us-west-2", "SESSION-TOKEN")
+    with FakeUpstream(aws=aws) as own:
+        path, payload = bedrock_path(), json.dumps(bedrock_body(marker())).encode()
+
+        def send(token):
+            headers = fake_llm.sigv4_client_headers("POST", path, f"127.0.0.1:{own.port}", payload, *aws[:3],
+                                                    headers=[("Content-Type", "application/json")],
+                                                    session_token=token)
+            return call(own, "POST", path, payload, dict(headers))
+
+        assert send("SESSION-TOKEN").status == 200
+        for token in (None, "OTHER"):
+            res = send(token)
+            assert res.status == 403 and res.headers["x-amzn-errortype"] == "UnrecognizedClientException"
+        assert [e["sigv4_ok"] for e in own.log()] == [True, False, False]
