@@ -1,6 +1,17 @@
 #include "app.hpp"
 
 #include "api/admin.hpp"
+#include "api/chat.hpp"
+#include "api/openai.hpp"
+#include "auth/api_authenticator.hpp"
+#include "chat/service.hpp"
+#include "llm/anthropic.hpp"
+#include "llm/bedrock.hpp"
+#include "llm/catalog.hpp"
+#include "llm/demo.hpp"
+#include "llm/gateway.hpp"
+#include "llm/http_client.hpp"
+#include "llm/openai.hpp"
 #include "api/api_keys.hpp"
 #include "api/auth.hpp"
 #include "auth/admin.hpp"
@@ -26,7 +37,16 @@
 #include "store/database.hpp"
 #include "store/migrations.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <condition_variable>
 #include <mutex>
 #include <stop_token>
@@ -59,6 +79,85 @@ class Maintenance {
   std::condition_variable_any cv_;
   std::jthread thread_;
 };
+
+// The providers of the catalog, each over its own pooled HTTP client.
+class Providers {
+ public:
+  std::unique_ptr<llm::Provider> make(const llm::ProviderSpec& spec) {
+    if (spec.type == "demo") return std::make_unique<llm::DemoProvider>();
+    llm::HttpClientOptions client_options;
+    client_options.max_connections = spec.max_connections;
+    clients_.push_back(std::make_unique<llm::HttpClient>(client_options));
+    llm::Transport& transport = *clients_.back();
+    if (spec.type == "openai") {
+      llm::OpenAiOptions o;
+      o.base_url = spec.base_url;
+      o.api_key = spec.api_key;
+      o.auth = spec.auth == "api-key" ? llm::OpenAiOptions::Auth::api_key : llm::OpenAiOptions::Auth::bearer;
+      o.query = spec.query;
+      o.timeouts = spec.timeouts;
+      return std::make_unique<llm::OpenAiProvider>(std::move(o), transport);
+    }
+    if (spec.type == "anthropic") {
+      llm::AnthropicOptions o;
+      o.base_url = spec.base_url;
+      o.api_key = spec.api_key;
+      o.timeouts = spec.timeouts;
+      return std::make_unique<llm::AnthropicProvider>(std::move(o), transport);
+    }
+    llm::BedrockOptions o;
+    o.region = spec.region;
+    o.endpoint = spec.base_url;
+    o.credentials.access_key_id = spec.access_key_id;
+    o.credentials.secret_access_key = spec.secret_access_key;
+    o.credentials.session_token = spec.session_token;
+    o.timeouts = spec.timeouts;
+    return std::make_unique<llm::BedrockProvider>(std::move(o), transport);
+  }
+
+ private:
+  std::vector<std::unique_ptr<llm::HttpClient>> clients_;
+};
+
+// Asks OpenAI-compatible servers without a configured model list for their models, in the
+// background, every 30 s until it works: a server that is down at startup does not stop
+// chatd, and its models appear in /models once it answers.
+class Discovery {
+ public:
+  explicit Discovery(llm::Gateway& gateway) : gateway_(gateway) {
+    if (!gateway.needs_discovery()) return;
+    boost::asio::co_spawn(ioc_, loop(), boost::asio::detached);
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~Discovery() {
+    ioc_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  boost::asio::awaitable<void> loop() {
+    boost::asio::steady_timer timer(ioc_);
+    while (gateway_.needs_discovery()) {
+      co_await gateway_.discover();
+      if (!gateway_.needs_discovery()) break;
+      timer.expires_after(std::chrono::seconds(30));
+      boost::system::error_code ec;
+      co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+  }
+
+  llm::Gateway& gateway_;
+  boost::asio::io_context ioc_{1};
+  std::thread thread_;
+};
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 store::DatabaseOptions database_options(const config::Config& config) {
   store::DatabaseOptions options;
@@ -216,17 +315,44 @@ int run_serve(const config::Config& config, bool print_routes) {
     api_key_authenticator.forget_user(id);
   });
   api::add_admin_routes(router, administration);
+
+  std::optional<std::string> providers_text;
+  if (config.providers_file) {
+    providers_text = read_file(*config.providers_file);
+    if (!providers_text) {
+      log.error("startup.providers_file").str("error", "CHATD_PROVIDERS_FILE cannot be read");
+      return 2;
+    }
+  }
+  auto catalog = llm::build_catalog(config, providers_text);
+  if (!catalog) {
+    std::fprintf(stderr, "%s\n", catalog.error().detail.c_str());
+    log.error("startup.providers").str("error", catalog.error().detail);
+    return 2;
+  }
+  if (catalog.value().demo)
+    log.warn("startup.demo_model").str("detail", "no LLM provider is configured: serving the built-in demo model only");
+  Providers providers;
+  llm::Gateway gateway(std::move(catalog).value(), [&providers](const llm::ProviderSpec& spec) { return providers.make(spec); },
+                       log);
+  chat::Service chat({*db, workers, gateway, config, clock, log});
+  api::add_chat_routes(router, chat);
+  api::add_openai_routes(router, chat);
+  auth::ApiAuthenticator api_authenticator(authenticator, api_key_authenticator);
+
   if (print_routes) {
     nlohmann::json table = nlohmann::json::array();
     for (const auto& r : router.routes()) {
       const char* access = r->access == http::Access::admin ? "admin"
                            : r->access == http::Access::user ? "user"
+                           : r->access == http::Access::api  ? "api"
                                                              : "anonymous";
       table.push_back({{"method", std::string(http::bhttp::to_string(r->method))},
                        {"path", r->pattern},
                        {"access", access},
                        {"json_body", r->json_body},
-                       {"rate_bucket", r->rate_bucket}});
+                       {"rate_bucket", r->rate_bucket},
+                       {"user_rate_bucket", r->user_rate_bucket}});
     }
     std::printf("%s\n", table.dump(2).c_str());
     return 0;
@@ -235,6 +361,7 @@ int run_serve(const config::Config& config, bool print_routes) {
   http::Pipeline pipeline(
       router, {config.cors_origins, config.trusted_proxies, config.max_body_bytes, config.rate_limits}, log);
   pipeline.set_authenticator(&authenticator);
+  pipeline.set_api_authenticator(&api_authenticator);
   pipeline.set_rate_limiter(&limiter);
   http::ServerOptions server_options;
   server_options.host = config.host;
@@ -256,6 +383,7 @@ int run_serve(const config::Config& config, bool print_routes) {
       .str("version", CHATD_VERSION)
       .str("env", config.production ? "production" : "development")
       .str("database", db->dialect() == store::Dialect::sqlite ? "sqlite" : "postgresql");
+  Discovery discovery(gateway);
   bool clean = server.run();
   return clean ? 0 : 1;
 }

@@ -78,6 +78,7 @@ struct Config {
   std::int64_t max_header_bytes = 16384;        // CHATD_MAX_HEADER_BYTES
   std::int64_t max_connections = 10000;         // CHATD_MAX_CONNECTIONS
   std::int64_t shutdown_grace_ms = 10000;       // CHATD_SHUTDOWN_GRACE_MS
+  std::int64_t sse_heartbeat_ms = 15000;        // CHATD_SSE_HEARTBEAT_MS: comment on idle SSE streams
   int workers = 8;                              // CHATD_WORKERS: blocking-work threads
   int worker_queue = 1024;                      // CHATD_WORKER_QUEUE: bounded queue length
   int db_pool_size = 8;                         // CHATD_DB_POOL_SIZE (PostgreSQL connections, SQLite readers)

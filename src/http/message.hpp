@@ -9,7 +9,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
 
+#include <boost/asio/awaitable.hpp>
+
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,7 +23,44 @@ namespace chatd::http {
 
 namespace bhttp = boost::beast::http;
 using Request = bhttp::request<bhttp::string_body>;
-using Response = bhttp::response<bhttp::string_body>;
+
+// The body of a streamed response (SSE), written after the head; see Response::stream.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Sends `data` to the client (one chunk). Completes when the bytes are handed to the
+  // kernel, so a slow reader slows the writer down instead of growing a buffer; a reader
+  // that takes no bytes for the body timeout is cut off. Returns false once the client is
+  // gone; later writes return false at once.
+  virtual boost::asio::awaitable<bool> write(std::string_view data) = 0;
+  // True once the client closed the connection or a write failed.
+  virtual bool closed() const = 0;
+  // `fn` runs once, on this thread, as soon as the client goes away while the stream is
+  // open (the transport watches the socket even while nothing is written). Replaces any
+  // earlier function; an empty one clears it.
+  virtual void on_close(std::function<void()> fn) = 0;
+  // Before the first write only: answer with this ordinary response instead of a stream
+  // (the head is sent lazily, at the first write). Lets a handler report an error that
+  // happens before any byte of the stream, such as an upstream failing at once, with a
+  // proper status. Ignored once something was written.
+  virtual void respond_instead(bhttp::status status, std::string content_type, std::string body) = 0;
+};
+
+using StreamBody = std::function<boost::asio::awaitable<void>(ResponseStream&)>;
+
+struct Response : bhttp::response<bhttp::string_body> {
+  using Base = bhttp::response<bhttp::string_body>;
+  using Base::Base;
+  Response() = default;
+  Response(Base&& base) : Base(std::move(base)) {}  // NOLINT: implicit on purpose
+
+  // When set, the head is sent first (chunked) and this function then writes the body; the
+  // string body is ignored. `heartbeat` (e.g. an SSE comment) is written whenever nothing
+  // else was written for `heartbeat_interval`, so proxies keep the connection open.
+  StreamBody stream;
+  std::string heartbeat;
+  std::chrono::milliseconds heartbeat_interval{15000};
+};
 
 // Path parameters captured by the router, in pattern order ({id} -> "id").
 class PathParams {

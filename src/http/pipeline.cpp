@@ -52,6 +52,41 @@ bool has_body(const Request& req) {
          (req.find(bhttp::field::content_length) != req.end() && req[bhttp::field::content_length] != "0");
 }
 
+// The /v1 routes speak OpenAI's error shape, {"error": {"message", "type", "param", "code"}},
+// so that OpenAI client libraries report our errors properly. Every problem document on
+// those paths (from the pipeline or a handler) is rewritten here, in one place.
+void to_openai_error(Response& res) {
+  auto ct = res.find(bhttp::field::content_type);
+  if (ct == res.end() || ct->value() != "application/problem+json") return;
+  auto problem = nlohmann::json::parse(res.body(), nullptr, false);
+  if (!problem.is_object()) return;
+  int status = res.result_int();
+  const char* type = "invalid_request_error";
+  if (status == 401) type = "authentication_error";
+  else if (status == 403) type = "permission_error";
+  else if (status == 429) type = "rate_limit_error";
+  else if (status >= 500) type = "api_error";
+  std::string message = problem.value("detail", std::string());
+  if (problem.contains("errors") && problem["errors"].is_array()) {
+    for (const auto& e : problem["errors"]) {
+      if (!e.is_object()) continue;
+      message += "; " + e.value("field", std::string()) + ": " + e.value("message", std::string());
+    }
+  }
+  nlohmann::json param = nullptr;
+  if (problem.contains("errors") && problem["errors"].is_array() && !problem["errors"].empty() &&
+      problem["errors"][0].is_object())
+    param = problem["errors"][0].value("field", std::string());
+  nlohmann::json body = nlohmann::json::object();
+  body["error"] = nlohmann::json::object();
+  body["error"]["message"] = message;
+  body["error"]["type"] = type;
+  body["error"]["param"] = param;
+  body["error"]["code"] = problem.value("code", std::string());
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.set(bhttp::field::content_type, "application/json");
+}
+
 }  // namespace
 
 Pipeline::Pipeline(const Router& router, PipelineOptions options, Logger& log)
@@ -122,6 +157,7 @@ Context Pipeline::begin(const Request& req, const Peer& peer) const {
 }
 
 void Pipeline::finish(Context& ctx, Response& res) const {
+  if (ctx.path.starts_with("/v1/") || ctx.path == "/v1") to_openai_error(res);
   res.set("X-Request-Id", ctx.request_id);
   res.set("X-Content-Type-Options", "nosniff");
   res.set("Referrer-Policy", "no-referrer");
@@ -138,7 +174,13 @@ void Pipeline::finish(Context& ctx, Response& res) const {
     }
     res.set(bhttp::field::vary, "Origin");
   }
-  if (ctx.req.method() == bhttp::verb::head) {
+  if (res.stream) {
+    // The body follows the head as chunks (HTTP/1.0 has no chunks: the end of the body is
+    // the end of the connection; the transport closes it).
+    res.body().clear();
+    res.erase(bhttp::field::content_length);
+    if (ctx.req.version() >= 11) res.chunked(true);
+  } else if (ctx.req.method() == bhttp::verb::head) {
     // Same headers as GET, no body bytes.
     res.content_length(res.body().size());
     res.body().clear();
@@ -169,8 +211,9 @@ boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx
   std::string_view value = trim(header->value());
   if (value.size() < 8 || !iequals(value.substr(0, 7), "Bearer ") || trim(value.substr(7)).empty())
     co_return unauthorized("the Authorization header must be \"Bearer <token>\"");
-  if (!authenticator_) co_return error_response(ctx, internal_error("no authenticator configured"));
-  Result<Principal> principal = co_await authenticator_->authenticate(trim(value.substr(7)));
+  Authenticator* authenticator = route.access == Access::api ? api_authenticator_ : authenticator_;
+  if (!authenticator) co_return error_response(ctx, internal_error("no authenticator configured"));
+  Result<Principal> principal = co_await authenticator->authenticate(trim(value.substr(7)));
   if (!principal) {
     if (principal.error().code != Code::unauthenticated) co_return error_response(ctx, principal.error());
     Response res = unauthorized("the access token is invalid, expired or revoked");
@@ -198,6 +241,16 @@ std::optional<limits::Decision> Pipeline::limit(const Context& ctx, const Route&
   if (route.global_limit) apply("global");
   if (!route.rate_bucket.empty() && (!shown || shown->allowed)) apply(route.rate_bucket);
   return shown;
+}
+
+std::optional<limits::Decision> Pipeline::limit_user(const Context& ctx, const Route& route) const {
+  if (!limiter_ || route.user_rate_bucket.empty() || !ctx.principal) return std::nullopt;
+  auto rule = options_.rate_limits.find(route.user_rate_bucket);
+  if (rule == options_.rate_limits.end()) return std::nullopt;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  return limiter_->hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
 }
 
 Response Pipeline::reject(const Request& head, const Peer& peer, const Error& error) const {
@@ -267,6 +320,16 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
       res = std::move(*refused);
       finish_limited(res);
       co_return res;
+    }
+    if (auto per_user = limit_user(ctx, *m.route)) {
+      limited = limited ? limits::most_restrictive(*limited, *per_user) : *per_user;
+      if (!per_user->allowed) {
+        Error e = fail(Code::rate_limited, "too many requests; slow down");
+        e.retry_after_seconds = per_user->retry_after_seconds;
+        res = problem_response(e);
+        finish_limited(res);
+        co_return res;
+      }
     }
   }
 

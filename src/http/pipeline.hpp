@@ -46,6 +46,8 @@ class Pipeline {
 
   // Wiring done once at startup, before serving.
   void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
+  // For Access::api routes: accepts access tokens and API keys.
+  void set_api_authenticator(Authenticator* authenticator) { api_authenticator_ = authenticator; }
   void set_rate_limiter(limits::RateLimiter* limiter) { limiter_ = limiter; }
 
   boost::asio::awaitable<Response> handle(const Request& req, const Peer& peer) const;
@@ -67,11 +69,13 @@ class Pipeline {
   // Applies the route's per-IP buckets; returns the decision whose headers the response
   // carries (nullopt when the route is not limited) and whether the request may go on.
   std::optional<limits::Decision> limit(const Context& ctx, const Route& route) const;
+  std::optional<limits::Decision> limit_user(const Context& ctx, const Route& route) const;
 
   const Router& router_;
   PipelineOptions options_;
   Logger& log_;
   Authenticator* authenticator_ = nullptr;
+  Authenticator* api_authenticator_ = nullptr;
   limits::RateLimiter* limiter_ = nullptr;
 };
 

@@ -21,6 +21,7 @@ enum class Access {
   anonymous,  // anyone
   user,       // a valid access token of an active session
   admin,      // the same, with role admin
+  api,        // an access token or an API key (the OpenAI-compatible /v1 routes)
 };
 
 struct Route {
@@ -31,6 +32,7 @@ struct Route {
   Access access = Access::anonymous;
   std::string rate_bucket = {};   // per-IP bucket of CHATD_RATE_LIMITS applied before the handler
   bool global_limit = true;       // the per-IP `global` bucket applies (off for health checks)
+  std::string user_rate_bucket = {};  // bucket applied per authenticated user, after authentication
 };
 
 struct Match {

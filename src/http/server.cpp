@@ -15,6 +15,9 @@
 #include <boost/beast/http/read.hpp>
 
 #include <array>
+#include <cstdio>
+#include <functional>
+#include <optional>
 #include <limits>
 #include <list>
 #include <thread>
@@ -92,6 +95,143 @@ const char* framing_problem(const Request& head) {
   return nullptr;
 }
 
+// The state of one streamed response body, shared by the handler's writes, the heartbeat
+// and the watcher that notices the client going away. Everything runs on the
+// connection's network thread; the session waits for both helpers before moving on.
+struct StreamState final : ResponseStream {
+  StreamState(Socket& s, Connection& e, std::int64_t write_timeout_ms, bool chunked_body, const Response& response)
+      : socket(s),
+        entry(e),
+        write_timeout(write_timeout_ms),
+        chunked(chunked_body),
+        signal(s.get_executor()),
+        res(response) {
+    signal.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  void respond_instead(bhttp::status status, std::string content_type, std::string body) override {
+    if (started) return;
+    replacement.emplace();
+    replacement->status = status;
+    replacement->content_type = std::move(content_type);
+    replacement->body = std::move(body);
+  }
+
+  asio::awaitable<bool> write(std::string_view data) override {
+    while (writing && !gone) co_await wait();
+    if (gone) co_return false;
+    if (data.empty()) co_return true;  // an empty chunk would end the body
+    co_return co_await write_now(data);
+  }
+  bool closed() const override { return gone; }
+  void on_close(std::function<void()> fn) override {
+    if (gone) {
+      if (fn) fn();
+      return;
+    }
+    close_fn = std::move(fn);
+  }
+
+  asio::awaitable<bool> write_now(std::string_view data) {
+    writing = true;
+    frame.clear();
+    if (!started) {
+      started = true;
+      serialize_response(res, true, frame);
+    }
+    if (chunked) {
+      char size[20];
+      int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+      frame.append(size, static_cast<std::size_t>(n));
+    }
+    frame.append(data);
+    if (chunked) frame += "\r\n";
+    boost::system::error_code ec;
+    entry.expires_after(write_timeout);
+    co_await asio::async_write(socket, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+    entry.expires_never();
+    writing = false;
+    if (ec) {
+      mark_gone();
+    } else {
+      bytes += data.size();
+      last_write = Clock::now();
+    }
+    wake();
+    co_return !gone;
+  }
+
+  void mark_gone() {
+    if (gone) return;
+    gone = true;
+    auto fn = std::exchange(close_fn, {});
+    if (fn) fn();
+    wake();
+  }
+  asio::awaitable<void> wait() {
+    boost::system::error_code ec;
+    co_await signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  void wake() { signal.cancel(); }
+
+  Socket& socket;
+  Connection& entry;
+  std::int64_t write_timeout;
+  bool chunked;
+  asio::steady_timer signal;  // cancelled to wake whoever waits for a change
+  std::string frame;
+  bool writing = false;
+  bool gone = false;
+  bool finished = false;
+  int helpers = 0;                  // watcher and heartbeat still running
+  asio::steady_timer* heartbeat_timer = nullptr;
+  std::string early_bytes;          // the next request, when the client pipelined it
+  std::function<void()> close_fn;
+  Clock::time_point last_write = Clock::now();
+  std::size_t bytes = 0;
+  const Response& res;
+  bool started = false;  // the head was written
+  struct Replacement {
+    bhttp::status status;
+    std::string content_type;
+    std::string body;
+  };
+  std::optional<Replacement> replacement;
+};
+
+// Reads from the client while the body streams: EOF or an error means it went away. Bytes
+// of a pipelined next request are kept for the session (up to a bound; beyond it the
+// watcher stops reading and the socket's own buffer holds the rest).
+asio::awaitable<void> watch_client(std::shared_ptr<StreamState> s, std::size_t max_early) {
+  std::array<char, 4096> chunk;
+  while (!s->finished && s->early_bytes.size() < max_early) {
+    boost::system::error_code ec;
+    std::size_t n = co_await s->socket.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+    s->early_bytes.append(chunk.data(), n);
+    if (ec) {
+      if (!s->finished) s->mark_gone();
+      break;
+    }
+  }
+  --s->helpers;
+  s->wake();
+}
+
+asio::awaitable<void> send_heartbeats(std::shared_ptr<StreamState> s, std::string text, std::chrono::milliseconds every) {
+  asio::steady_timer timer(s->socket.get_executor());
+  s->heartbeat_timer = &timer;
+  while (!s->finished && !s->gone) {
+    timer.expires_after(every);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (s->finished || s->gone) break;
+    if (s->started && !s->writing && Clock::now() - s->last_write >= every - 50ms) co_await s->write_now(text);
+  }
+  s->heartbeat_timer = nullptr;
+  --s->helpers;
+  s->wake();
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -103,6 +243,9 @@ struct Server::Impl {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(NetworkThread& home, Socket socket);
+  // Writes a streamed body after its head; false when the connection cannot be reused.
+  asio::awaitable<bool> stream_body(Socket& socket, Connection& entry, beast::flat_buffer& buffer, Response& res,
+                                    bool chunked);
   asio::awaitable<void> sweep(NetworkThread& home);
   asio::awaitable<void> drain();
   void begin_shutdown();
@@ -273,6 +416,78 @@ asio::awaitable<void> Server::Impl::sweep(NetworkThread& home) {
   }
 }
 
+asio::awaitable<bool> Server::Impl::stream_body(Socket& socket, Connection& entry, beast::flat_buffer& buffer,
+                                                Response& res, bool chunked) {
+  auto started = Clock::now();
+  auto state = std::make_shared<StreamState>(socket, entry, options.body_timeout_ms, chunked, res);
+  state->helpers = 1;
+  asio::co_spawn(socket.get_executor(), watch_client(state, static_cast<std::size_t>(options.max_header_bytes)),
+                 asio::detached);
+  if (!res.heartbeat.empty() && res.heartbeat_interval.count() > 0) {
+    ++state->helpers;
+    asio::co_spawn(socket.get_executor(), send_heartbeats(state, res.heartbeat, res.heartbeat_interval), asio::detached);
+  }
+  bool failed = false;
+  try {
+    co_await res.stream(*state);
+  } catch (const std::exception& e) {
+    failed = true;
+    log.error("http.stream_failed").str("error", e.what());
+  }
+  // Let an in-flight heartbeat finish, then stop both helpers and wait for them: they
+  // reference the socket.
+  while (state->writing) co_await state->wait();
+  state->finished = true;
+  state->close_fn = {};
+  if (state->heartbeat_timer) state->heartbeat_timer->cancel();
+  boost::system::error_code ec;
+  socket.cancel(ec);
+  while (state->helpers > 0) co_await state->wait();
+  bool reusable = !state->gone && !failed && (chunked || !state->started);
+  if (!state->gone && !state->started && (state->replacement || !failed)) {
+    // Nothing was streamed: send the handler's replacement, or an empty stream.
+    if (state->replacement) {
+      res.stream = nullptr;
+      res.chunked(false);
+      res.result(state->replacement->status);
+      res.set(bhttp::field::content_type, state->replacement->content_type);
+      res.body() = std::move(state->replacement->body);
+      res.prepare_payload();
+    }
+    std::string head;
+    serialize_response(res, !state->replacement, head);
+    if (!state->replacement && chunked) head += "0\r\n\r\n";
+    entry.expires_after(options.body_timeout_ms);
+    co_await asio::async_write(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
+    entry.expires_never();
+    if (ec || (!state->replacement && !chunked)) reusable = false;
+  } else if (!state->gone && chunked && state->started) {
+    // A handler that failed ends the body without the last chunk, so the client sees a
+    // truncated response instead of a complete one.
+    if (!failed) {
+      static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+      entry.expires_after(options.body_timeout_ms);
+      co_await asio::async_write(socket, asio::buffer(kLastChunk.data(), kLastChunk.size()),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      entry.expires_never();
+      if (ec) reusable = false;
+    }
+  }
+  if (reusable && !state->early_bytes.empty()) {
+    auto room = buffer.prepare(state->early_bytes.size());
+    asio::buffer_copy(room, asio::buffer(state->early_bytes));
+    buffer.commit(state->early_bytes.size());
+  }
+  auto rid = res.find("X-Request-Id");
+  log.info("http.stream_end")
+      .str("request_id", rid == res.end() ? std::string_view() : rid->value())
+      .num("duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count())
+      .num("status", res.result_int())
+      .num("bytes", static_cast<std::int64_t>(state->bytes))
+      .boolean("client_gone", state->gone);
+  co_return reusable;
+}
+
 asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) {
   Peer peer{peer_address(socket), false};
   Connection entry{&socket};
@@ -377,9 +592,14 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     entry.expires_never();  // a handler bounds its own work
     active_requests.fetch_add(1);
     Response res = co_await pipeline.handle(req, peer);
-    bool keep_alive = req.keep_alive() && !draining.load();
+    bool streamed = static_cast<bool>(res.stream) && req.method() != bhttp::verb::head;
+    bool keep_alive = req.keep_alive() && !draining.load() && (!streamed || req.version() >= 11);
     res.keep_alive(keep_alive);
-    co_await write(res);
+    if (streamed) {
+      if (!co_await stream_body(socket, entry, buffer, res, req.version() >= 11)) keep_alive = false;
+    } else {
+      co_await write(res);
+    }
     active_requests.fetch_sub(1);
     if (ec || !keep_alive) break;
   }

@@ -50,6 +50,17 @@ EXPECTED = {
     ("POST", "/admin/users/{id}/sessions/revoke"): "admin",
     ("GET", "/admin/audit"): "admin",
     ("GET", "/admin/usage"): "admin",
+    ("GET", "/models"): "user",
+    ("POST", "/conversations"): "user",
+    ("GET", "/conversations"): "user",
+    ("GET", "/conversations/{id}"): "user",
+    ("PATCH", "/conversations/{id}"): "user",
+    ("DELETE", "/conversations/{id}"): "user",
+    ("GET", "/conversations/{id}/messages"): "user",
+    ("POST", "/conversations/{id}/messages"): "user",
+    ("GET", "/usage"): "user",
+    ("GET", "/v1/models"): "api",
+    ("POST", "/v1/chat/completions"): "api",
 }
 # Routes whose {id} names an object owned by a user: another user gets 404.
 OWNED = {("DELETE", "/auth/sessions/{id}"), ("DELETE", "/api-keys/{id}")}

@@ -1,0 +1,285 @@
+#include "api/chat.hpp"
+
+#include "api/common.hpp"
+#include "api/input.hpp"
+#include "api/pagination.hpp"
+#include "core/time.hpp"
+#include "http/problem.hpp"
+#include "llm/sse.hpp"
+
+#include <memory>
+
+namespace chatd::api {
+
+namespace bhttp = boost::beast::http;
+using boost::asio::awaitable;
+using http::Access;
+using http::Context;
+using http::Response;
+using json = nlohmann::json;
+
+namespace {
+
+json conversation_json(const chat::Conversation& c) {
+  json j = json::object();
+  j["id"] = c.id;
+  j["title"] = c.title;
+  j["model"] = c.model;
+  j["system_prompt"] = c.system_prompt ? json(*c.system_prompt) : json(nullptr);
+  j["created_at"] = format_rfc3339(c.created_at);
+  j["updated_at"] = format_rfc3339(c.updated_at);
+  j["message_count"] = c.message_count;
+  return j;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// {title?, model?, system_prompt?}: strings; system_prompt may be null to clear it.
+Result<chat::ConversationChanges> read_changes(const json& body, std::int64_t max_chars) {
+  chat::ConversationChanges out;
+  std::vector<FieldError> fields;
+  auto text = [&](const char* name, std::size_t max_bytes, bool nullable) -> std::optional<std::optional<std::string>> {
+    if (!body.contains(name)) return std::nullopt;
+    const auto& v = body[name];
+    if (v.is_null() && nullable) return std::optional<std::string>();
+    if (!v.is_string()) {
+      fields.push_back({name, nullable ? "must be a string or null" : "must be a string"});
+      return std::nullopt;
+    }
+    if (v.get_ref<const std::string&>().size() > max_bytes) {
+      fields.push_back({name, "is too long"});
+      return std::nullopt;
+    }
+    return std::optional<std::string>(v.get<std::string>());
+  };
+  if (auto t = text("title", 800, false)) out.title = **t;
+  if (auto m = text("model", 400, false)) out.model = **m;
+  if (auto s = text("system_prompt", static_cast<std::size_t>(max_chars) * 4, true)) out.system_prompt = *s;
+  if (!fields.empty()) return Error::validation(std::move(fields));
+  return out;
+}
+
+Result<std::optional<std::pair<std::int64_t, std::string>>> cursor_of(const PageRequest& page) {
+  if (!page.cursor) return std::optional<std::pair<std::int64_t, std::string>>();
+  auto after = split_cursor(*page.cursor);
+  if (!after) return Error::validation({{"cursor", "is malformed"}});
+  return std::optional<std::pair<std::int64_t, std::string>>(std::move(after));
+}
+
+bool wants_event_stream(const http::Request& req) {
+  auto accept = req.find(bhttp::field::accept);
+  return accept != req.end() && accept->value().find("text/event-stream") != std::string_view::npos;
+}
+
+json usage_json(const chat::Message& m) {
+  if (!m.prompt_tokens && !m.completion_tokens) return nullptr;
+  return {{"prompt_tokens", m.prompt_tokens.value_or(0)}, {"completion_tokens", m.completion_tokens.value_or(0)}};
+}
+
+// The error a failed answer reports: 504 upstream_timeout or 502 upstream_error.
+Error answer_error(const llm::Outcome& o) {
+  if (o.status == llm::Outcome::Status::timeout)
+    return fail(Code::timeout, o.detail.empty() ? "the model did not answer in time" : o.detail, "upstream_timeout");
+  return fail(Code::upstream, o.detail.empty() ? "the model provider failed" : o.detail, "upstream_error");
+}
+
+awaitable<void> stream_answer(chat::Service& chat, std::shared_ptr<chat::PendingSend> pending,
+                              http::ResponseStream& out) {
+  std::string first = llm::sse_format("message", dump(message_json(pending->user_message)));
+  co_await out.write(first);
+  llm::Cancellation cancel;
+  out.on_close([&cancel] { cancel.cancel(); });
+  llm::DeltaFn on_delta = [&out](std::string_view text) -> awaitable<bool> {
+    json d = json::object();
+    d["text"] = text;
+    std::string event = llm::sse_format("delta", dump(d));
+    co_return co_await out.write(event);
+  };
+  auto done = co_await chat.finish_send(*pending, on_delta, cancel);
+  out.on_close({});
+  if (out.closed()) co_return;
+  json payload = json::object();
+  std::string event;
+  if (!done) {
+    payload["code"] = "internal_error";
+    payload["detail"] = "the answer could not be stored";
+    event = llm::sse_format("error", dump(payload));
+  } else if (done.value().outcome.status == llm::Outcome::Status::complete) {
+    payload["message"] = message_json(done.value().assistant);
+    payload["usage"] = {{"prompt_tokens", done.value().outcome.usage.prompt_tokens},
+                        {"completion_tokens", done.value().outcome.usage.completion_tokens}};
+    event = llm::sse_format("done", dump(payload));
+  } else {
+    Error e = answer_error(done.value().outcome);
+    payload["code"] = e.reason;
+    payload["detail"] = e.detail;
+    payload["message"] = message_json(done.value().assistant);
+    event = llm::sse_format("error", dump(payload));
+  }
+  co_await out.write(event);
+}
+
+}  // namespace
+
+json message_json(const chat::Message& m) {
+  json j = json::object();
+  j["id"] = m.id;
+  j["role"] = m.role;
+  j["content"] = m.content;
+  j["model"] = m.model ? json(*m.model) : json(nullptr);
+  j["status"] = m.status;
+  j["created_at"] = format_rfc3339(m.created_at);
+  j["usage"] = usage_json(m);
+  return j;
+}
+
+void add_chat_routes(http::Router& router, chat::Service& chat) {
+  auto& svc = chat;
+
+  router.add({bhttp::verb::get, "/models",
+              [&svc](Context&) -> awaitable<Response> {
+                json items = json::array();
+                for (const auto& m : svc.gateway().models()) {
+                  json item = {{"id", m.id}, {"provider", m.provider}, {"context_window", m.context_window}};
+                  if (m.demo) {
+                    item["demo"] = true;
+                    item["description"] =
+                        "Built-in demo model: canned answers, no AI. Configure a provider to chat with a real model.";
+                  }
+                  items.push_back(std::move(item));
+                }
+                json body = {{"items", items}};
+                body["default_model"] = svc.gateway().default_model();
+                co_return http::json_response(bhttp::status::ok, body);
+              },
+              false, Access::user});
+
+  router.add({bhttp::verb::post, "/conversations",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto changes = read_changes(ctx.body, 32000);
+                if (!changes) co_return http::error_response(ctx, changes.error());
+                auto created = co_await svc.create(*ctx.principal, std::move(changes).value());
+                if (!created) co_return http::error_response(ctx, created.error());
+                Response res = http::json_response(bhttp::status::created, conversation_json(created.value()));
+                res.set(bhttp::field::location, "/conversations/" + created.value().id);
+                co_return res;
+              },
+              true, Access::user});
+
+  router.add({bhttp::verb::get, "/conversations",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto page = page_request(ctx);
+                if (!page) co_return http::error_response(ctx, page.error());
+                auto after = cursor_of(page.value());
+                if (!after) co_return http::error_response(ctx, after.error());
+                std::string q = ctx.query_param("q").value_or("");
+                auto list = co_await svc.list(*ctx.principal, q, after.value(), page.value().limit);
+                if (!list) co_return http::error_response(ctx, list.error());
+                json items = json::array();
+                for (const auto& c : list.value().items) items.push_back(conversation_json(c));
+                json next = nullptr;
+                if (list.value().next) next = encode_cursor(list.value().next->first, list.value().next->second);
+                co_return http::json_response(bhttp::status::ok, {{"items", items}, {"next_cursor", next}});
+              },
+              false, Access::user});
+
+  router.add({bhttp::verb::get, "/conversations/{id}",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto conv = co_await svc.get(*ctx.principal, ctx.params.get("id"));
+                if (!conv) co_return http::error_response(ctx, conv.error());
+                co_return http::json_response(bhttp::status::ok, conversation_json(conv.value()));
+              },
+              false, Access::user});
+
+  router.add({bhttp::verb::patch, "/conversations/{id}",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto changes = read_changes(ctx.body, 32000);
+                if (!changes) co_return http::error_response(ctx, changes.error());
+                auto conv = co_await svc.update(*ctx.principal, ctx.params.get("id"), std::move(changes).value());
+                if (!conv) co_return http::error_response(ctx, conv.error());
+                co_return http::json_response(bhttp::status::ok, conversation_json(conv.value()));
+              },
+              true, Access::user});
+
+  router.add({bhttp::verb::delete_, "/conversations/{id}",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto done = co_await svc.remove(*ctx.principal, ctx.params.get("id"));
+                if (!done) co_return http::error_response(ctx, done.error());
+                co_return http::empty_response(bhttp::status::no_content);
+              },
+              false, Access::user});
+
+  router.add({bhttp::verb::get, "/conversations/{id}/messages",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto page = page_request(ctx);
+                if (!page) co_return http::error_response(ctx, page.error());
+                auto after = cursor_of(page.value());
+                if (!after) co_return http::error_response(ctx, after.error());
+                auto list = co_await svc.messages(*ctx.principal, ctx.params.get("id"), after.value(), page.value().limit);
+                if (!list) co_return http::error_response(ctx, list.error());
+                json items = json::array();
+                for (const auto& m : list.value().items) items.push_back(message_json(m));
+                json next = nullptr;
+                if (list.value().next) next = encode_cursor(list.value().next->first, list.value().next->second);
+                co_return http::json_response(bhttp::status::ok, {{"items", items}, {"next_cursor", next}});
+              },
+              false, Access::user});
+
+  http::Route send{bhttp::verb::post, "/conversations/{id}/messages",
+                   [&svc](Context& ctx) -> awaitable<Response> {
+                     BodyReader in(ctx.body);
+                     std::string content = in.required_string("content", 4 * 1024 * 1024);
+                     auto model = in.optional_string("model", 400);
+                     if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
+                     auto pending = co_await svc.begin_send(*ctx.principal, ctx.params.get("id"), std::move(content),
+                                                            std::move(model));
+                     if (!pending) co_return http::error_response(ctx, pending.error());
+                     if (!wants_event_stream(ctx.req)) {
+                       llm::Cancellation cancel;
+                       llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
+                       auto done = co_await svc.finish_send(pending.value(), ignore, cancel);
+                       if (!done) co_return http::error_response(ctx, done.error());
+                       if (done.value().outcome.status != llm::Outcome::Status::complete) {
+                         Error e = answer_error(done.value().outcome);
+                         e.internal = done.value().outcome.internal;
+                         co_return http::error_response(ctx, e);
+                       }
+                       json body = {{"user_message", message_json(pending.value().user_message)},
+                                    {"assistant_message", message_json(done.value().assistant)}};
+                       co_return http::json_response(bhttp::status::created, body);
+                     }
+                     auto shared = std::make_shared<chat::PendingSend>(std::move(pending).value());
+                     Response res{bhttp::status::ok, 11};
+                     res.set(bhttp::field::content_type, "text/event-stream");
+                     res.set(bhttp::field::cache_control, "no-cache");
+                     res.set("X-Accel-Buffering", "no");  // nginx: pass events through at once
+                     res.heartbeat = llm::sse_comment("keep-alive");
+                     res.heartbeat_interval = std::chrono::milliseconds(svc.config().sse_heartbeat_ms);
+                     res.stream = [&svc, shared](http::ResponseStream& out) { return stream_answer(svc, shared, out); };
+                     co_return res;
+                   },
+                   true, Access::user};
+  send.user_rate_bucket = "message";
+  router.add(std::move(send));
+
+  router.add({bhttp::verb::get, "/usage",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto usage = co_await svc.usage(*ctx.principal);
+                if (!usage) co_return http::error_response(ctx, usage.error());
+                const auto& u = usage.value();
+                json quota = nullptr;
+                if (u.quota_limit)
+                  quota = {{"limit", *u.quota_limit},
+                           {"remaining", *u.quota_remaining},
+                           {"resets_at", format_rfc3339(*u.quota_resets_at)}};
+                json body = {{"requests", u.requests},
+                             {"prompt_tokens", u.prompt_tokens},
+                             {"completion_tokens", u.completion_tokens},
+                             {"cost_usd", u.cost_usd},
+                             {"quota", quota}};
+                co_return http::json_response(bhttp::status::ok, body);
+              },
+              false, Access::user});
+}
+
+}  // namespace chatd::api

@@ -1,0 +1,291 @@
+#include "api/openai.hpp"
+
+#include "core/ids.hpp"
+#include "core/time.hpp"
+#include "http/problem.hpp"
+
+#include <memory>
+
+namespace chatd::api {
+
+namespace bhttp = boost::beast::http;
+using boost::asio::awaitable;
+using http::Access;
+using http::Context;
+using http::Response;
+using json = nlohmann::json;
+
+namespace {
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+struct CompletionCall {
+  Principal who;
+  llm::ModelInfo model;
+  llm::ChatRequest request;
+  bool include_usage = false;
+  std::string id;
+  std::int64_t created = 0;
+};
+
+// OpenAI message content: a string, or a list of parts of which the text ones count.
+std::optional<std::string> content_text(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  if (content.is_null()) return std::string();
+  if (!content.is_array()) return std::nullopt;
+  std::string out;
+  for (const auto& part : content) {
+    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+      return std::nullopt;
+    out += part["text"].get<std::string>();
+  }
+  return out;
+}
+
+// The request body; every problem as a field error (the pipeline turns it into OpenAI's
+// error shape with the first field as `param`).
+Result<CompletionCall> read_request(const json& body, std::int64_t max_chars) {
+  CompletionCall call;
+  std::vector<FieldError> fields;
+  if (!body.contains("model") || !body["model"].is_string() || body["model"].get_ref<const std::string&>().empty())
+    fields.push_back({"model", "is required (a string)"});
+  else
+    call.model.id = body["model"].get<std::string>();
+  if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty()) {
+    fields.push_back({"messages", "is required (a non-empty list)"});
+  } else {
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < body["messages"].size(); ++i) {
+      const auto& m = body["messages"][i];
+      std::string where = "messages[" + std::to_string(i) + "]";
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
+        fields.push_back({where + ".role", "is required"});
+        continue;
+      }
+      std::string role = m["role"].get<std::string>();
+      if (role == "developer") role = "system";
+      if (role != "system" && role != "user" && role != "assistant") {
+        fields.push_back({where + ".role", "must be system, developer, user or assistant (tools are not supported)"});
+        continue;
+      }
+      auto text = m.contains("content") ? content_text(m["content"]) : std::optional<std::string>();
+      if (!text) {
+        fields.push_back({where + ".content", "must be a string or a list of text parts"});
+        continue;
+      }
+      total += text->size();
+      call.request.messages.push_back({role, std::move(*text)});
+    }
+    if (total > static_cast<std::size_t>(max_chars) * 4 * 8)
+      fields.push_back({"messages", "are too long"});
+  }
+  if (body.contains("stream") && !body["stream"].is_null()) {
+    if (!body["stream"].is_boolean()) fields.push_back({"stream", "must be a boolean"});
+    else call.request.stream = body["stream"].get<bool>();
+  } else {
+    call.request.stream = false;
+  }
+  if (body.contains("stream_options") && body["stream_options"].is_object())
+    call.include_usage = body["stream_options"].value("include_usage", false);
+  for (const char* name : {"max_tokens", "max_completion_tokens"}) {
+    if (!body.contains(name) || body[name].is_null()) continue;
+    if (!body[name].is_number_integer() || body[name].get<std::int64_t>() < 1 || body[name].get<std::int64_t>() > 10000000)
+      fields.push_back({name, "must be a positive integer"});
+    else
+      call.request.max_tokens = body[name].get<std::int64_t>();
+  }
+  if (body.contains("temperature") && !body["temperature"].is_null()) {
+    if (!body["temperature"].is_number() || body["temperature"].get<double>() < 0 || body["temperature"].get<double>() > 2)
+      fields.push_back({"temperature", "must be a number from 0 to 2"});
+    else
+      call.request.temperature = body["temperature"].get<double>();
+  }
+  if (body.contains("top_p") && !body["top_p"].is_null()) {
+    if (!body["top_p"].is_number() || body["top_p"].get<double>() < 0 || body["top_p"].get<double>() > 1)
+      fields.push_back({"top_p", "must be a number from 0 to 1"});
+    else
+      call.request.top_p = body["top_p"].get<double>();
+  }
+  if (body.contains("stop") && !body["stop"].is_null()) {
+    const auto& stop = body["stop"];
+    if (stop.is_string()) {
+      call.request.stop.push_back(stop.get<std::string>());
+    } else if (stop.is_array() && stop.size() <= 4) {
+      for (const auto& s : stop) {
+        if (!s.is_string()) {
+          fields.push_back({"stop", "must be a string or a list of up to 4 strings"});
+          break;
+        }
+        call.request.stop.push_back(s.get<std::string>());
+      }
+    } else {
+      fields.push_back({"stop", "must be a string or a list of up to 4 strings"});
+    }
+  }
+  if (body.contains("n") && !(body["n"].is_number_integer() && body["n"].get<std::int64_t>() == 1))
+    fields.push_back({"n", "only n=1 is supported"});
+  if (!fields.empty()) return Error::validation(std::move(fields));
+  return call;
+}
+
+json usage_json(const llm::Usage& u) {
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+}
+
+std::string finish_reason(const llm::Outcome& o) { return o.finish_reason.empty() ? "stop" : o.finish_reason; }
+
+json chunk(const CompletionCall& call, json delta, json reason) {
+  json c = json::object();
+  c["id"] = call.id;
+  c["object"] = "chat.completion.chunk";
+  c["created"] = call.created;
+  c["model"] = call.model.id;
+  json choice = json::object();
+  choice["index"] = 0;
+  choice["delta"] = std::move(delta);
+  choice["logprobs"] = nullptr;
+  choice["finish_reason"] = std::move(reason);
+  c["choices"] = json::array({choice});
+  return c;
+}
+
+std::string data_line(const json& j) { return "data: " + dump(j) + "\n\n"; }
+
+json error_body(const llm::Outcome& o) {
+  bool timeout = o.status == llm::Outcome::Status::timeout;
+  json e = json::object();
+  e["message"] = o.detail.empty() ? (timeout ? "the model did not answer in time" : "the model provider failed") : o.detail;
+  e["type"] = "api_error";
+  e["param"] = nullptr;
+  e["code"] = timeout ? "upstream_timeout" : "upstream_error";
+  return {{"error", e}};
+}
+
+awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<CompletionCall> call, http::ResponseStream& out) {
+  llm::Cancellation cancel;
+  out.on_close([&cancel] { cancel.cancel(); });
+  bool started = false;
+  llm::DeltaFn on_delta = [&](std::string_view text) -> awaitable<bool> {
+    std::string frames;
+    if (!started) {
+      started = true;
+      json role = json::object();
+      role["role"] = "assistant";
+      role["content"] = "";
+      frames += data_line(chunk(*call, role, nullptr));
+    }
+    json delta = json::object();
+    delta["content"] = text;
+    frames += data_line(chunk(*call, delta, nullptr));
+    co_return co_await out.write(frames);
+  };
+  llm::GatewayResult result = co_await chat.complete(call->who, call->model, call->request, on_delta, cancel);
+  out.on_close({});
+  if (out.closed()) co_return;
+  const llm::Outcome& o = result.outcome;
+  if (o.status != llm::Outcome::Status::complete) {
+    if (!started) {
+      // Nothing streamed yet: a real HTTP error, as OpenAI answers one.
+      bool timeout = o.status == llm::Outcome::Status::timeout;
+      out.respond_instead(timeout ? bhttp::status::gateway_timeout : bhttp::status::bad_gateway, "application/json",
+                          dump(error_body(o)));
+      co_return;
+    }
+    // Mid-stream: OpenAI's clients raise an error for a data event holding "error".
+    std::string frame = data_line(error_body(o));
+    co_await out.write(frame);
+    co_return;
+  }
+  std::string frames;
+  if (!started) {
+    json role = json::object();
+    role["role"] = "assistant";
+    role["content"] = "";
+    frames += data_line(chunk(*call, role, nullptr));
+  }
+  frames += data_line(chunk(*call, json::object(), finish_reason(o)));
+  if (call->include_usage) {
+    json last = json::object();
+    last["id"] = call->id;
+    last["object"] = "chat.completion.chunk";
+    last["created"] = call->created;
+    last["model"] = call->model.id;
+    last["choices"] = json::array();
+    last["usage"] = usage_json(o.usage);
+    frames += data_line(last);
+  }
+  frames += "data: [DONE]\n\n";
+  co_await out.write(frames);
+}
+
+}  // namespace
+
+void add_openai_routes(http::Router& router, chat::Service& chat) {
+  auto& svc = chat;
+
+  router.add({bhttp::verb::get, "/v1/models",
+              [&svc](Context&) -> awaitable<Response> {
+                json data = json::array();
+                for (const auto& m : svc.gateway().models())
+                  data.push_back({{"id", m.id}, {"object", "model"}, {"created", 0}, {"owned_by", m.provider}});
+                co_return http::json_response(bhttp::status::ok, {{"object", "list"}, {"data", data}});
+              },
+              false, Access::api});
+
+  http::Route completions{
+      bhttp::verb::post, "/v1/chat/completions",
+      [&svc](Context& ctx) -> awaitable<Response> {
+        auto call = read_request(ctx.body, 32000);
+        if (!call) co_return http::error_response(ctx, call.error());
+        auto model = co_await svc.begin_completion(*ctx.principal, call.value().model.id);
+        if (!model) co_return http::error_response(ctx, model.error());
+        auto shared = std::make_shared<CompletionCall>(std::move(call).value());
+        shared->model = model.value();
+        shared->who = *ctx.principal;
+        shared->created = system_now_ms() / 1000;
+        shared->id = "chatcmpl-" + new_uuid_v7();
+        if (!shared->request.stream) {
+          llm::Cancellation cancel;
+          llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
+          llm::GatewayResult result = co_await svc.complete(shared->who, shared->model, shared->request, ignore, cancel);
+          const llm::Outcome& o = result.outcome;
+          if (o.status != llm::Outcome::Status::complete) {
+            bool timeout = o.status == llm::Outcome::Status::timeout;
+            ctx.error_note = o.internal;
+            co_return http::json_response(timeout ? bhttp::status::gateway_timeout : bhttp::status::bad_gateway,
+                                          error_body(o));
+          }
+          json message = json::object();
+          message["role"] = "assistant";
+          message["content"] = o.text;
+          json choice = json::object();
+          choice["index"] = 0;
+          choice["message"] = message;
+          choice["logprobs"] = nullptr;
+          choice["finish_reason"] = finish_reason(o);
+          json body = json::object();
+          body["id"] = shared->id;
+          body["object"] = "chat.completion";
+          body["created"] = shared->created;
+          body["model"] = shared->model.id;
+          body["choices"] = json::array({choice});
+          body["usage"] = usage_json(o.usage);
+          co_return http::json_response(bhttp::status::ok, body);
+        }
+        Response res{bhttp::status::ok, 11};
+        res.set(bhttp::field::content_type, "text/event-stream");
+        res.set(bhttp::field::cache_control, "no-cache");
+        res.set("X-Accel-Buffering", "no");
+        res.heartbeat = ": keep-alive\n\n";
+        res.heartbeat_interval = std::chrono::milliseconds(svc.config().sse_heartbeat_ms);
+        res.stream = [&svc, shared](http::ResponseStream& out) { return stream_completion(svc, shared, out); };
+        co_return res;
+      },
+      true, Access::api};
+  completions.user_rate_bucket = "message";
+  router.add(std::move(completions));
+}
+
+}  // namespace chatd::api

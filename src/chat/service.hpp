@@ -1,0 +1,120 @@
+#pragma once
+// The chat rules, without HTTP: conversations and their messages, sending a message to a
+// model (the user's message is stored before the model is called; the answer, complete or
+// not, when the call ends), usage events and the daily token quota. The OpenAI-compatible
+// /v1 endpoint uses the same quota and usage accounting through complete().
+
+#include "chat/model.hpp"
+#include "config/config.hpp"
+#include "core/log.hpp"
+#include "core/principal.hpp"
+#include "core/result.hpp"
+#include "core/time.hpp"
+#include "core/worker_pool.hpp"
+#include "llm/gateway.hpp"
+#include "store/database.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chatd::chat {
+
+struct ServiceDeps {
+  store::Database& db;
+  WorkerPool& db_pool;
+  llm::Gateway& gateway;
+  const config::Config& config;
+  const Clock& clock;
+  Logger& log;
+};
+
+struct ConversationChanges {
+  std::optional<std::string> title;
+  std::optional<std::string> model;
+  std::optional<std::optional<std::string>> system_prompt;  // set to nullopt inside: clear it
+};
+
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::pair<std::int64_t, std::string>> next;  // sort key and id of the last item
+};
+
+struct UsageView {
+  std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0;
+  double cost_usd = 0;
+  std::optional<std::int64_t> quota_limit, quota_remaining, quota_resets_at;
+};
+
+// A message send between its two halves: the user's message is stored, the model not yet called.
+struct PendingSend {
+  Conversation conversation;
+  Message user_message;
+  llm::ModelInfo model;
+  llm::ChatRequest request;
+  Principal who;
+};
+
+struct SendOutcome {
+  Message assistant;
+  llm::Outcome outcome;
+};
+
+class Service {
+ public:
+  explicit Service(ServiceDeps deps) : d_(deps) {}
+
+  // Errors: validation_failed (422) with field errors; unknown model is a field error.
+  boost::asio::awaitable<Result<Conversation>> create(const Principal& who, ConversationChanges input);
+  // Errors: not_found for a missing, deleted or another user's conversation.
+  boost::asio::awaitable<Result<Conversation>> get(const Principal& who, const std::string& id);
+  boost::asio::awaitable<Result<Conversation>> update(const Principal& who, const std::string& id,
+                                                     ConversationChanges changes);
+  boost::asio::awaitable<Status> remove(const Principal& who, const std::string& id);
+  boost::asio::awaitable<Result<Page<Conversation>>> list(const Principal& who, std::string q,
+                                                          std::optional<std::pair<std::int64_t, std::string>> after,
+                                                          int limit);
+  boost::asio::awaitable<Result<Page<Message>>> messages(const Principal& who, const std::string& conversation_id,
+                                                         std::optional<std::pair<std::int64_t, std::string>> after,
+                                                         int limit);
+
+  // The first half of sending: validates, checks the quota, stores the user's message and
+  // builds the model's request (system prompt + trimmed history). Errors: validation_failed,
+  // not_found, rate_limited (quota spent, with retry_after_seconds until the next UTC day).
+  boost::asio::awaitable<Result<PendingSend>> begin_send(const Principal& who, const std::string& conversation_id,
+                                                         std::string content, std::optional<std::string> model);
+  // The second half: calls the model, passing deltas on, then stores the assistant message
+  // (status complete / error / cancelled with whatever text arrived) and the usage events.
+  // Errors only when the answer could not be stored.
+  boost::asio::awaitable<Result<SendOutcome>> finish_send(PendingSend& pending, const llm::DeltaFn& on_delta,
+                                                          llm::Cancellation& cancel);
+
+  // For /v1/chat/completions: the model (422 when unknown) after the quota check.
+  boost::asio::awaitable<Result<llm::ModelInfo>> begin_completion(const Principal& who, const std::string& model);
+  // Runs the request and records its usage events.
+  boost::asio::awaitable<llm::GatewayResult> complete(const Principal& who, const llm::ModelInfo& model,
+                                                      llm::ChatRequest request, const llm::DeltaFn& on_delta,
+                                                      llm::Cancellation& cancel);
+
+  boost::asio::awaitable<Result<UsageView>> usage(const Principal& who);
+
+  const llm::Gateway& gateway() const { return d_.gateway; }
+  const config::Config& config() const { return d_.config; }
+
+ private:
+  boost::asio::awaitable<Status> check_quota(const Principal& who);
+  Result<std::string> resolve_model(const std::optional<std::string>& requested, const char* field) const;
+  Status record_usage(store::Connection& c, const Principal& who, const std::optional<std::string>& conversation_id,
+                      const llm::GatewayResult& result);
+
+  ServiceDeps d_;
+};
+
+// The usage-event status of an outcome: "complete", "error", "timeout" or "cancelled".
+const char* status_name(llm::Outcome::Status status);
+
+}  // namespace chatd::chat

@@ -1,0 +1,214 @@
+#include "llm/gateway.hpp"
+
+#include "crypto/random.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+namespace chatd::llm {
+
+namespace asio = boost::asio;
+
+namespace {
+
+ModelInfo info_of(const ModelSpec& m, const ProviderSpec& p) {
+  ModelInfo info;
+  info.id = m.id;
+  info.provider = p.name;
+  info.upstream_id = m.upstream_id;
+  info.context_window = m.context_window;
+  info.max_output_tokens = m.max_output_tokens;
+  info.price = m.price;
+  info.fallbacks = m.fallbacks;
+  info.demo = p.type == "demo";
+  return info;
+}
+
+const char* status_name(Outcome::Status s) {
+  switch (s) {
+    case Outcome::Status::complete: return "complete";
+    case Outcome::Status::error: return "error";
+    case Outcome::Status::timeout: return "timeout";
+    case Outcome::Status::cancelled: return "cancelled";
+  }
+  return "error";
+}
+
+}  // namespace
+
+Gateway::Gateway(Catalog catalog, const ProviderFactory& make_provider, Logger& log)
+    : catalog_(std::move(catalog)), log_(log) {
+  for (const auto& spec : catalog_.providers) {
+    auto b = std::make_unique<Backend>();
+    b->spec = spec;
+    b->provider = make_provider(spec);
+    backends_.push_back(std::move(b));
+  }
+}
+
+std::vector<ModelInfo> Gateway::models() const {
+  std::vector<ModelInfo> out;
+  std::lock_guard lock(mu_);
+  for (const auto& b : backends_) {
+    for (const auto& m : b->spec.models) out.push_back(info_of(m, b->spec));
+    for (const auto& m : b->discovered_models) out.push_back(info_of(m, b->spec));
+  }
+  return out;
+}
+
+const Gateway::Backend* Gateway::backend_of(std::string_view model_id, ModelSpec& out) const {
+  std::lock_guard lock(mu_);
+  for (const auto& b : backends_) {
+    for (const auto* list : {&b->spec.models, &b->discovered_models})
+      for (const auto& m : *list)
+        if (m.id == model_id) {
+          out = m;
+          return b.get();
+        }
+  }
+  return nullptr;
+}
+
+std::optional<ModelInfo> Gateway::find(std::string_view id) const {
+  ModelSpec m;
+  const Backend* b = backend_of(id, m);
+  if (!b) return std::nullopt;
+  return info_of(m, b->spec);
+}
+
+std::string Gateway::default_model() const {
+  if (!catalog_.default_model.empty()) return catalog_.default_model;
+  auto all = models();
+  return all.empty() ? std::string() : all.front().id;
+}
+
+bool Gateway::needs_discovery() const {
+  std::lock_guard lock(mu_);
+  for (const auto& b : backends_)
+    if (b->spec.discover_models && !b->discovered) return true;
+  return false;
+}
+
+asio::awaitable<void> Gateway::discover() {
+  for (auto& b : backends_) {
+    {
+      std::lock_guard lock(mu_);
+      if (!b->spec.discover_models || b->discovered) continue;
+    }
+    std::string error;
+    std::vector<std::string> ids = co_await b->provider->list_models(error);
+    if (!error.empty()) {
+      log_.warn("llm.discovery_failed").str("provider", b->spec.name).str("error", error);
+      continue;
+    }
+    std::vector<ModelSpec> found;
+    for (const auto& id : ids) {
+      ModelSpec m = b->spec.discovered_defaults;
+      m.id = id;
+      m.upstream_id = id;
+      ModelSpec existing;
+      if (!backend_of(id, existing)) found.push_back(std::move(m));
+    }
+    log_.info("llm.models_discovered").str("provider", b->spec.name).num("models", static_cast<std::int64_t>(found.size()));
+    std::lock_guard lock(mu_);
+    b->discovered_models = std::move(found);
+    b->discovered = true;
+  }
+}
+
+std::int64_t Gateway::backoff_ms(const RetryPolicy& policy, int attempt) {
+  std::int64_t cap = policy.backoff_ms;
+  for (int i = 1; i < attempt && cap < policy.max_backoff_ms; ++i) cap *= 2;
+  cap = std::min(cap, policy.max_backoff_ms);
+  if (cap <= 0) return 0;
+  std::uint64_t r = 0;
+  crypto::random_bytes(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(&r), sizeof r));
+  return static_cast<std::int64_t>(r % static_cast<std::uint64_t>(cap + 1));  // full jitter
+}
+
+asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, ChatRequest request,
+                                                 const DeltaFn& on_delta, Cancellation& cancel) {
+  GatewayResult result;
+  bool delivered = false;
+  DeltaFn counting = [&](std::string_view text) -> asio::awaitable<bool> {
+    delivered = true;
+    co_return co_await on_delta(text);
+  };
+
+  std::vector<std::string> candidates;
+  candidates.push_back(model_id);
+  {
+    ModelSpec first;
+    if (backend_of(model_id, first))
+      for (const auto& f : first.fallbacks)
+        if (std::find(candidates.begin(), candidates.end(), f) == candidates.end()) candidates.push_back(f);
+  }
+  result.outcome.detail = "the model is not available";
+  for (const auto& candidate : candidates) {
+    ModelSpec model;
+    const Backend* backend = backend_of(candidate, model);
+    if (!backend) continue;
+    request.model = model.upstream_id;
+    if (model.max_output_tokens && (!request.max_tokens || *request.max_tokens > *model.max_output_tokens))
+      request.max_tokens = model.max_output_tokens;
+    const RetryPolicy& policy = backend->spec.retries;
+    bool next_model = false;
+    for (int attempt = 1; attempt <= policy.max_attempts && !next_model; ++attempt) {
+      auto started = std::chrono::steady_clock::now();
+      Outcome outcome = co_await backend->provider->complete(request, counting, cancel);
+      Attempt a;
+      a.provider = backend->spec.name;
+      a.model = model.id;
+      a.status = outcome.status;
+      a.usage = outcome.usage;
+      a.cost_usd = model.price.cost(outcome.usage.prompt_tokens, outcome.usage.completion_tokens);
+      a.latency_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+      result.attempts.push_back(a);
+      if (outcome.status != Outcome::Status::complete) {
+        log_.warn("llm.attempt_failed")
+            .str("provider", a.provider)
+            .str("model", a.model)
+            .str("status", status_name(outcome.status))
+            .num("upstream_status", outcome.upstream_status)
+            .num("attempt", attempt)
+            .str("error", outcome.internal.empty() ? outcome.detail : outcome.internal);
+      }
+      result.outcome = std::move(outcome);
+      result.provider = a.provider;
+      result.model = a.model;
+      const Outcome& o = result.outcome;
+      if (o.status == Outcome::Status::complete || o.status == Outcome::Status::cancelled || delivered ||
+          cancel.cancelled())
+        co_return result;
+      // A timeout is not retried on the same model (a hung upstream would double the wait)
+      // but may fall back; an error the upstream will repeat (400, 401, ...) ends here.
+      if (o.status == Outcome::Status::timeout) {
+        next_model = true;
+        break;
+      }
+      if (!o.retryable) co_return result;
+      if (attempt == policy.max_attempts) break;
+      std::int64_t wait_ms = o.retry_after_ms > 0 ? o.retry_after_ms : backoff_ms(policy, attempt);
+      if (o.retry_after_ms > policy.max_retry_after_ms) break;  // not worth waiting: fall back
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      timer.expires_after(std::chrono::milliseconds(wait_ms));
+      cancel.on_cancel([&timer] { timer.cancel(); });
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      cancel.on_cancel({});
+      if (cancel.cancelled()) {
+        result.outcome.status = Outcome::Status::cancelled;
+        co_return result;
+      }
+    }
+  }
+  co_return result;
+}
+
+}  // namespace chatd::llm

@@ -1,0 +1,89 @@
+#pragma once
+// The one door to the models: looks a public model id up in the catalog, calls its
+// provider, retries what may be retried (connect errors, 429, 5xx before the first byte;
+// exponential backoff with full jitter, Retry-After honoured up to a bound) and then tries
+// the model's fallbacks in order. Once a delta reached the caller nothing is retried: the
+// caller already showed that text.
+
+#include "core/log.hpp"
+#include "llm/catalog.hpp"
+#include "llm/provider.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatd::llm {
+
+struct ModelInfo {
+  std::string id;
+  std::string provider;  // the provider's name
+  std::string upstream_id;
+  std::int64_t context_window = 8192;
+  std::optional<std::int64_t> max_output_tokens;
+  Price price;
+  std::vector<std::string> fallbacks;
+  bool demo = false;
+};
+
+// One upstream request and how it went: the unit of a usage event.
+struct Attempt {
+  std::string provider;
+  std::string model;  // public id
+  Outcome::Status status = Outcome::Status::error;
+  Usage usage;
+  double cost_usd = 0;
+  std::int64_t latency_ms = 0;
+};
+
+struct GatewayResult {
+  Outcome outcome;                // of the last attempt
+  std::string provider, model;    // who produced `outcome`
+  std::vector<Attempt> attempts;  // every upstream request, in order
+};
+
+class Gateway {
+ public:
+  using ProviderFactory = std::function<std::unique_ptr<Provider>(const ProviderSpec&)>;
+
+  Gateway(Catalog catalog, const ProviderFactory& make_provider, Logger& log);
+
+  // Every model known now (listed, or discovered so far), in catalog order.
+  std::vector<ModelInfo> models() const;
+  std::optional<ModelInfo> find(std::string_view id) const;
+  // CHATD_DEFAULT_MODEL, else the first model known; "" when none is known yet.
+  std::string default_model() const;
+  bool demo() const { return catalog_.demo; }
+
+  // Asks the providers that list their models (OpenAI-compatible servers without
+  // CHATD_OPENAI_MODELS) for them. Failures are logged; call again to retry.
+  boost::asio::awaitable<void> discover();
+  // Whether some provider still waits for a successful discovery.
+  bool needs_discovery() const;
+
+  // Runs `request` (its `model` is set per attempt) on model `model_id` and its fallbacks.
+  boost::asio::awaitable<GatewayResult> complete(const std::string& model_id, ChatRequest request,
+                                                 const DeltaFn& on_delta, Cancellation& cancel);
+
+ private:
+  struct Backend {
+    ProviderSpec spec;
+    std::unique_ptr<Provider> provider;
+    bool discovered = false;
+    std::vector<ModelSpec> discovered_models;  // guarded by mu_
+  };
+  const Backend* backend_of(std::string_view model_id, ModelSpec& out) const;
+  std::int64_t backoff_ms(const RetryPolicy& policy, int attempt);
+
+  Catalog catalog_;
+  Logger& log_;
+  std::vector<std::unique_ptr<Backend>> backends_;
+  mutable std::mutex mu_;
+};
+
+}  // namespace chatd::llm
