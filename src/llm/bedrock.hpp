@@ -1,0 +1,53 @@
+#pragma once
+// AWS Bedrock Runtime: Converse (non-streaming) and ConverseStream, signed with SigV4.
+
+#include "core/result.hpp"
+#include "llm/provider.hpp"
+#include "llm/sigv4.hpp"
+#include "llm/transport.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace chatd::llm {
+
+struct BedrockOptions {
+  std::string region;    // e.g. "us-east-1"
+  std::string endpoint;  // empty: https://bedrock-runtime.{region}.amazonaws.com
+  SigV4Credentials credentials;
+  Timeouts timeouts;
+  // The current time as Unix epoch milliseconds, for x-amz-date; empty: the system clock.
+  std::function<std::int64_t()> now_ms;
+};
+
+// "YYYYMMDDTHHMMSSZ" (UTC) for x-amz-date.
+std::string amz_date(std::int64_t epoch_ms);
+
+// The JSON body of a Converse / ConverseStream call for `request` (messages alternate as
+// to_alternating() describes; unset inference settings are omitted). Code::invalid_argument when
+// no user message remains.
+Result<std::string> bedrock_request_body(const ChatRequest& request);
+
+// The request path as sent on the wire: /model/{model id, URI-encoded}/converse[-stream]
+// (so "anthropic.claude-3-haiku-20240307-v1:0" appears as "...-v1%3A0").
+std::string bedrock_path(std::string_view model_id, bool stream);
+
+class BedrockProvider final : public Provider {
+ public:
+  // `transport` must outlive the provider.
+  BedrockProvider(BedrockOptions options, Transport& transport);
+
+  std::string_view kind() const override { return "bedrock"; }
+  boost::asio::awaitable<Outcome> complete(const ChatRequest& request, const DeltaFn& on_delta,
+                                           Cancellation& cancel) override;
+
+ private:
+  // The signed request, or Code::invalid_argument for an unusable endpoint.
+  Result<UpstreamRequest> signed_request(const ChatRequest& request, std::string body) const;
+
+  BedrockOptions options_;
+  Transport& transport_;
+};
+
+}  // namespace chatd::llm

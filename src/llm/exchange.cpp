@@ -1,0 +1,239 @@
+#include "llm/exchange.hpp"
+
+#include "llm/provider_util.hpp"
+
+#include <exception>
+#include <utility>
+
+namespace chatd::llm {
+namespace {
+
+using Status = Outcome::Status;
+
+void set_failure(Outcome& out, Status status, bool retryable, std::string detail, std::string internal,
+                 std::string_view secret) {
+  out.status = status;
+  out.retryable = retryable;
+  out.detail = std::move(detail);
+  out.internal = redact(std::move(internal), secret);
+}
+
+void set_cancelled(Outcome& out) {
+  out.status = Status::cancelled;
+  out.retryable = false;
+  out.detail = "the request was cancelled";
+}
+
+std::optional<std::int64_t> parse_millis(std::string_view value) {
+  if (value.empty() || value.size() > 9) return std::nullopt;
+  std::int64_t ms = 0;
+  for (const char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    ms = ms * 10 + (c - '0');
+  }
+  return ms;
+}
+
+std::string describe(const Error& e) { return e.internal.empty() ? e.detail : e.detail + ": " + e.internal; }
+
+void fill_usage(Outcome& out, const std::vector<ChatMessage>* messages, std::optional<std::int64_t> prompt,
+                std::optional<std::int64_t> completion) {
+  out.usage_reported = prompt.has_value() && completion.has_value();
+  out.usage.prompt_tokens = prompt ? *prompt : (messages != nullptr ? estimate_prompt_tokens(*messages) : 0);
+  out.usage.completion_tokens = completion ? *completion : estimate_tokens(out.text);
+}
+
+// A failed read after the response head: cancelled, timed out or broken off.
+void set_read_failure(Outcome& out, const Error& e, const Cancellation& cancel, std::string_view secret) {
+  if (cancel.cancelled()) return set_cancelled(out);
+  const bool timed_out = e.code == Code::timeout;
+  // Nothing delivered yet and the connection merely dropped: another attempt is safe. A spent
+  // total deadline is not worth repeating.
+  const bool retryable = out.text.empty() && !timed_out;
+  set_failure(out, timed_out ? Status::timeout : Status::error, retryable,
+              timed_out ? "the provider did not finish in time" : "the connection to the provider broke off",
+              describe(e), secret);
+}
+
+// Delivers one piece of text. False when the call must end now (out is then final).
+boost::asio::awaitable<bool> deliver(std::string_view text, const DeltaFn& on_delta, Cancellation& cancel,
+                                     Outcome& out, std::string_view secret) {
+  if (text.empty()) co_return true;
+  if (out.text.size() + text.size() > kMaxAnswerBytes) {
+    cancel.cancel();  // drop the connection; the answer is already absurdly long
+    set_failure(out, Status::error, false, "the provider's answer is too long",
+                "answer exceeds " + std::to_string(kMaxAnswerBytes) + " bytes", secret);
+    co_return false;
+  }
+  out.text += text;
+  const bool go_on = co_await on_delta(text);
+  if (!go_on) cancel.cancel();
+  if (!go_on || cancel.cancelled()) {
+    set_cancelled(out);
+    co_return false;
+  }
+  co_return true;
+}
+
+boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex, const DeltaFn& on_delta,
+                                        Cancellation& cancel, Outcome& out) {
+  StreamProgress progress;
+  bool body_ended = false;
+  while (!body_ended) {
+    auto piece = co_await response.read_some();
+    if (!piece) {
+      // After the terminator only trailing metadata can be missing; the answer itself is whole.
+      if (progress.finished && !cancel.cancelled()) break;
+      set_read_failure(out, piece.error(), cancel, ex.secret);
+      fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+      co_return;
+    }
+    if (piece.value().empty()) {
+      body_ended = true;
+      ex.decoder->finish(progress);
+    } else {
+      ex.decoder->feed(piece.value(), progress);
+    }
+    for (std::size_t i = 0; i < progress.deltas.size(); ++i) {
+      const bool go_on = co_await deliver(progress.deltas[i], on_delta, cancel, out, ex.secret);
+      if (!go_on) {
+        fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+        co_return;
+      }
+    }
+    progress.deltas.clear();
+    if (cancel.cancelled()) {
+      set_cancelled(out);
+      fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+      co_return;
+    }
+    // A failure after the terminator (trailing garbage) does not spoil a complete answer.
+    if (progress.failure && !progress.finished) {
+      cancel.cancel();  // the rest of the stream is of no use: drop the connection
+      const bool retryable = out.text.empty() && progress.failure->transient;
+      set_failure(out, Status::error, retryable, "the provider reported an error", progress.failure->internal,
+                  ex.secret);
+      fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+      co_return;
+    }
+  }
+  if (!progress.finished) {
+    set_failure(out, Status::error, out.text.empty(), "the provider's answer ended early",
+                "the stream ended without its terminator", ex.secret);
+    fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+    co_return;
+  }
+  out.status = Status::complete;
+  out.finish_reason = progress.finish_reason;
+  fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+}
+
+boost::asio::awaitable<void> run_whole(UpstreamResponse& response, Exchange& ex, const DeltaFn& on_delta,
+                                       Cancellation& cancel, Outcome& out) {
+  auto body = co_await read_body(response, kMaxWholeBodyBytes);
+  if (!body) {
+    if (body.error().code == Code::too_large) {
+      set_failure(out, Status::error, false, "the provider's answer is too long", describe(body.error()), ex.secret);
+    } else {
+      set_read_failure(out, body.error(), cancel, ex.secret);
+    }
+    co_return;
+  }
+  auto parsed = ex.parse_whole(body.value());
+  if (!parsed) {
+    set_failure(out, Status::error, false, "the provider sent a malformed answer", describe(parsed.error()),
+                ex.secret);
+    co_return;
+  }
+  WholeAnswer& answer = parsed.value();
+  const bool go_on = co_await deliver(answer.text, on_delta, cancel, out, ex.secret);
+  if (go_on) {
+    out.status = Status::complete;
+    out.finish_reason = answer.finish_reason;
+    fill_usage(out, ex.messages, answer.prompt_tokens, answer.completion_tokens);
+  } else {
+    fill_usage(out, ex.messages, std::nullopt, std::nullopt);
+  }
+}
+
+}  // namespace
+
+Outcome refused_outcome(std::string detail, std::string internal) {
+  Outcome out;
+  out.status = Status::error;
+  out.retryable = false;
+  out.detail = std::move(detail);
+  out.internal = std::move(internal);
+  return out;
+}
+
+boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& ex, const DeltaFn& on_delta,
+                                          Cancellation& cancel, Outcome& out) {
+  if (cancel.cancelled()) {
+    set_cancelled(out);
+    co_return;
+  }
+  auto sent = co_await transport.send(std::move(ex.request), ex.timeouts, cancel);
+  if (!sent) {
+    if (cancel.cancelled()) {
+      set_cancelled(out);
+    } else if (sent.error().code == Code::timeout) {
+      set_failure(out, Status::timeout, true, "the provider did not answer in time", describe(sent.error()),
+                  ex.secret);
+    } else {
+      set_failure(out, Status::error, true, "the provider could not be reached", describe(sent.error()), ex.secret);
+    }
+    co_return;
+  }
+  UpstreamResponse& response = *sent.value();
+  const int status = response.status();
+  out.upstream_status = status;
+  if (status < 200 || status > 299) {
+    auto body = co_await read_body(response, kMaxErrorBodyBytes, /*truncate=*/true);
+    if (cancel.cancelled()) {
+      set_cancelled(out);
+      co_return;
+    }
+    std::string type_hint;
+    if (!ex.error_type_header.empty()) type_hint = response.header(ex.error_type_header).value_or("");
+    std::string message = body ? upstream_error_message(body.value(), type_hint)
+                               : "(error body unreadable: " + describe(body.error()) + ")";
+    set_failure(out, Status::error, is_retryable_status(status), "the provider answered " + std::to_string(status),
+                "HTTP " + std::to_string(status) + " " + message, ex.secret);
+    // Azure sends retry-after-ms beside retry-after; it is the more precise of the two.
+    std::optional<std::int64_t> retry_after;
+    if (auto ms = response.header("retry-after-ms")) retry_after = parse_millis(*ms);
+    if (!retry_after) {
+      if (auto s = response.header("retry-after")) retry_after = parse_retry_after_ms(*s);
+    }
+    if (retry_after) out.retry_after_ms = *retry_after;
+    co_return;
+  }
+  if (ex.decoder != nullptr) {
+    co_await run_stream(response, ex, on_delta, cancel, out);
+  } else {
+    co_await run_whole(response, ex, on_delta, cancel, out);
+  }
+}
+
+boost::asio::awaitable<Outcome> complete_guarded(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,
+                                                 Cancellation& cancel) {
+  Outcome out;
+  std::string failure;
+  try {
+    co_await run_exchange(transport, exchange, on_delta, cancel, out);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  } catch (...) {
+    failure = "unknown exception";
+  }
+  if (!failure.empty()) {
+    out.status = Outcome::Status::error;
+    out.retryable = false;
+    out.detail = "the request to the provider failed";
+    out.internal = redact("exception: " + failure, exchange.secret);
+  }
+  co_return out;
+}
+
+}  // namespace chatd::llm

@@ -1,0 +1,84 @@
+#pragma once
+// The part of a completion every HTTP provider does the same way: send the request, turn an
+// HTTP error into an Outcome, then either stream the body through a provider-specific decoder
+// (delivering deltas, watching for cancellation, truncation and limits) or parse it whole.
+// Providers contribute only plain functions: a request, a StreamDecoder, a whole-body parser.
+
+#include "core/result.hpp"
+#include "llm/cancel.hpp"
+#include "llm/provider.hpp"
+#include "llm/transport.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatd::llm {
+
+struct StreamFailure {
+  std::string internal;    // what went wrong, for the log
+  bool transient = false;  // the upstream reported an overload or internal error: retrying may help
+};
+
+// What a decoder learnt from the body so far. The driver drains `deltas` after every feed.
+struct StreamProgress {
+  std::vector<std::string> deltas;
+  bool finished = false;  // the stream's terminator arrived: the answer is complete
+  std::optional<std::int64_t> prompt_tokens;
+  std::optional<std::int64_t> completion_tokens;
+  std::string finish_reason;
+  std::optional<StreamFailure> failure;  // the driver stops at the first one
+};
+
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+  // Consumes the next piece of the body (any split). Never throws.
+  virtual void feed(std::string_view chunk, StreamProgress& progress) = 0;
+  // The body ended. A decoder holding a partial message reports it as a failure here.
+  virtual void finish(StreamProgress& progress) { (void)progress; }
+};
+
+// A non-streaming answer.
+struct WholeAnswer {
+  std::string text;
+  std::optional<std::int64_t> prompt_tokens;
+  std::optional<std::int64_t> completion_tokens;
+  std::string finish_reason;
+};
+// Parses a whole 2xx body; Code::upstream with `internal` set when it is malformed. Never throws.
+using WholeParser = Result<WholeAnswer> (*)(std::string_view body);
+
+struct Exchange {
+  UpstreamRequest request;
+  Timeouts timeouts;
+  StreamDecoder* decoder = nullptr;  // set: a streaming call
+  WholeParser parse_whole = nullptr;  // used when `decoder` is null
+  std::string secret;                 // removed from everything that goes into `internal`
+  std::string error_type_header;      // a header naming the error type (AWS: x-amzn-ErrorType)
+  const std::vector<ChatMessage>* messages = nullptr;  // for usage estimates
+};
+
+inline constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;
+inline constexpr std::size_t kMaxWholeBodyBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxAnswerBytes = 16 * 1024 * 1024;
+
+// Runs `exchange` and fills `out` (which the caller owns, so a partial answer survives even an
+// exception escaping from `on_delta`). Usage is filled (reported or estimated) whenever the
+// upstream accepted the request with a 2xx answer, and left zero otherwise.
+boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,
+                                          Cancellation& cancel, Outcome& out);
+
+// An Outcome for a request refused before anything was sent (a configuration or input problem).
+Outcome refused_outcome(std::string detail, std::string internal);
+
+// complete() without throwing: runs `exchange` and turns an escaping exception into an error.
+boost::asio::awaitable<Outcome> complete_guarded(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,
+                                                 Cancellation& cancel);
+
+}  // namespace chatd::llm

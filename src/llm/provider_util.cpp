@@ -1,0 +1,181 @@
+#include "llm/provider_util.hpp"
+
+#include <algorithm>
+
+namespace chatd::llm {
+namespace {
+
+std::int64_t code_points(std::string_view text) {
+  std::int64_t n = 0;
+  for (const char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;  // not a continuation byte
+  }
+  return n;
+}
+
+std::int64_t ceil_div4(std::int64_t n) { return (n + 3) / 4; }
+
+bool is_blank(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+void append_paragraph(std::string& to, std::string_view text) {
+  if (!to.empty()) to += "\n\n";
+  to += text;
+}
+
+}  // namespace
+
+std::int64_t estimate_tokens(std::string_view text) { return ceil_div4(code_points(text)); }
+
+std::int64_t estimate_prompt_tokens(const std::vector<ChatMessage>& messages) {
+  std::int64_t chars = 0;
+  for (const auto& m : messages) chars += code_points(m.content);
+  return ceil_div4(chars) + 4 * static_cast<std::int64_t>(messages.size());
+}
+
+std::optional<std::int64_t> parse_retry_after_ms(std::string_view value) {
+  value = trim(value);
+  if (value.empty() || value.size() > 9) return std::nullopt;
+  std::int64_t seconds = 0;
+  for (const char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seconds = seconds * 10 + (c - '0');
+  }
+  if (seconds > 86400) return std::nullopt;
+  return seconds * 1000;
+}
+
+bool is_retryable_status(int status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
+
+std::string join_url(std::string_view base, std::string_view path, std::string_view query) {
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  std::string url(base);
+  url += '/';
+  url += path;
+  if (!query.empty() && query.front() == '?') query.remove_prefix(1);
+  if (!query.empty()) {
+    url += '?';
+    url += query;
+  }
+  return url;
+}
+
+std::string redact(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  constexpr std::string_view kMark = "[redacted]";
+  for (std::size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + kMark.size())) {
+    text.replace(pos, secret.size(), kMark);
+  }
+  return text;
+}
+
+std::string excerpt(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  std::string out(text.substr(0, cut));
+  out += "...";
+  return out;
+}
+
+AlternatingConversation to_alternating(const std::vector<ChatMessage>& messages) {
+  AlternatingConversation out;
+  for (const auto& m : messages) {
+    if (is_blank(m.content)) continue;
+    if (m.role == "system" || m.role == "developer") {
+      append_paragraph(out.system, m.content);
+      continue;
+    }
+    const std::string role = m.role == "assistant" ? "assistant" : "user";
+    if (out.turns.empty() && role == "assistant") continue;
+    if (!out.turns.empty() && out.turns.back().role == role) {
+      append_paragraph(out.turns.back().content, m.content);
+    } else {
+      ChatMessage turn;
+      turn.role = role;
+      turn.content = m.content;
+      out.turns.push_back(std::move(turn));
+    }
+  }
+  return out;
+}
+
+std::string map_stop_reason(std::string_view reason) {
+  if (reason == "end_turn" || reason == "stop_sequence") return "stop";
+  if (reason == "max_tokens") return "length";
+  if (reason == "tool_use") return "tool_calls";
+  if (reason == "refusal" || reason == "guardrail_intervened" || reason == "content_filtered") return "content_filter";
+  return std::string(reason);
+}
+
+std::string upstream_error_message(std::string_view body, std::string_view type_hint) {
+  // x-amzn-ErrorType looks like "ThrottlingException:http://internal.amazon.com/...".
+  std::string type(type_hint.substr(0, type_hint.find(':')));
+  std::string message;
+  const auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_discarded() && j.is_object()) {
+    if (const auto* err = json_member(j, "error"); err != nullptr && err->is_object()) {
+      if (auto m = json_string(*err, "message")) message = *m;
+      if (auto t = json_string(*err, "type")) type = *t;
+      else if (auto c = json_string(*err, "code")) type = *c;
+    } else if (auto s = json_string(j, "error")) {
+      message = *s;
+    }
+    if (message.empty()) {
+      if (auto m = json_string(j, "message")) message = *m;
+      else if (auto m2 = json_string(j, "Message")) message = *m2;
+    }
+    if (type.empty()) {
+      if (auto t = json_string(j, "__type")) type = *t;
+    }
+  }
+  if (message.empty()) message = body;
+  message = excerpt(message, 1000);
+  return type.empty() ? message : type + ": " + message;
+}
+
+boost::asio::awaitable<Result<std::string>> read_body(UpstreamResponse& response, std::size_t limit, bool truncate) {
+  std::string body;
+  for (;;) {
+    auto piece = co_await response.read_some();
+    if (!piece) co_return std::move(piece).error();
+    const std::string& bytes = piece.value();
+    if (bytes.empty()) co_return body;
+    if (body.size() + bytes.size() > limit) {
+      if (!truncate) co_return fail(Code::too_large, "the upstream body is larger than " + std::to_string(limit) + " bytes");
+      body.append(bytes, 0, limit - body.size());
+      co_return body;  // the rest is dropped with the connection
+    } else {
+      body += bytes;
+    }
+  }
+}
+
+const nlohmann::json* json_member(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+std::optional<std::string> json_string(const nlohmann::json& j, const char* key) {
+  const auto* v = json_member(j, key);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return v->get<std::string>();
+}
+
+std::optional<std::int64_t> json_int(const nlohmann::json& j, const char* key) {
+  const auto* v = json_member(j, key);
+  if (v == nullptr || !v->is_number_integer()) return std::nullopt;
+  return v->get<std::int64_t>();
+}
+
+}  // namespace chatd::llm

@@ -1,0 +1,150 @@
+#pragma once
+// A Transport for provider tests: records what it was asked to send and replays a scripted
+// answer (status, headers, body in given chunks, optionally ending in a read error), and a few
+// helpers to run a provider call to its end on a local io_context.
+
+#include "core/result.hpp"
+#include "llm/cancel.hpp"
+#include "llm/provider.hpp"
+#include "llm/transport.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatd::llm::fake {
+
+struct Script {
+  std::optional<Code> send_error;  // send() itself fails with this code
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::string> chunks;  // the body, as read_some() hands it out
+  std::optional<Code> read_error;   // after the chunks, read_some() fails instead of ending
+};
+
+class FakeResponse final : public UpstreamResponse {
+ public:
+  FakeResponse(const Script& script, Cancellation& cancel, std::size_t& reads)
+      : script_(script), cancel_(cancel), reads_(reads) {}
+
+  int status() const override { return script_.status; }
+
+  std::optional<std::string> header(std::string_view name) const override {
+    for (const auto& [n, v] : script_.headers) {
+      if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return v;
+      }
+    }
+    return std::nullopt;
+  }
+
+  boost::asio::awaitable<Result<std::string>> read_some() override {
+    ++reads_;
+    // Like the real client: a cancelled call's connection is closed, so reads fail.
+    if (cancel_.cancelled()) co_return fail(Code::upstream, "cancelled");
+    if (next_ < script_.chunks.size()) co_return script_.chunks[next_++];
+    if (script_.read_error) co_return fail(*script_.read_error, "scripted read failure");
+    co_return std::string();
+  }
+
+ private:
+  const Script& script_;
+  Cancellation& cancel_;
+  std::size_t& reads_;
+  std::size_t next_ = 0;
+};
+
+class FakeTransport final : public Transport {
+ public:
+  Script script;
+  std::vector<UpstreamRequest> requests;  // every request sent, in order
+  Timeouts last_timeouts;
+  std::size_t reads = 0;
+
+  boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> send(UpstreamRequest request, Timeouts timeouts,
+                                                                         Cancellation& cancel) override {
+    requests.push_back(std::move(request));
+    last_timeouts = timeouts;
+    if (script.send_error) co_return fail(*script.send_error, "scripted send failure");
+    std::unique_ptr<UpstreamResponse> response = std::make_unique<FakeResponse>(script, cancel, reads);
+    co_return response;
+  }
+
+  // The value of the first header of the last request called `name` (exact, lower case).
+  std::optional<std::string> sent_header(std::string_view name) const {
+    if (requests.empty()) return std::nullopt;
+    for (const auto& [n, v] : requests.back().headers) {
+      if (n == name) return v;
+    }
+    return std::nullopt;
+  }
+};
+
+// Runs `task` to its end on a fresh io_context.
+template <class T>
+T run(boost::asio::awaitable<T> task) {
+  boost::asio::io_context ioc;
+  std::optional<T> out;
+  boost::asio::co_spawn(
+      ioc, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(task)); },
+      [](const std::exception_ptr& e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ioc.run();
+  return std::move(*out);
+}
+
+struct CallResult {
+  Outcome outcome;
+  std::vector<std::string> deltas;
+  std::string joined() const {
+    std::string s;
+    for (const auto& d : deltas) s += d;
+    return s;
+  }
+};
+
+// Runs provider.complete(); on_delta records each delta and answers false once `stop_after`
+// deltas were received (never when nullopt).
+inline CallResult call(Provider& provider, const ChatRequest& request, Cancellation& cancel,
+                       std::optional<std::size_t> stop_after = std::nullopt) {
+  CallResult result;
+  DeltaFn on_delta = [&result, stop_after](std::string_view text) -> boost::asio::awaitable<bool> {
+    result.deltas.emplace_back(text);
+    co_return !(stop_after && result.deltas.size() >= *stop_after);
+  };
+  result.outcome = run(provider.complete(request, on_delta, cancel));
+  return result;
+}
+
+inline CallResult call(Provider& provider, const ChatRequest& request) {
+  Cancellation cancel;
+  return call(provider, request, cancel);
+}
+
+// `body` split in two at `at`.
+inline std::vector<std::string> split_at(std::string_view body, std::size_t at) {
+  return {std::string(body.substr(0, at)), std::string(body.substr(at))};
+}
+
+// `body` in pieces of `size` bytes.
+inline std::vector<std::string> split_every(std::string_view body, std::size_t size) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < body.size(); i += size) out.emplace_back(body.substr(i, size));
+  return out;
+}
+
+}  // namespace chatd::llm::fake

@@ -1,0 +1,357 @@
+#include "llm/openai.hpp"
+
+#include "fake_transport.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace chatd::llm {
+namespace {
+
+using nlohmann::json;
+using fake::call;
+using fake::FakeTransport;
+using Status = Outcome::Status;
+
+ChatRequest sample_request() {
+  ChatRequest r;
+  r.model = "gpt-4o-mini";
+  r.messages.push_back({"system", "Be brief."});
+  r.messages.push_back({"user", "Say hello"});
+  return r;
+}
+
+OpenAiOptions options(std::string key = "sk-test-secret") {
+  OpenAiOptions o;
+  o.base_url = "https://api.example.com/v1/";
+  o.api_key = std::move(key);
+  return o;
+}
+
+std::string data(const std::string& json_text) { return "data: " + json_text + "\n\n"; }
+
+// A typical stream with include_usage: role chunk, two text chunks, finish, usage, [DONE].
+const std::string kStream =
+    data(R"({"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null})") +
+    data(R"({"id":"c1","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}],"usage":null})") +
+    ": keep-alive comment\n\n" +
+    data(R"({"id":"c1","choices":[{"index":0,"delta":{"content":"lo, w\u00f6rld"},"finish_reason":null}]})") +
+    data(R"({"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})") +
+    data(R"({"id":"c1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}})") +
+    "data: [DONE]\n\n";
+
+void expect_stream_result(const fake::CallResult& r) {
+  ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
+  EXPECT_EQ(r.deltas, (std::vector<std::string>{"Hel", "lo, w\xC3\xB6rld"}));
+  EXPECT_EQ(r.outcome.text, "Hello, w\xC3\xB6rld");
+  EXPECT_EQ(r.outcome.finish_reason, "stop");
+  EXPECT_TRUE(r.outcome.usage_reported);
+  EXPECT_EQ(r.outcome.usage.prompt_tokens, 12);
+  EXPECT_EQ(r.outcome.usage.completion_tokens, 3);
+  EXPECT_EQ(r.outcome.upstream_status, 200);
+}
+
+TEST(OpenAiProvider, SendsTheDocumentedStreamingRequest) {
+  FakeTransport transport;
+  transport.script.chunks = {kStream};
+  OpenAiOptions o = options();
+  o.timeouts.total_ms = 777;
+  OpenAiProvider provider(o, transport);
+  ChatRequest request = sample_request();
+  request.max_tokens = 100;
+  request.temperature = 0.5;
+  request.top_p = 0.25;
+  request.stop = {"END", "\n\n"};
+  auto r = call(provider, request);
+  ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
+  ASSERT_EQ(transport.requests.size(), 1u);
+  const UpstreamRequest& sent = transport.requests[0];
+  EXPECT_EQ(sent.method, "POST");
+  EXPECT_EQ(sent.url, "https://api.example.com/v1/chat/completions");
+  EXPECT_EQ(transport.sent_header("authorization"), "Bearer sk-test-secret");
+  EXPECT_EQ(transport.sent_header("content-type"), "application/json");
+  EXPECT_EQ(transport.last_timeouts.total_ms, 777);
+  const json expected = json::parse(R"({
+    "model": "gpt-4o-mini",
+    "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello"}],
+    "stream": true, "stream_options": {"include_usage": true},
+    "max_tokens": 100, "temperature": 0.5, "top_p": 0.25, "stop": ["END", "\n\n"]})");
+  EXPECT_EQ(json::parse(sent.body), expected);
+}
+
+TEST(OpenAiProvider, OmitsUnsetFieldsAndAuthForLocalServers) {
+  FakeTransport transport;
+  transport.script.chunks = {kStream};
+  OpenAiProvider provider(options(""), transport);
+  auto r = call(provider, sample_request());
+  ASSERT_EQ(r.outcome.status, Status::complete);
+  EXPECT_FALSE(transport.sent_header("authorization"));
+  EXPECT_FALSE(transport.sent_header("api-key"));
+  const json body = json::parse(transport.requests[0].body);
+  EXPECT_FALSE(body.contains("max_tokens"));
+  EXPECT_FALSE(body.contains("temperature"));
+  EXPECT_FALSE(body.contains("top_p"));
+  EXPECT_FALSE(body.contains("stop"));
+}
+
+TEST(OpenAiProvider, AzureStyleAuthAndQuery) {
+  FakeTransport transport;
+  transport.script.chunks = {kStream};
+  OpenAiOptions o = options("azure-key");
+  o.base_url = "https://res.openai.azure.com/openai/deployments/gpt4";
+  o.auth = OpenAiOptions::Auth::api_key;
+  o.query = "api-version=2024-10-21";
+  OpenAiProvider provider(o, transport);
+  auto r = call(provider, sample_request());
+  ASSERT_EQ(r.outcome.status, Status::complete);
+  EXPECT_EQ(transport.requests[0].url,
+            "https://res.openai.azure.com/openai/deployments/gpt4/chat/completions?api-version=2024-10-21");
+  EXPECT_EQ(transport.sent_header("api-key"), "azure-key");
+  EXPECT_FALSE(transport.sent_header("authorization"));
+}
+
+TEST(OpenAiProvider, StreamsDeltasAcrossEverySplitPoint) {
+  for (std::size_t at = 1; at < kStream.size(); ++at) {
+    FakeTransport transport;
+    transport.script.chunks = fake::split_at(kStream, at);
+    OpenAiProvider provider(options(), transport);
+    auto r = call(provider, sample_request());
+    SCOPED_TRACE("split at " + std::to_string(at));
+    expect_stream_result(r);
+  }
+}
+
+TEST(OpenAiProvider, StreamsDeltasFromOneByteChunks) {
+  FakeTransport transport;
+  transport.script.chunks = fake::split_every(kStream, 1);
+  OpenAiProvider provider(options(), transport);
+  expect_stream_result(call(provider, sample_request()));
+}
+
+TEST(OpenAiProvider, EstimatesUsageWhenTheServerSendsNone) {
+  FakeTransport transport;
+  transport.script.chunks = {data(R"({"choices":[{"delta":{"content":"abcdefghi"},"finish_reason":"length"}]})") +
+                             "data: [DONE]\n\n"};
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  ASSERT_EQ(r.outcome.status, Status::complete);
+  EXPECT_EQ(r.outcome.finish_reason, "length");
+  EXPECT_FALSE(r.outcome.usage_reported);
+  // "Be brief." (9) + "Say hello" (9) = 18 chars -> 5, plus 4 per message.
+  EXPECT_EQ(r.outcome.usage.prompt_tokens, 5 + 8);
+  EXPECT_EQ(r.outcome.usage.completion_tokens, 3);
+}
+
+TEST(OpenAiProvider, NonStreamingDeliversOneDelta) {
+  FakeTransport transport;
+  transport.script.chunks = fake::split_every(
+      R"({"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}})",
+      7);
+  OpenAiProvider provider(options(), transport);
+  ChatRequest request = sample_request();
+  request.stream = false;
+  auto r = call(provider, request);
+  ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
+  EXPECT_EQ(r.deltas, std::vector<std::string>{"Hi there"});
+  EXPECT_EQ(r.outcome.text, "Hi there");
+  EXPECT_EQ(r.outcome.finish_reason, "stop");
+  EXPECT_TRUE(r.outcome.usage_reported);
+  EXPECT_EQ(r.outcome.usage.prompt_tokens, 9);
+  EXPECT_EQ(r.outcome.usage.completion_tokens, 2);
+  const json body = json::parse(transport.requests[0].body);
+  EXPECT_EQ(body["stream"], false);
+  EXPECT_FALSE(body.contains("stream_options"));
+}
+
+TEST(OpenAiProvider, RateLimitIsRetryableWithRetryAfter) {
+  FakeTransport transport;
+  transport.script.status = 429;
+  transport.script.headers = {{"Retry-After", "7"}};
+  transport.script.chunks = {R"({"error":{"message":"Rate limit reached for key sk-test-secret","type":"requests"}})"};
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_EQ(r.outcome.status, Status::error);
+  EXPECT_TRUE(r.outcome.retryable);
+  EXPECT_EQ(r.outcome.retry_after_ms, 7000);
+  EXPECT_EQ(r.outcome.upstream_status, 429);
+  EXPECT_EQ(r.outcome.detail, "the provider answered 429");
+  EXPECT_NE(r.outcome.internal.find("Rate limit reached"), std::string::npos) << r.outcome.internal;
+  EXPECT_EQ(r.outcome.internal.find("sk-test-secret"), std::string::npos) << r.outcome.internal;
+  EXPECT_TRUE(r.deltas.empty());
+  EXPECT_EQ(r.outcome.usage.prompt_tokens, 0);
+}
+
+TEST(OpenAiProvider, UnparsableRetryAfterIsIgnored) {
+  FakeTransport transport;
+  transport.script.status = 429;
+  transport.script.headers = {{"retry-after", "soon"}};
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_TRUE(r.outcome.retryable);
+  EXPECT_EQ(r.outcome.retry_after_ms, 0);
+}
+
+TEST(OpenAiProvider, ServerErrorIsRetryableClientErrorIsNot) {
+  for (int status : {500, 503, 408}) {
+    FakeTransport transport;
+    transport.script.status = status;
+    transport.script.chunks = {"<html>bad gateway</html>"};
+    OpenAiProvider provider(options(), transport);
+    auto r = call(provider, sample_request());
+    EXPECT_EQ(r.outcome.status, Status::error);
+    EXPECT_TRUE(r.outcome.retryable) << status;
+    EXPECT_NE(r.outcome.internal.find("bad gateway"), std::string::npos);
+  }
+  for (int status : {400, 401, 404}) {
+    FakeTransport transport;
+    transport.script.status = status;
+    transport.script.chunks = {R"({"error":{"message":"Invalid model","type":"invalid_request_error"}})"};
+    OpenAiProvider provider(options(), transport);
+    auto r = call(provider, sample_request());
+    EXPECT_EQ(r.outcome.status, Status::error);
+    EXPECT_FALSE(r.outcome.retryable) << status;
+    EXPECT_EQ(r.outcome.upstream_status, status);
+    EXPECT_EQ(r.outcome.internal, "HTTP " + std::to_string(status) + " invalid_request_error: Invalid model");
+  }
+}
+
+TEST(OpenAiProvider, SendFailureIsRetryable) {
+  FakeTransport transport;
+  transport.script.send_error = Code::upstream;
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_EQ(r.outcome.status, Status::error);
+  EXPECT_TRUE(r.outcome.retryable);
+  EXPECT_EQ(r.outcome.upstream_status, 0);
+  EXPECT_NE(r.outcome.internal.find("scripted send failure"), std::string::npos);
+}
+
+TEST(OpenAiProvider, SendTimeoutIsATimeout) {
+  FakeTransport transport;
+  transport.script.send_error = Code::timeout;
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_EQ(r.outcome.status, Status::timeout);
+  EXPECT_TRUE(r.outcome.retryable);
+}
+
+TEST(OpenAiProvider, TimeoutMidStreamKeepsThePartialText) {
+  FakeTransport transport;
+  transport.script.chunks = {data(R"({"choices":[{"delta":{"content":"part"}}]})")};
+  transport.script.read_error = Code::timeout;
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_EQ(r.outcome.status, Status::timeout);
+  EXPECT_FALSE(r.outcome.retryable);
+  EXPECT_EQ(r.outcome.text, "part");
+}
+
+TEST(OpenAiProvider, ConnectionLostMidStreamKeepsThePartialText) {
+  FakeTransport transport;
+  transport.script.chunks = {data(R"({"choices":[{"delta":{"content":"part"}}]})")};
+  transport.script.read_error = Code::upstream;
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_EQ(r.outcome.status, Status::error);
+  EXPECT_FALSE(r.outcome.retryable);
+  EXPECT_EQ(r.outcome.text, "part");
+  EXPECT_EQ(r.outcome.upstream_status, 200);
+  EXPECT_FALSE(r.outcome.usage_reported);
+  EXPECT_EQ(r.outcome.usage.completion_tokens, 1);
+}
+
+TEST(OpenAiProvider, StreamWithoutDoneIsTruncated) {
+  FakeTransport transport;
+  transport.script.chunks = {data(R"({"choices":[{"delta":{"content":"part"},"finish_reason":"stop"}]})")};
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_EQ(r.outcome.status, Status::error);
+  EXPECT_FALSE(r.outcome.retryable);
+  EXPECT_EQ(r.outcome.text, "part");
+  EXPECT_EQ(r.outcome.detail, "the provider's answer ended early");
+}
+
+TEST(OpenAiProvider, ErrorObjectInTheStreamFails) {
+  FakeTransport transport;
+  transport.script.chunks = {data(R"({"choices":[{"delta":{"content":"a"}}]})") +
+                             data(R"({"error":{"message":"The server had an error","type":"server_error"}})")};
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_EQ(r.outcome.status, Status::error);
+  EXPECT_FALSE(r.outcome.retryable);
+  EXPECT_EQ(r.outcome.text, "a");
+  EXPECT_NE(r.outcome.internal.find("The server had an error"), std::string::npos);
+}
+
+TEST(OpenAiProvider, MalformedChunkFails) {
+  FakeTransport transport;
+  transport.script.chunks = {"data: {not json\n\n"};
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_EQ(r.outcome.status, Status::error);
+  EXPECT_FALSE(r.outcome.retryable);
+}
+
+TEST(OpenAiProvider, DeltaCallbackRefusingCancels) {
+  FakeTransport transport;
+  transport.script.chunks = {kStream};
+  OpenAiProvider provider(options(), transport);
+  Cancellation cancel;
+  auto r = call(provider, sample_request(), cancel, 1);
+  EXPECT_EQ(r.outcome.status, Status::cancelled);
+  EXPECT_TRUE(cancel.cancelled());
+  EXPECT_EQ(r.outcome.text, "Hel");
+  EXPECT_EQ(r.deltas.size(), 1u);
+}
+
+TEST(OpenAiProvider, AlreadyCancelledSendsNothing) {
+  FakeTransport transport;
+  transport.script.chunks = {kStream};
+  OpenAiProvider provider(options(), transport);
+  Cancellation cancel;
+  cancel.cancel();
+  auto r = call(provider, sample_request(), cancel);
+  EXPECT_EQ(r.outcome.status, Status::cancelled);
+  EXPECT_TRUE(transport.requests.empty());
+}
+
+TEST(OpenAiProvider, ListsModels) {
+  FakeTransport transport;
+  transport.script.chunks = fake::split_every(
+      R"({"object":"list","data":[{"id":"gpt-4o","object":"model"},{"id":"gpt-4o-mini","object":"model"},{"object":"model"}]})",
+      5);
+  OpenAiOptions o = options();
+  o.query = "api-version=1";
+  OpenAiProvider provider(o, transport);
+  std::string error = "stale";
+  auto ids = fake::run(provider.list_models(error));
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(ids, (std::vector<std::string>{"gpt-4o", "gpt-4o-mini"}));
+  EXPECT_EQ(transport.requests[0].method, "GET");
+  EXPECT_EQ(transport.requests[0].url, "https://api.example.com/v1/models?api-version=1");
+  EXPECT_EQ(transport.sent_header("authorization"), "Bearer sk-test-secret");
+}
+
+TEST(OpenAiProvider, ListModelsReportsErrorsWithoutTheKey) {
+  FakeTransport transport;
+  transport.script.status = 401;
+  transport.script.chunks = {R"({"error":{"message":"Incorrect API key provided: sk-test-secret"}})"};
+  OpenAiProvider provider(options(), transport);
+  std::string error;
+  auto ids = fake::run(provider.list_models(error));
+  EXPECT_TRUE(ids.empty());
+  EXPECT_NE(error.find("401"), std::string::npos) << error;
+  EXPECT_EQ(error.find("sk-test-secret"), std::string::npos) << error;
+
+  transport.script.status = 200;
+  transport.script.chunks = {"[]"};
+  ids = fake::run(provider.list_models(error));
+  EXPECT_TRUE(ids.empty());
+  EXPECT_FALSE(error.empty());
+}
+
+}  // namespace
+}  // namespace chatd::llm
