@@ -11,10 +11,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <set>
 #include <span>
 #include <string_view>
+#include <thread>
 #include <tuple>
 
 namespace chatd::chat {
@@ -440,6 +442,42 @@ TEST_P(ChatStoreTest, MessagesInOneMillisecondListInInsertionOrder) {
   // Another conversation's times are its own.
   const std::string other = add_conversation("alice", "other");
   EXPECT_EQ(add_message("alice", other, "first", kT0 + 100), kT0 + 100);
+}
+
+TEST_P(ChatStoreTest, ConcurrentInsertsIntoOneConversationGetDistinctTimes) {
+  const std::string conv = add_conversation("alice", "busy");
+  constexpr int kThreads = 4;
+  constexpr int kEach = 15;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        Message m;
+        m.id = new_uuid_v7(kT0);
+        m.conversation_id = conv;
+        m.user_id = "alice";
+        m.role = "user";
+        m.content = std::to_string(t) + "/" + std::to_string(i);
+        m.created_at = kT0 + 100;
+        if (!store::transact(db(), [&](store::Connection& c) { return db::insert_message(c, m); })) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ASSERT_EQ(failures.load(), 0);
+  const auto listed = messages("alice", conv);
+  ASSERT_EQ(listed.size(), static_cast<std::size_t>(kThreads * kEach));
+  std::set<std::int64_t> times;
+  for (const auto& m : listed) times.insert(m.created_at);
+  EXPECT_EQ(times.size(), listed.size());
+  // Each thread's messages list in the order it inserted them.
+  std::vector<int> next(kThreads, 0);
+  for (const auto& m : listed) {
+    const int t = std::stoi(m.content.substr(0, m.content.find('/')));
+    EXPECT_EQ(m.content, std::to_string(t) + "/" + std::to_string(next[static_cast<std::size_t>(t)]++));
+  }
+  EXPECT_EQ(find("alice", conv)->message_count, kThreads * kEach);
 }
 
 TEST_P(ChatStoreTest, MessagePagination) {
