@@ -35,10 +35,12 @@ constexpr const char* kListConversationsTail = " ORDER BY updated_at DESC, id DE
 const std::string kListConversations = kListConversationsHead + kListConversationsTail;
 // The searches each migration documents, $5 being the words of q. On SQLite it is an FTS5
 // query of quoted terms (see fts5_query); search_fts holds one document per title and per
-// message. On PostgreSQL the expressions are exactly those of the GIN indexes; the message
-// half is an uncorrelated IN, run once as a hashed subplan over the GIN (and user) index,
-// rather than a correlated EXISTS, which would compute to_tsvector for every message of
-// every conversation it looks at. Deleted conversations drop out in the outer query.
+// message. On PostgreSQL the expressions are exactly those of the GIN indexes, and the two
+// halves are one uncorrelated IN (a semi-join) rather than title @@ ... OR EXISTS (...):
+// an OR with a subquery can use neither GIN index, and a correlated EXISTS would compute
+// to_tsvector for every message of every conversation it looks at. The user filters let
+// the planner pick the GIN or the user index for each half. Deleted conversations drop
+// out in the outer query.
 const std::string kSearchConversationsSqlite =
     kListConversationsHead +
     " AND id IN (SELECT d.conversation_id FROM search_fts JOIN search_docs d ON d.doc_id = search_fts.rowid"
@@ -46,9 +48,10 @@ const std::string kSearchConversationsSqlite =
     kListConversationsTail;
 const std::string kSearchConversationsPostgres =
     kListConversationsHead +
-    " AND (to_tsvector('simple', title) @@ plainto_tsquery('simple', $5) OR id IN"
-    " (SELECT m.conversation_id FROM messages m WHERE m.user_id = $1"
-    " AND to_tsvector('simple', m.content) @@ plainto_tsquery('simple', $5)))" +
+    " AND id IN (SELECT t.id FROM conversations t WHERE t.user_id = $1"
+    " AND to_tsvector('simple', t.title) @@ plainto_tsquery('simple', $5)"
+    " UNION ALL SELECT m.conversation_id FROM messages m WHERE m.user_id = $1"
+    " AND to_tsvector('simple', m.content) @@ plainto_tsquery('simple', $5))" +
     kListConversationsTail;
 
 constexpr const char* kMessageColumns =
