@@ -27,6 +27,7 @@
 #include <array>
 #include <chrono>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -583,7 +584,9 @@ asio::awaitable<Status> Exchange::open(const std::string& wire, bool head_reques
       step = "read the response head";
       parser_.emplace();
       parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_head_bytes));
-      parser_->body_limit(boost::none);  // the caller bounds what it keeps (read_all)
+      // No limit here: the caller bounds what it keeps (read_all). Not boost::none, which
+      // Beast 1.74 compares as less than any Content-Length.
+      parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
       if (head_request) parser_->skip(true);
       if (conn_->tls) {
         co_await bhttp::async_read_header(*conn_->tls, conn_->buffer, *parser_,
