@@ -1,0 +1,755 @@
+#include "llm/http_client.hpp"
+
+#include "config/url.hpp"
+
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+namespace chatd::llm {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+namespace {
+
+// Where a request goes, split out of its URL.
+struct Target {
+  bool tls = false;
+  std::string host;  // without brackets, lowercased
+  std::uint16_t port = 0;
+  std::string host_header;
+  std::string path;    // the request target: path and query
+  std::string origin;  // scheme://host:port, the pool key
+};
+
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::optional<Target> parse_target(std::string_view url, std::string& error) {
+  auto parsed = config::parse_url(url, error);
+  if (!parsed) return std::nullopt;
+  if (parsed->scheme != "http" && parsed->scheme != "https") {
+    error = "the scheme must be http or https";
+    return std::nullopt;
+  }
+  if (parsed->has_userinfo) {
+    error = "credentials in the URL are not supported";
+    return std::nullopt;
+  }
+  if (parsed->host.host.empty()) {
+    error = "the URL has no host";
+    return std::nullopt;
+  }
+  Target t;
+  t.tls = parsed->scheme == "https";
+  const long default_port = t.tls ? 443 : 80;
+  const long port = parsed->host.port.value_or(default_port);
+  t.port = static_cast<std::uint16_t>(port);
+  t.host = lowercase(parsed->host.host);
+  const std::string authority = parsed->host.ipv6 ? "[" + t.host + "]" : t.host;
+  t.host_header = port == default_port ? authority : authority + ":" + std::to_string(port);
+  t.path = parsed->path.empty() ? "/" : parsed->path;
+  if (parsed->query) t.path += "?" + *parsed->query;
+  t.origin = parsed->scheme + "://" + authority + ":" + std::to_string(port);
+  return t;
+}
+
+bool is_token(std::string_view s) {
+  constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kExtra.find(c) != std::string_view::npos;
+  });
+}
+
+bool is_field_value(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// The client owns the framing headers; a caller setting them would desynchronise the stream.
+constexpr std::array<std::string_view, 4> kReservedHeaders = {"host", "content-length", "connection",
+                                                              "transfer-encoding"};
+
+// Serialises the request head and body into `out`. Returns what is wrong with the request
+// (an empty string when nothing is).
+std::string serialize_request(const UpstreamRequest& r, const Target& t, const std::string& user_agent,
+                              std::string& out) {
+  if (!is_token(r.method)) return "the request method is not a token";
+  bool has_user_agent = false;
+  for (const auto& [name, value] : r.headers) {
+    if (!is_token(name) || !is_field_value(value)) return "request header '" + name + "' is malformed";
+    for (auto reserved : kReservedHeaders) {
+      if (beast::iequals(name, reserved)) return "request header '" + name + "' is set by the client";
+    }
+    if (beast::iequals(name, "user-agent")) has_user_agent = true;
+  }
+  out.clear();
+  out.reserve(256 + r.body.size());
+  out.append(r.method).append(" ").append(t.path).append(" HTTP/1.1\r\nHost: ").append(t.host_header);
+  out.append("\r\nConnection: keep-alive\r\n");
+  if (!has_user_agent && !user_agent.empty()) out.append("User-Agent: ").append(user_agent).append("\r\n");
+  const bool bodyless = beast::iequals(r.method, "GET") || beast::iequals(r.method, "HEAD");
+  if (!r.body.empty() || !bodyless) out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
+  for (const auto& [name, value] : r.headers) out.append(name).append(": ").append(value).append("\r\n");
+  out.append("\r\n").append(r.body);
+  return {};
+}
+
+// What went wrong, safe to show: framing errors are the upstream's fault, the rest is the
+// connection's (`otherwise`).
+std::string_view describe(const error_code& ec, std::string_view otherwise) {
+  if (ec == bhttp::error::header_limit) return "the upstream response head is too large";
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
+      ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+    return "the upstream sent a malformed response";
+  }
+  return otherwise;
+}
+
+// `ms` after `t`, saturating instead of overflowing for huge budgets.
+Clock::time_point after(Clock::time_point t, std::int64_t ms) {
+  constexpr std::int64_t kCap = std::int64_t{100} * 365 * 24 * 3600 * 1000;  // a century
+  return t + std::chrono::milliseconds(std::clamp<std::int64_t>(ms, 0, kCap));
+}
+
+// One socket to one origin, used only on the io_context it was opened on (`home`).
+struct Connection {
+  Connection(const asio::any_io_executor& ex, asio::execution_context& home_context, ssl::context* tls_context,
+             std::size_t buffer_limit)
+      : socket(ex), home(&home_context), buffer(buffer_limit) {
+    if (tls_context) tls.emplace(socket, *tls_context);
+  }
+
+  // Closes without a TLS close_notify: nothing waits for the peer.
+  void close() {
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  }
+
+  tcp::socket socket;
+  std::optional<ssl::stream<tcp::socket&>> tls;  // declared after `socket`: destroyed first
+  asio::execution_context* home;
+  beast::flat_buffer buffer;  // bytes read past the parsed part of the current response
+  Clock::time_point idle_since{};
+};
+
+// A request waiting for a connection slot of a full origin. Woken (its timer cancelled on its
+// own executor) with a slot, possibly with an idle connection of its io_context; or by its
+// exchange's deadline or cancellation.
+struct Waiter {
+  Waiter(const asio::any_io_executor& ex, asio::execution_context& home_context)
+      : timer(ex, Clock::time_point::max()), home(&home_context) {}
+  asio::steady_timer timer;
+  asio::execution_context* home;
+  bool granted = false;              // guarded by the state's mutex
+  std::unique_ptr<Connection> conn;  // guarded by the state's mutex
+};
+
+void wake(const std::shared_ptr<Waiter>& w) {
+  asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+}
+
+// Closes a connection on its own io_context (at once when that is the caller's).
+void dispose(std::unique_ptr<Connection> c, const asio::execution_context* here) {
+  if (!c) return;
+  if (c->home == here) {
+    c->close();
+    return;
+  }
+  auto ex = c->socket.get_executor();
+  asio::post(ex, [shared = std::shared_ptr<Connection>(std::move(c))] { shared->close(); });
+}
+
+}  // namespace
+
+namespace detail {
+
+struct HttpClientState {
+  struct Origin {
+    std::size_t open = 0;  // busy + idle connections, and slots handed to waiters
+    std::vector<std::unique_ptr<Connection>> idle;  // oldest first
+    std::deque<std::shared_ptr<Waiter>> waiters;    // first come, first served
+  };
+
+  HttpClientOptions options;
+  std::unique_ptr<ssl::context> tls;
+  std::mutex mutex;
+  bool closed = false;  // the HttpClient is gone: pool nothing more
+  std::unordered_map<std::string, Origin> origins;
+};
+
+}  // namespace detail
+
+namespace {
+
+using State = detail::HttpClientState;
+
+// Drops a State's idle connections of an io_context when that io_context is destroyed, so
+// that no socket outlives the io_context it belongs to whatever the order of destruction.
+class IdleGuard final : public asio::execution_context::service {
+ public:
+  static inline asio::execution_context::id id;
+
+  explicit IdleGuard(asio::execution_context& context) : asio::execution_context::service(context) {}
+
+  void watch(const std::shared_ptr<State>& state) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(states_, [](const std::weak_ptr<State>& w) { return w.expired(); });
+    for (const auto& w : states_) {
+      if (!w.owner_before(state) && !state.owner_before(w)) return;
+    }
+    states_.push_back(state);
+  }
+
+ private:
+  void shutdown() override {
+    std::vector<std::weak_ptr<State>> states;
+    {
+      std::lock_guard lock(mutex_);
+      states.swap(states_);
+    }
+    for (const auto& weak : states) {
+      auto state = weak.lock();
+      if (!state) continue;
+      std::vector<std::unique_ptr<Connection>> doomed;
+      {
+        std::lock_guard lock(state->mutex);
+        for (auto& [key, origin] : state->origins) {
+          for (auto& c : origin.idle) {
+            if (c->home == &context()) doomed.push_back(std::move(c));
+          }
+          std::size_t before = origin.idle.size();
+          std::erase_if(origin.idle, [](const std::unique_ptr<Connection>& c) { return !c; });
+          origin.open -= before - origin.idle.size();
+        }
+      }
+      for (auto& c : doomed) c->close();
+    }
+  }
+
+  std::mutex mutex_;
+  std::vector<std::weak_ptr<State>> states_;
+};
+
+// Under the lock: frees one slot of `o`, handing it to the first waiter if there is one.
+void free_slot(State::Origin& o) {
+  if (!o.waiters.empty()) {
+    auto w = std::move(o.waiters.front());
+    o.waiters.pop_front();
+    w->granted = true;
+    wake(w);
+    return;
+  }
+  if (o.open > 0) --o.open;
+}
+
+struct Lease {
+  bool slot = false;                 // a slot of the origin is ours
+  std::unique_ptr<Connection> conn;  // an idle connection to reuse (with the slot)
+  std::shared_ptr<Waiter> waiter;    // no slot yet: wait on this
+};
+
+// An idle connection of `home`, else a new slot, else a place in the queue. Connections that
+// are to be closed land in `doomed` (to be closed outside the lock).
+Lease take(State& s, const std::string& origin, const asio::any_io_executor& ex, asio::execution_context& home,
+           std::vector<std::unique_ptr<Connection>>& doomed) {
+  std::lock_guard lock(s.mutex);
+  auto& o = s.origins[origin];
+  const auto now = Clock::now();
+  const auto ttl = std::chrono::milliseconds(s.options.idle_ttl_ms);
+  std::size_t expired = 0;
+  for (auto& c : o.idle) {
+    if (now - c->idle_since >= ttl) {
+      doomed.push_back(std::move(c));
+      ++expired;
+    }
+  }
+  std::erase_if(o.idle, [](const std::unique_ptr<Connection>& c) { return !c; });
+  for (std::size_t i = 0; i < expired; ++i) free_slot(o);
+
+  Lease lease;
+  for (auto it = o.idle.rbegin(); it != o.idle.rend(); ++it) {
+    if ((*it)->home == &home) {
+      lease.slot = true;
+      lease.conn = std::move(*it);
+      o.idle.erase(std::next(it).base());
+      return lease;
+    }
+  }
+  if (o.open < s.options.max_connections) {
+    ++o.open;
+    lease.slot = true;
+    return lease;
+  }
+  if (!o.idle.empty()) {
+    // Full, but an idle connection of another io_context holds a slot: close it, take the slot.
+    doomed.push_back(std::move(o.idle.front()));
+    o.idle.erase(o.idle.begin());
+    lease.slot = true;
+    return lease;
+  }
+  lease.waiter = std::make_shared<Waiter>(ex, home);
+  o.waiters.push_back(lease.waiter);
+  return lease;
+}
+
+// After the waiter woke: what it was granted (nothing when its deadline or cancellation woke it).
+Lease leave(State& s, const std::string& origin, Waiter& w) {
+  std::lock_guard lock(s.mutex);
+  Lease lease;
+  if (w.granted) {
+    lease.slot = true;
+    lease.conn = std::move(w.conn);
+    return lease;
+  }
+  auto& waiters = s.origins[origin].waiters;
+  std::erase_if(waiters, [&](const std::shared_ptr<Waiter>& x) { return x.get() == &w; });
+  return lease;
+}
+
+// Returns a slot and its connection (if any): to a waiter of the same io_context, to the idle
+// pool, or closes it.
+void give_back(const std::shared_ptr<State>& s, const std::string& origin, std::unique_ptr<Connection> conn,
+               bool reusable, asio::execution_context& home) {
+  reusable = reusable && conn && s->options.max_idle > 0;
+  if (reusable) asio::use_service<IdleGuard>(home).watch(s);
+  {
+    std::lock_guard lock(s->mutex);
+    auto& o = s->origins[origin];
+    if (reusable && !s->closed) {
+      for (auto it = o.waiters.begin(); it != o.waiters.end(); ++it) {
+        if ((*it)->home == &home) {
+          auto w = std::move(*it);
+          o.waiters.erase(it);
+          w->granted = true;
+          w->conn = std::move(conn);
+          wake(w);
+          return;
+        }
+      }
+      const auto idle_here = static_cast<std::size_t>(std::count_if(
+          o.idle.begin(), o.idle.end(), [&](const std::unique_ptr<Connection>& c) { return c->home == &home; }));
+      if (o.waiters.empty() && idle_here < s->options.max_idle) {
+        conn->idle_since = Clock::now();
+        o.idle.push_back(std::move(conn));
+        return;
+      }
+    }
+    free_slot(o);
+  }
+  if (conn) conn->close();
+}
+
+// One request/response exchange: owns the connection (and its slot) from send() until the
+// body ends or the response is dropped. Shared only so that its timer can hold a weak_ptr.
+class Exchange : public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(std::shared_ptr<State> state, Target target, Timeouts timeouts, Cancellation& cancel,
+           const asio::any_io_executor& ex)
+      : state_(std::move(state)),
+        target_(std::move(target)),
+        timeouts_(timeouts),
+        cancel_(cancel),
+        ex_(ex),
+        home_(&asio::query(ex, asio::execution::context)),
+        start_(Clock::now()),
+        timer_(ex),
+        resolver_(ex) {}
+  ~Exchange() { end(false); }
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  // Connects (or reuses a pooled connection), writes the request and reads the response head.
+  asio::awaitable<Status> open(const std::string& wire, bool head_request);
+  // The next piece of the body; "" at its end.
+  asio::awaitable<Result<std::string>> read_body();
+
+  int status() const { return static_cast<int>(parser_->get().result_int()); }
+  std::optional<std::string> header(std::string_view name) const {
+    const auto& head = parser_->get();
+    auto it = head.find(name);
+    if (it == head.end()) return std::nullopt;
+    return std::string(it->value());
+  }
+
+  // The response is being dropped: a body already read to its end still lets the connection
+  // be reused; anything else closes it.
+  void drop() {
+    if (!ended_ && !error_ && parser_ && parser_->is_done()) complete();
+    end(false);
+  }
+
+ private:
+  asio::awaitable<Status> acquire();
+  asio::awaitable<Status> connect();
+  void arm(Clock::time_point phase_deadline, std::int64_t phase_ms);
+  void abort();
+  void complete();
+  void end(bool reusable);
+  bool stopped() const { return timed_out_ || cancel_.cancelled(); }
+  Error failure(const error_code& ec, std::string_view detail, std::string_view step) const;
+
+  std::shared_ptr<State> state_;
+  Target target_;
+  Timeouts timeouts_;
+  Cancellation& cancel_;
+  asio::any_io_executor ex_;
+  asio::execution_context* home_;
+  Clock::time_point start_;
+  asio::steady_timer timer_;
+  std::uint64_t generation_ = 0;  // tells a stale timer completion from the current one
+  std::int64_t budget_ms_ = 0;    // the budget of the armed deadline, for the error detail
+  bool timed_out_ = false;
+  bool waiting_for_slot_ = false;
+  tcp::resolver resolver_;
+  std::shared_ptr<Waiter> waiter_;
+  std::unique_ptr<Connection> conn_;
+  bool has_slot_ = false;
+  bool registered_ = false;
+  bool ended_ = false;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
+  std::optional<Error> error_;  // sticky: a broken body stays broken
+  std::vector<char> chunk_;
+};
+
+void Exchange::arm(Clock::time_point phase_deadline, std::int64_t phase_ms) {
+  const auto total_deadline = after(start_, timeouts_.total_ms);
+  Clock::time_point deadline = total_deadline;
+  budget_ms_ = timeouts_.total_ms;
+  if (phase_deadline < total_deadline) {
+    deadline = phase_deadline;
+    budget_ms_ = phase_ms;
+  }
+  const auto generation = ++generation_;
+  timer_.expires_at(deadline);
+  timer_.async_wait([weak = weak_from_this(), generation](const error_code& ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self || self->generation_ != generation) return;
+    self->timed_out_ = true;
+    self->abort();
+  });
+}
+
+// Stops whatever is in flight; the pending operation then fails at once.
+void Exchange::abort() {
+  resolver_.cancel();
+  if (waiter_) waiter_->timer.cancel();
+  if (conn_) conn_->close();
+}
+
+Error Exchange::failure(const error_code& ec, std::string_view detail, std::string_view step) const {
+  Error e;
+  if (timed_out_) {
+    e = fail(Code::timeout, (waiting_for_slot_ ? "no connection to the upstream became free within "
+                                               : "the upstream did not answer within ") +
+                                std::to_string(budget_ms_) + " ms");
+  } else if (cancel_.cancelled()) {
+    e = fail(Code::upstream, "the upstream call was cancelled");
+  } else {
+    e = fail(Code::upstream, std::string(detail));
+  }
+  e.internal = target_.origin + ": " + std::string(step);
+  if (ec) e.internal += ": " + ec.message();
+  return e;
+}
+
+asio::awaitable<Status> Exchange::acquire() {
+  if (stopped()) co_return failure({}, "", "before sending");
+  std::vector<std::unique_ptr<Connection>> doomed;
+  Lease lease = take(*state_, target_.origin, ex_, *home_, doomed);
+  for (auto& c : doomed) dispose(std::move(c), home_);
+  if (lease.waiter) {
+    waiter_ = std::move(lease.waiter);
+    waiting_for_slot_ = true;
+    error_code ec;
+    co_await waiter_->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    lease = leave(*state_, target_.origin, *waiter_);
+    waiter_.reset();
+  }
+  has_slot_ = lease.slot;
+  conn_ = std::move(lease.conn);
+  if (stopped() || !has_slot_) co_return failure({}, "", "waiting for a free connection");
+  waiting_for_slot_ = false;
+  co_return ok();
+}
+
+asio::awaitable<Status> Exchange::connect() {
+  const std::size_t buffer_limit = state_->options.max_head_bytes + 64 * 1024;
+  conn_ = std::make_unique<Connection>(ex_, *home_, target_.tls ? state_->tls.get() : nullptr, buffer_limit);
+  error_code ec;
+  std::vector<tcp::endpoint> endpoints;
+  const auto literal = asio::ip::make_address(target_.host, ec);
+  const bool is_literal = !ec;
+  if (is_literal) {
+    endpoints.emplace_back(literal, target_.port);
+  } else {
+    ec = {};
+    const std::string port = std::to_string(target_.port);
+    auto results = co_await resolver_.async_resolve(target_.host, port, asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped()) co_return failure(ec, "", "resolve");
+    if (ec) co_return failure(ec, "cannot resolve the upstream host", "resolve");
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  }
+  // One address after the other (not asio::async_connect): closing the socket on a deadline
+  // must end the attempt, not move on to the next address.
+  ec = asio::error::host_not_found;
+  for (const auto& endpoint : endpoints) {
+    if (stopped()) break;
+    error_code ignored;
+    conn_->socket.close(ignored);
+    conn_->socket.open(endpoint.protocol(), ec);
+    if (ec) continue;
+    co_await conn_->socket.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) break;
+  }
+  if (stopped()) co_return failure(ec, "", "connect");
+  if (ec) co_return failure(ec, "cannot connect to the upstream", "connect");
+  conn_->socket.set_option(tcp::no_delay(true), ec);
+  if (!conn_->tls) co_return ok();
+
+  auto& stream = *conn_->tls;
+  if (!is_literal) {
+    // SNI carries host names only (RFC 6066), never address literals.
+    if (SSL_set_tlsext_host_name(stream.native_handle(), target_.host.c_str()) != 1) {
+      co_return failure({}, "the TLS handshake with the upstream failed", "SNI");
+    }
+  }
+  stream.set_verify_mode(ssl::verify_peer);
+  stream.set_verify_callback(ssl::host_name_verification(target_.host));
+  co_await stream.async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || stopped()) co_return failure(ec, "the TLS handshake with the upstream failed", "TLS handshake");
+  co_return ok();
+}
+
+asio::awaitable<Status> Exchange::open(const std::string& wire, bool head_request) {
+  registered_ = true;
+  cancel_.on_cancel([this] { abort(); });
+  arm(after(start_, timeouts_.connect_ms), timeouts_.connect_ms);
+  Status acquired = co_await acquire();
+  if (!acquired) co_return acquired;
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = conn_ != nullptr;
+    if (!reused) {
+      if (attempt > 0) arm(after(Clock::now(), timeouts_.connect_ms), timeouts_.connect_ms);
+      Status connected = co_await connect();
+      if (!connected) co_return connected;
+    }
+    arm(after(Clock::now(), timeouts_.first_byte_ms), timeouts_.first_byte_ms);
+    error_code ec;
+    std::string_view step = "write the request";
+    if (conn_->tls) {
+      co_await asio::async_write(*conn_->tls, asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(conn_->socket, asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!ec) {
+      step = "read the response head";
+      parser_.emplace();
+      parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_head_bytes));
+      // No limit here: the caller bounds what it keeps (read_all). Not boost::none, which
+      // Beast 1.74 compares as less than any Content-Length.
+      parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+      if (head_request) parser_->skip(true);
+      if (conn_->tls) {
+        co_await bhttp::async_read_header(*conn_->tls, conn_->buffer, *parser_,
+                                          asio::redirect_error(asio::use_awaitable, ec));
+      } else {
+        co_await bhttp::async_read_header(conn_->socket, conn_->buffer, *parser_,
+                                          asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
+    if (!ec && !stopped()) {
+      arm(Clock::time_point::max(), timeouts_.total_ms);
+      co_return ok();
+    }
+    // A pooled connection the server closed while it sat idle: nothing of an answer came
+    // back, so the request cannot have been answered; try once more on a fresh connection.
+    if (reused && attempt == 0 && !stopped() && conn_->buffer.size() == 0 && ec != bhttp::error::header_limit) {
+      conn_->close();
+      conn_.reset();
+      parser_.reset();
+      continue;
+    }
+    co_return failure(ec, describe(ec, "the connection to the upstream broke"), step);
+  }
+}
+
+void Exchange::complete() {
+  const bool reusable = parser_->get().keep_alive() && conn_ && conn_->buffer.size() == 0;
+  end(reusable);
+}
+
+void Exchange::end(bool reusable) {
+  if (ended_) return;
+  ended_ = true;
+  if (registered_) cancel_.on_cancel({});
+  ++generation_;
+  timer_.cancel();
+  if (waiter_) {
+    // Dropped while queued for a slot: leave the queue, and pass on a slot granted meanwhile.
+    Lease lease = leave(*state_, target_.origin, *waiter_);
+    waiter_.reset();
+    has_slot_ = has_slot_ || lease.slot;
+    if (lease.conn) conn_ = std::move(lease.conn);
+  }
+  reusable = reusable && !stopped();
+  if (has_slot_) {
+    has_slot_ = false;
+    give_back(state_, target_.origin, std::move(conn_), reusable, *home_);
+  } else if (conn_) {
+    conn_->close();
+  }
+}
+
+asio::awaitable<Result<std::string>> Exchange::read_body() {
+  if (error_) co_return *error_;
+  if (ended_) co_return std::string();
+  if (chunk_.empty()) chunk_.resize(std::max<std::size_t>(state_->options.max_chunk_bytes, 1));
+  auto& body = parser_->get().body();
+  for (;;) {
+    if (parser_->is_done()) {
+      complete();
+      co_return std::string();
+    }
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    error_code ec;
+    if (conn_->tls) {
+      co_await bhttp::async_read_some(*conn_->tls, conn_->buffer, *parser_,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await bhttp::async_read_some(conn_->socket, conn_->buffer, *parser_,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec == bhttp::error::need_buffer) ec = {};
+    const std::size_t n = chunk_.size() - body.size;
+    body.data = nullptr;
+    body.size = 0;
+    if (ec || stopped()) {
+      error_ = failure(ec, describe(ec, "the connection to the upstream broke while reading the body"), "read the body");
+      end(false);
+      co_return *error_;
+    }
+    if (n > 0) {
+      std::string out(chunk_.data(), n);
+      if (parser_->is_done()) complete();
+      co_return out;
+    }
+  }
+}
+
+class Response final : public UpstreamResponse {
+ public:
+  explicit Response(std::shared_ptr<Exchange> exchange) : exchange_(std::move(exchange)) {}
+  ~Response() override { exchange_->drop(); }
+  Response(const Response&) = delete;
+  Response& operator=(const Response&) = delete;
+
+  int status() const override { return exchange_->status(); }
+  std::optional<std::string> header(std::string_view name) const override { return exchange_->header(name); }
+  asio::awaitable<Result<std::string>> read_some() override { return exchange_->read_body(); }
+
+ private:
+  std::shared_ptr<Exchange> exchange_;
+};
+
+}  // namespace
+
+HttpClient::HttpClient(HttpClientOptions options) : state_(std::make_shared<detail::HttpClientState>()) {
+  options.max_connections = std::max<std::size_t>(options.max_connections, 1);
+  state_->options = std::move(options);
+  auto tls = std::make_unique<ssl::context>(ssl::context::tls_client);
+  if (SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_2_VERSION) != 1) {
+    throw std::runtime_error("cannot require TLS 1.2 for upstream connections");
+  }
+  tls->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  error_code ec;
+  if (state_->options.ca_file) {
+    tls->load_verify_file(*state_->options.ca_file, ec);
+    if (ec) throw std::runtime_error("cannot load the CA file " + *state_->options.ca_file + ": " + ec.message());
+  } else {
+    tls->set_default_verify_paths(ec);
+    if (ec) throw std::runtime_error("cannot load the system CA certificates: " + ec.message());
+  }
+  tls->set_verify_mode(ssl::verify_peer);
+  state_->tls = std::move(tls);
+}
+
+HttpClient::~HttpClient() {
+  std::vector<std::unique_ptr<Connection>> doomed;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->closed = true;
+    for (auto& [key, origin] : state_->origins) {
+      for (auto& c : origin.idle) {
+        doomed.push_back(std::move(c));
+        free_slot(origin);
+      }
+      origin.idle.clear();
+    }
+  }
+  for (auto& c : doomed) dispose(std::move(c), nullptr);
+}
+
+asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpClient::send(UpstreamRequest request,
+                                                                            Timeouts timeouts,
+                                                                            Cancellation& cancel) {
+  std::string problem;
+  auto target = parse_target(request.url, problem);
+  if (!target) {
+    Error e = fail(Code::upstream, "the upstream URL is not valid");
+    e.internal = problem;
+    co_return e;
+  }
+  std::string wire;
+  problem = serialize_request(request, *target, state_->options.user_agent, wire);
+  if (!problem.empty()) co_return internal_error(problem);
+  const bool head_request = beast::iequals(request.method, "HEAD");
+
+  auto ex = co_await asio::this_coro::executor;
+  auto exchange = std::make_shared<Exchange>(state_, std::move(*target), timeouts, cancel, ex);
+  Status opened = co_await exchange->open(wire, head_request);
+  if (!opened) co_return opened.error();
+  std::unique_ptr<UpstreamResponse> response = std::make_unique<Response>(std::move(exchange));
+  co_return std::move(response);
+}
+
+}  // namespace chatd::llm
