@@ -52,7 +52,12 @@ Result<chat::ConversationChanges> read_changes(const json& body, std::int64_t ma
     }
     return std::optional<std::string>(v.get<std::string>());
   };
-  if (auto t = text("title", 800, false)) out.title = **t;
+  if (auto t = text("title", 800, false)) {
+    std::size_t points = 0;
+    for (unsigned char ch : **t) points += (ch & 0xC0) != 0x80;
+    if (points > 200) fields.push_back({"title", "must be at most 200 characters"});
+    out.title = **t;
+  }
   if (auto m = text("model", 400, false)) out.model = **m;
   if (auto s = text("system_prompt", static_cast<std::size_t>(max_chars) * 4, true)) out.system_prompt = *s;
   if (!fields.empty()) return Error::validation(std::move(fields));
