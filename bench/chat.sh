@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The chat proxy's overhead: POST /v1/chat/completions through chatd (API-key auth, model
+# lookup, quota check, upstream call over a pooled keep-alive connection, usage event
+# written to the database) versus the same request sent straight to the upstream. The
+# upstream is nginx answering instantly with a fixed OpenAI completion (and, for streaming,
+# a fixed SSE body of 20 chunks). One run, same wrk settings for both; results in
+# bench/results/chat.md.
+#
+#   bench/chat.sh [DURATION=10s]
+source "$(dirname "$0")/lib.sh"
+duration=${1:-10s}
+cd "$bench_root"
+[ -x build/chatd ] || { echo "build chatd first (Release)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/chatd-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+completion='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
+sse=""
+for i in $(seq 1 20); do
+  sse+="data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word$i \"},\"finish_reason\":null}]}\n\n"
+done
+sse+="data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":20,\"total_tokens\":29}}\n\ndata: [DONE]\n\n"
+
+nginx_port=$(free_port)
+mkdir -p "$work/nginx"
+printf '%s' "$completion" > "$work/nginx/completion.json"
+printf "$sse" > "$work/nginx/stream.sse"
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    # nginx serves files to GET only; answer POSTs with the file through the 405 handler.
+    error_page 405 =200 \$uri.body;
+    location = /plain/v1/chat/completions { default_type application/json; alias $work/nginx/completion.json; }
+    location = /plain/v1/chat/completions.body { default_type application/json; alias $work/nginx/completion.json; }
+    location = /sse/v1/chat/completions { default_type text/event-stream; alias $work/nginx/stream.sse; }
+    location = /sse/v1/chat/completions.body { default_type text/event-stream; alias $work/nginx/stream.sse; }
+  }
+}
+CONF
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
+pids+=($!)
+nginx_pid=$!
+
+cat > "$work/providers.json" <<JSON
+{"providers": [
+  {"name": "plain", "type": "openai", "base_url": "http://127.0.0.1:$nginx_port/plain/v1", "api_key": "x", "models": ["bench"]},
+  {"name": "sse", "type": "openai", "base_url": "http://127.0.0.1:$nginx_port/sse/v1", "api_key": "x", "models": ["bench-sse"]}
+]}
+JSON
+chatd_port=$(free_port)
+CHATD_ADDR="127.0.0.1:$chatd_port" CHATD_DATA_DIR="$work/data" CHATD_DATABASE_URL="sqlite:$work/data/chatd.db" \
+  CHATD_PROVIDERS_FILE="$work/providers.json" CHATD_REQUIRE_EMAIL_VERIFICATION=false CHATD_LOG_LEVEL=warn \
+  CHATD_RATE_LIMITS="message=100000000/60s,global=100000000/60s,register=1000/60s,login=1000/60s" \
+  build/chatd serve 2>"$work/chatd.log" &
+chatd_pid=$!
+pids+=("$chatd_pid")
+wait_http "http://127.0.0.1:$chatd_port/healthz"
+
+base="http://127.0.0.1:$chatd_port"
+curl -fsS "$base/auth/register" -H 'Content-Type: application/json' \
+  -d '{"email":"bench@example.com","username":"bench","password":"correct horse battery staple"}' >/dev/null
+token=$(curl -fsS "$base/auth/login" -H 'Content-Type: application/json' \
+  -d '{"login":"bench","password":"correct horse battery staple"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+key=$(curl -fsS "$base/api-keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+
+script() {  # script FILE MODEL STREAM
+  cat > "$1" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
+wrk.body = '{"model":"$2","stream":$3,"messages":[{"role":"user","content":"Hello there"}]}'
+LUA
+}
+script "$work/plain.lua" bench false
+script "$work/sse.lua" bench-sse true
+
+measure() {  # measure NAME URL SCRIPT CONNECTIONS PIDS...
+  local name=$1 url=$2 lua=$3 conns=$4
+  shift 4
+  wrk -t1 -c"$conns" -d2s -s "$lua" "$url" >/dev/null  # warm-up
+  local cpu0 cpu1 out line
+  cpu0=$(cpu_seconds "$@")
+  out=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$lua" "$url")
+  cpu1=$(cpu_seconds "$@")
+  echo "$out" >&2
+  line=$(python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def us(label):
+    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    v, unit = float(m.group(1)), m.group(2)
+    return v if unit == "us" else v * 1000 if unit == "ms" else v * 1e6
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+reqs = int(re.search(r"(\d+) requests in", out).group(1))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+if bad: sys.exit("non-2xx responses: " + bad.group(1))
+print(f"{rps:.0f} {us('50%'):.0f} {us('99%'):.0f} {reqs}")
+PY
+)
+  echo "$name $conns $line $(python3 -c "print(round(($cpu1 - $cpu0) * 1e6 / ${line##* }, 1))")"
+}
+
+rows=()
+nginx_all="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+for c in 1 64; do
+  rows+=("$(measure direct "http://127.0.0.1:$nginx_port/plain/v1/chat/completions" "$work/plain.lua" $c $nginx_all)")
+  rows+=("$(measure chatd "$base/v1/chat/completions" "$work/plain.lua" $c "$chatd_pid")")
+done
+rows+=("$(measure direct-stream "http://127.0.0.1:$nginx_port/sse/v1/chat/completions" "$work/sse.lua" 1 $nginx_all)")
+rows+=("$(measure chatd-stream "$base/v1/chat/completions" "$work/sse.lua" 1 "$chatd_pid")")
+events=$(sqlite3_count=$(python3 -c "import sqlite3; print(sqlite3.connect('$work/data/chatd.db').execute('select count(*) from usage_events').fetchone()[0])"); echo "$sqlite3_count")
+
+mkdir -p bench/results
+python3 - "$duration" "$events" "${rows[@]}" <<'PY' | tee bench/results/chat.md
+import datetime, sys
+duration, events = sys.argv[1], int(sys.argv[2])
+rows = {}
+for line in sys.argv[3:]:
+    name, conns, rps, p50, p99, reqs, cpu = line.split()
+    rows[(name, int(conns))] = dict(rps=float(rps), p50=float(p50), p99=float(p99), reqs=int(reqs), cpu=float(cpu))
+cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print("# POST /v1/chat/completions through chatd versus straight to the upstream\n")
+print(f"{datetime.date.today()}, {cpu_model}, 2 cores shared by wrk, nginx and chatd; wrk -t1, {duration} per row;")
+print("upstream: nginx answering instantly with a fixed completion (or a fixed 20-chunk SSE body);")
+print("chatd: Release build, SQLite, API-key auth, usage event written per request.\n")
+print("| path | connections | req/s | p50 µs | p99 µs | CPU µs/request (that process) |")
+print("|---|---|---|---|---|---|")
+for (name, c), r in rows.items():
+    print(f"| {name} | {c} | {r['rps']:.0f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['cpu']} |")
+d1, c1 = rows[("direct", 1)], rows[("chatd", 1)]
+ds, cs = rows[("direct-stream", 1)], rows[("chatd-stream", 1)]
+print()
+print(f"- added latency at concurrency 1: p50 {c1['p50'] - d1['p50']:.0f} µs, p99 {c1['p99'] - d1['p99']:.0f} µs (target p99 added ≤ 150 µs)")
+print(f"- chatd CPU per proxied completion (auth, upstream call, usage write): {c1['cpu']} µs at c=1, {rows[('chatd', 64)]['cpu']} µs at c=64 (target ≤ 60 µs)")
+print(f"- streaming, whole 20-chunk answer at c=1: added p50 {cs['p50'] - ds['p50']:.0f} µs, i.e. ≈ {(cs['p50'] - ds['p50']) / 20:.0f} µs per chunk")
+print(f"- usage events written during the run: {events}")
+PY
