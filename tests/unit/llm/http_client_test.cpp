@@ -743,6 +743,27 @@ TEST_F(HttpClientTest, PooledConnectionsStayOnTheirIoContext) {
   EXPECT_EQ(server.accepted(), 2);
 }
 
+TEST_F(HttpClientTest, ThreadsShareTheConnectionBound) {
+  TestServer server(Script::ok);
+  HttpClientOptions options;
+  options.max_connections = 1;
+  HttpClient client(options);
+  std::atomic<int> succeeded{0};
+  auto worker = [&] {
+    asio::io_context own;
+    for (int i = 0; i < 15; ++i) {
+      auto r = run(own, fetch(client, server.url()));
+      if (r && r.value().body == "hello") ++succeeded;
+    }
+  };
+  std::thread a(worker);
+  std::thread b(worker);
+  a.join();
+  b.join();
+  EXPECT_EQ(succeeded.load(), 30);
+  EXPECT_EQ(server.requests().size(), 30u);
+}
+
 TEST_F(HttpClientTest, IdleConnectionsCloseWithTheirIoContext) {
   TestServer server(Script::ok);
   HttpClient client;
