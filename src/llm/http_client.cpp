@@ -672,7 +672,8 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
     body.data = nullptr;
     body.size = 0;
     if (ec || stopped()) {
-      error_ = failure(ec, describe(ec, "the connection to the upstream broke while reading the body"), "read the body");
+      error_ = failure(ec, describe(ec, "the connection to the upstream broke while reading the body"),
+                       "read the body");
       end(false);
       co_return *error_;
     }

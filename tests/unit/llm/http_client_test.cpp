@@ -318,7 +318,8 @@ class TestServer {
           break;
         }
         case Script::huge_head: {
-          std::string big = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\nContent-Length: 0\r\n\r\n";
+          std::string big =
+              "HTTP/1.1 200 OK\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\nContent-Length: 0\r\n\r\n";
           if (!co_await put(stream, big)) co_return;
           break;
         }
