@@ -186,7 +186,9 @@ void wake(const std::shared_ptr<Waiter>& w) {
   asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
 }
 
-// Closes a connection on its own io_context (at once when that is the caller's).
+// Closes a connection on its own io_context (at once when that is the caller's). Posting to
+// another io_context assumes it is not being destroyed meanwhile: chatd stops and destroys
+// its network threads together, after the last send().
 void dispose(std::unique_ptr<Connection> c, const asio::execution_context* here) {
   if (!c) return;
   if (c->home == here) {
@@ -229,13 +231,16 @@ class IdleGuard final : public asio::execution_context::service {
 
   explicit IdleGuard(asio::execution_context& context) : asio::execution_context::service(context) {}
 
-  void watch(const std::shared_ptr<State>& state) {
+  // Returns false once the io_context is being destroyed: pool nothing more on it.
+  bool watch(const std::shared_ptr<State>& state) {
     std::lock_guard lock(mutex_);
+    if (shut_down_) return false;
     std::erase_if(states_, [](const std::weak_ptr<State>& w) { return w.expired(); });
     for (const auto& w : states_) {
-      if (!w.owner_before(state) && !state.owner_before(w)) return;
+      if (!w.owner_before(state) && !state.owner_before(w)) return true;
     }
     states_.push_back(state);
+    return true;
   }
 
  private:
@@ -243,6 +248,7 @@ class IdleGuard final : public asio::execution_context::service {
     std::vector<std::weak_ptr<State>> states;
     {
       std::lock_guard lock(mutex_);
+      shut_down_ = true;
       states.swap(states_);
     }
     for (const auto& weak : states) {
@@ -265,6 +271,7 @@ class IdleGuard final : public asio::execution_context::service {
   }
 
   std::mutex mutex_;
+  bool shut_down_ = false;
   std::vector<std::weak_ptr<State>> states_;
 };
 
@@ -349,7 +356,8 @@ Lease leave(State& s, const std::string& origin, Waiter& w) {
 void give_back(const std::shared_ptr<State>& s, const std::string& origin, std::unique_ptr<Connection> conn,
                bool reusable, asio::execution_context& home) {
   reusable = reusable && conn && s->options.max_idle > 0;
-  if (reusable) asio::use_service<IdleGuard>(home).watch(s);
+  // Connections finished while their io_context is being destroyed are closed, not pooled.
+  if (reusable) reusable = asio::use_service<IdleGuard>(home).watch(s);
   {
     std::lock_guard lock(s->mutex);
     auto& o = s->origins[origin];
@@ -664,7 +672,8 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
     body.data = nullptr;
     body.size = 0;
     if (ec || stopped()) {
-      error_ = failure(ec, describe(ec, "the connection to the upstream broke while reading the body"), "read the body");
+      error_ = failure(ec, describe(ec, "the connection to the upstream broke while reading the body"),
+                       "read the body");
       end(false);
       co_return *error_;
     }

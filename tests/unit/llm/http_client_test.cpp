@@ -318,7 +318,8 @@ class TestServer {
           break;
         }
         case Script::huge_head: {
-          std::string big = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\nContent-Length: 0\r\n\r\n";
+          std::string big =
+              "HTTP/1.1 200 OK\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\nContent-Length: 0\r\n\r\n";
           if (!co_await put(stream, big)) co_return;
           break;
         }
@@ -741,6 +742,27 @@ TEST_F(HttpClientTest, PooledConnectionsStayOnTheirIoContext) {
   ASSERT_TRUE(get(client, server.url()));
   ASSERT_TRUE(run(other, fetch(client, server.url())));
   EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST_F(HttpClientTest, ThreadsShareTheConnectionBound) {
+  TestServer server(Script::ok);
+  HttpClientOptions options;
+  options.max_connections = 1;
+  HttpClient client(options);
+  std::atomic<int> succeeded{0};
+  auto worker = [&] {
+    asio::io_context own;
+    for (int i = 0; i < 15; ++i) {
+      auto r = run(own, fetch(client, server.url()));
+      if (r && r.value().body == "hello") ++succeeded;
+    }
+  };
+  std::thread a(worker);
+  std::thread b(worker);
+  a.join();
+  b.join();
+  EXPECT_EQ(succeeded.load(), 30);
+  EXPECT_EQ(server.requests().size(), 30u);
 }
 
 TEST_F(HttpClientTest, IdleConnectionsCloseWithTheirIoContext) {
