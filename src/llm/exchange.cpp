@@ -60,7 +60,6 @@ boost::asio::awaitable<bool> deliver(std::string_view text, const DeltaFn& on_de
                                      Outcome& out, std::string_view secret) {
   if (text.empty()) co_return true;
   if (out.text.size() + text.size() > kMaxAnswerBytes) {
-    cancel.cancel();  // drop the connection; the answer is already absurdly long
     set_failure(out, Status::error, false, "the provider's answer is too long",
                 "answer exceeds " + std::to_string(kMaxAnswerBytes) + " bytes", secret);
     co_return false;
@@ -109,7 +108,6 @@ boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex
     }
     // A failure after the terminator (trailing garbage) does not spoil a complete answer.
     if (progress.failure && !progress.finished) {
-      cancel.cancel();  // the rest of the stream is of no use: drop the connection
       const bool retryable = out.text.empty() && progress.failure->transient;
       set_failure(out, Status::error, retryable, "the provider reported an error", progress.failure->internal,
                   ex.secret);

@@ -70,7 +70,9 @@ inline constexpr std::size_t kMaxAnswerBytes = 16 * 1024 * 1024;
 
 // Runs `exchange` and fills `out` (which the caller owns, so a partial answer survives even an
 // exception escaping from `on_delta`). Usage is filled (reported or estimated) whenever the
-// upstream accepted the request with a 2xx answer, and left zero otherwise.
+// upstream accepted the request with a 2xx answer, and left zero otherwise. `cancel` is cancelled
+// only when on_delta refuses a delta: after other failures the response is simply dropped (an
+// unfinished body closes the connection), so the caller may reuse `cancel` for a retry.
 boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,
                                           Cancellation& cancel, Outcome& out);
 

@@ -279,11 +279,30 @@ TEST(OpenAiProvider, ErrorObjectInTheStreamFails) {
   transport.script.chunks = {data(R"({"choices":[{"delta":{"content":"a"}}]})") +
                              data(R"({"error":{"message":"The server had an error","type":"server_error"}})")};
   OpenAiProvider provider(options(), transport);
-  auto r = call(provider, sample_request());
+  Cancellation cancel;
+  auto r = call(provider, sample_request(), cancel);
   EXPECT_EQ(r.outcome.status, Status::error);
   EXPECT_FALSE(r.outcome.retryable);
   EXPECT_EQ(r.outcome.text, "a");
   EXPECT_NE(r.outcome.internal.find("The server had an error"), std::string::npos);
+  EXPECT_FALSE(cancel.cancelled());  // a failure leaves the caller's cancellation alone (for a retry)
+}
+
+TEST(OpenAiProvider, CancellationFromOutsideStopsTheStream) {
+  FakeTransport transport;
+  transport.script.chunks = fake::split_every(kStream, 1);
+  OpenAiProvider provider(options(), transport);
+  Cancellation cancel;
+  std::vector<std::string> deltas;
+  DeltaFn on_delta = [&](std::string_view text) -> boost::asio::awaitable<bool> {
+    deltas.emplace_back(text);
+    cancel.cancel();  // the client went away while this delta was being written
+    co_return true;
+  };
+  Outcome outcome = fake::run(provider.complete(sample_request(), on_delta, cancel));
+  EXPECT_EQ(outcome.status, Status::cancelled);
+  EXPECT_EQ(outcome.text, "Hel");
+  EXPECT_EQ(deltas.size(), 1u);
 }
 
 TEST(OpenAiProvider, MalformedChunkFails) {
