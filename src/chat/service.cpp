@@ -46,16 +46,6 @@ std::string title_from(std::string_view content) {
 
 }  // namespace
 
-const char* status_name(llm::Outcome::Status status) {
-  switch (status) {
-    case llm::Outcome::Status::complete: return "complete";
-    case llm::Outcome::Status::error: return "error";
-    case llm::Outcome::Status::timeout: return "timeout";
-    case llm::Outcome::Status::cancelled: return "cancelled";
-  }
-  return "error";
-}
-
 Result<std::string> Service::resolve_model(const std::optional<std::string>& requested, const char* field) const {
   if (requested) {
     if (!d_.gateway.find(*requested))
@@ -282,7 +272,7 @@ Status Service::record_usage(store::Connection& c, const Principal& who,
     e.completion_tokens = a.usage.completion_tokens;
     e.cost_usd = a.cost_usd;
     e.latency_ms = a.latency_ms;
-    e.status = status_name(a.status);
+    e.status = llm::status_name(a.status);
     if (auto st = db::insert_usage_event(c, e); !st) return st;
   }
   return ok();

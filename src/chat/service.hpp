@@ -114,7 +114,4 @@ class Service {
   ServiceDeps d_;
 };
 
-// The usage-event status of an outcome: "complete", "error", "timeout" or "cancelled".
-const char* status_name(llm::Outcome::Status status);
-
 }  // namespace chatd::chat

@@ -29,16 +29,6 @@ ModelInfo info_of(const ModelSpec& m, const ProviderSpec& p) {
   return info;
 }
 
-const char* status_name(Outcome::Status s) {
-  switch (s) {
-    case Outcome::Status::complete: return "complete";
-    case Outcome::Status::error: return "error";
-    case Outcome::Status::timeout: return "timeout";
-    case Outcome::Status::cancelled: return "cancelled";
-  }
-  return "error";
-}
-
 }  // namespace
 
 Gateway::Gateway(Catalog catalog, const ProviderFactory& make_provider, Logger& log)

@@ -52,6 +52,17 @@ struct Outcome {
   std::string internal;              // for the log only (upstream body excerpt, socket error)
 };
 
+// "complete", "error", "timeout" or "cancelled" (logs and usage events).
+inline const char* status_name(Outcome::Status status) {
+  switch (status) {
+    case Outcome::Status::complete: return "complete";
+    case Outcome::Status::error: return "error";
+    case Outcome::Status::timeout: return "timeout";
+    case Outcome::Status::cancelled: return "cancelled";
+  }
+  return "error";
+}
+
 // Receives each text delta in order. Returns false to stop (the client went away): the
 // provider then cancels the upstream call and ends with Status::cancelled.
 using DeltaFn = std::function<boost::asio::awaitable<bool>(std::string_view text)>;
