@@ -257,10 +257,12 @@ awaitable<Result<PendingSend>> Service::begin_send(const Principal& who, const s
   co_return p;
 }
 
-Status Service::record_usage(store::Connection& c, const Principal& who,
-                             const std::optional<std::string>& conversation_id, const llm::GatewayResult& result) {
+std::vector<UsageEvent> Service::usage_events(const Principal& who, const std::optional<std::string>& conversation_id,
+                                              const llm::GatewayResult& result) const {
+  std::vector<UsageEvent> events;
+  events.reserve(result.attempts.size());
   for (const auto& a : result.attempts) {
-    UsageEvent e;
+    UsageEvent& e = events.emplace_back();
     e.created_at = d_.clock.now_ms();
     e.id = new_uuid_v7(e.created_at);
     e.user_id = who.user_id;
@@ -273,9 +275,8 @@ Status Service::record_usage(store::Connection& c, const Principal& who,
     e.cost_usd = a.cost_usd;
     e.latency_ms = a.latency_ms;
     e.status = llm::status_name(a.status);
-    if (auto st = db::insert_usage_event(c, e); !st) return st;
   }
-  return ok();
+  return events;
 }
 
 awaitable<Result<SendOutcome>> Service::finish_send(PendingSend& p, const llm::DeltaFn& on_delta,
@@ -298,11 +299,16 @@ awaitable<Result<SendOutcome>> Service::finish_send(PendingSend& p, const llm::D
     a.prompt_tokens = result.outcome.usage.prompt_tokens;
     a.completion_tokens = result.outcome.usage.completion_tokens;
   }
+  // The answer and its usage events in one transaction: the answer is the user's data, so
+  // the request waits for it (and its usage) to be stored.
+  std::vector<UsageEvent> events = usage_events(p.who, p.conversation.id, result);
   auto stored = co_await run_blocking(d_.db_pool, [&]() -> Result<std::int64_t> {
     return store::transact(d_.db, [&](store::Connection& c) -> Result<std::int64_t> {
       auto at = db::insert_message(c, a);
       if (!at) return at.error();
-      if (auto st = record_usage(c, p.who, p.conversation.id, result); !st) return st.error();
+      for (const auto& e : events) {
+        if (auto st = db::insert_usage_event(c, e); !st) return st.error();
+      }
       return at.value();
     });
   });
@@ -327,13 +333,15 @@ awaitable<llm::GatewayResult> Service::complete(const Principal& who, const llm:
                                                 llm::ChatRequest request, const llm::DeltaFn& on_delta,
                                                 llm::Cancellation& cancel) {
   llm::GatewayResult result = co_await d_.gateway.complete(model.id, std::move(request), on_delta, cancel);
-  auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
-    return store::transact(d_.db, [&](store::Connection& c) { return record_usage(c, who, std::nullopt, result); });
-  });
-  if (!st) {
-    d_.log.error("chat.usage_not_stored")
-        .str("user_id", who.user_id)
-        .str("error", st.error().internal.empty() ? st.error().detail : st.error().internal);
+  std::vector<UsageEvent> events = usage_events(who, std::nullopt, result);
+  if (!recorder_.record(events)) {
+    // The recorder's queue is full: write them here, waiting (backpressure, not loss).
+    auto written = co_await run_blocking(d_.db_pool, [&]() { return UsageRecorder::write(d_.db, d_.log, events); });
+    if (!written) {
+      d_.log.error("chat.usage_not_stored")
+          .str("user_id", who.user_id)
+          .str("error", written.error().internal.empty() ? written.error().detail : written.error().internal);
+    }
   }
   co_return result;
 }

@@ -5,6 +5,7 @@
 // /v1 endpoint uses the same quota and usage accounting through complete().
 
 #include "chat/model.hpp"
+#include "chat/usage_recorder.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
 #include "core/principal.hpp"
@@ -66,7 +67,7 @@ struct SendOutcome {
 
 class Service {
  public:
-  explicit Service(ServiceDeps deps) : d_(deps) {}
+  explicit Service(ServiceDeps deps) : d_(deps), recorder_(deps.db, deps.db_pool, deps.log) {}
 
   // Errors: validation_failed (422) with field errors; unknown model is a field error.
   boost::asio::awaitable<Result<Conversation>> create(const Principal& who, ConversationChanges input);
@@ -95,7 +96,8 @@ class Service {
 
   // For /v1/chat/completions: the model (422 when unknown) after the quota check.
   boost::asio::awaitable<Result<llm::ModelInfo>> begin_completion(const Principal& who, const std::string& model);
-  // Runs the request and records its usage events.
+  // Runs the request and records its usage events (queued for the next batch write: they
+  // count towards the quota a few milliseconds later).
   boost::asio::awaitable<llm::GatewayResult> complete(const Principal& who, const llm::ModelInfo& model,
                                                       llm::ChatRequest request, const llm::DeltaFn& on_delta,
                                                       llm::Cancellation& cancel);
@@ -108,10 +110,11 @@ class Service {
  private:
   boost::asio::awaitable<Status> check_quota(const Principal& who);
   Result<std::string> resolve_model(const std::optional<std::string>& requested, const char* field) const;
-  Status record_usage(store::Connection& c, const Principal& who, const std::optional<std::string>& conversation_id,
-                      const llm::GatewayResult& result);
+  std::vector<UsageEvent> usage_events(const Principal& who, const std::optional<std::string>& conversation_id,
+                                       const llm::GatewayResult& result) const;
 
   ServiceDeps d_;
+  UsageRecorder recorder_;
 };
 
 }  // namespace chatd::chat

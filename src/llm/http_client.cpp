@@ -454,7 +454,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool ended_ = false;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
   std::optional<Error> error_;  // sticky: a broken body stays broken
-  std::vector<char> chunk_;
+  std::unique_ptr<char[]> chunk_;  // not zero-filled: the parser writes before anything reads
+  std::size_t chunk_size_ = 0;
 };
 
 void Exchange::arm(Clock::time_point phase_deadline, std::int64_t phase_ms) {
@@ -650,15 +651,18 @@ void Exchange::end(bool reusable) {
 asio::awaitable<Result<std::string>> Exchange::read_body() {
   if (error_) co_return *error_;
   if (ended_) co_return std::string();
-  if (chunk_.empty()) chunk_.resize(std::max<std::size_t>(state_->options.max_chunk_bytes, 1));
+  if (!chunk_) {
+    chunk_size_ = std::max<std::size_t>(state_->options.max_chunk_bytes, 1);
+    chunk_ = std::make_unique_for_overwrite<char[]>(chunk_size_);
+  }
   auto& body = parser_->get().body();
   for (;;) {
     if (parser_->is_done()) {
       complete();
       co_return std::string();
     }
-    body.data = chunk_.data();
-    body.size = chunk_.size();
+    body.data = chunk_.get();
+    body.size = chunk_size_;
     error_code ec;
     if (conn_->tls) {
       co_await bhttp::async_read_some(*conn_->tls, conn_->buffer, *parser_,
@@ -668,7 +672,7 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
                                       asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec == bhttp::error::need_buffer) ec = {};
-    const std::size_t n = chunk_.size() - body.size;
+    const std::size_t n = chunk_size_ - body.size;
     body.data = nullptr;
     body.size = 0;
     if (ec || stopped()) {
@@ -678,7 +682,7 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
       co_return *error_;
     }
     if (n > 0) {
-      std::string out(chunk_.data(), n);
+      std::string out(chunk_.get(), n);
       if (parser_->is_done()) complete();
       co_return out;
     }

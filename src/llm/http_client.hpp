@@ -27,8 +27,10 @@ struct HttpClientOptions {
   // A request beyond that waits for a free connection within its connect timeout and then
   // fails with Code::timeout ("no connection to the upstream became free within N ms").
   std::size_t max_connections = 64;
-  // At most this many idle connections kept per origin and io_context; more are closed.
-  std::size_t max_idle = 16;
+  // At most this many idle connections kept per origin and io_context; more are closed. As
+  // many as max_connections by default: a busy proxy that closes what it could keep pays a
+  // new connection per request (idle ones still expire after idle_ttl_ms).
+  std::size_t max_idle = 64;
   // Idle connections older than this are closed instead of reused.
   std::int64_t idle_ttl_ms = 30000;
   std::string user_agent = std::string("chatd/") + CHATD_VERSION;

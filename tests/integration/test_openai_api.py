@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from chat_support import AWS, FakeUpstream, SseStream, chat_env, marker, new_user
-from conftest import ROOT
+from conftest import ROOT, wait_for
 
 NODE_DIR = os.path.join(ROOT, "tests", "node")
 
@@ -56,7 +56,9 @@ def test_models_and_completion_with_an_api_key(server, fake):
     assert body["choices"][0]["message"] == {"role": "assistant", "content": f"echo: hi {word}"}
     assert body["choices"][0]["finish_reason"] == "stop"
     assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
-    rows = server.sql("SELECT api_key_id, conversation_id, model, status FROM usage_events")
+    # /v1 usage events are written in batches, a moment after the answer.
+    rows = wait_for(lambda: server.sql("SELECT api_key_id, conversation_id, model, status FROM usage_events"),
+                    5, "the usage event")
     key_id = server.api("GET", "/api-keys", token=session["access_token"]).json()["items"][0]["id"]
     assert rows == [(key_id, "", "claude-test", "complete")]
     # An access token works too.

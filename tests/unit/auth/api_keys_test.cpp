@@ -83,13 +83,11 @@ TEST(ApiKeyFormat, RefusesOtherShapes) {
   EXPECT_FALSE(looks_like_api_key("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln"));  // an access token
 }
 
-class ApiKeyTest : public store::testing::StoreTest {
+class ApiKeyTest : public store::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
-    StoreTest::SetUp();
+    MigratedStoreTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    auto report = store::migrate(db(), store::embedded_migrations(dialect()));
-    ASSERT_TRUE(report) << describe(report.error());
     add_user("u1", true);
     add_user("u2", false);
     // One thread: jobs run in submission order, so drain() is a barrier.

@@ -28,13 +28,11 @@ using Ids = std::vector<std::string>;
 
 constexpr std::int64_t kT0 = 1'800'000'000'000;  // any fixed instant will do
 
-class ChatStoreTest : public store::testing::StoreTest {
+class ChatStoreTest : public store::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
-    StoreTest::SetUp();
+    MigratedStoreTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    auto report = store::migrate(db(), store::embedded_migrations(dialect()));
-    ASSERT_TRUE(report) << describe(report.error());
     add_user("alice");
     add_user("bob");
   }

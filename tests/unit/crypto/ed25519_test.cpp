@@ -107,7 +107,7 @@ TEST(Ed25519, RejectsMalformedInputs) {
 // `valid` signature verifies, every `invalid` one (malleable S, bad encodings, truncations,
 // wrong lengths) is rejected.
 TEST(Ed25519, WycheproofVectors) {
-  const auto path = std::filesystem::path(__FILE__).parent_path() / "../../data/wycheproof/ed25519_test.json";
+  const auto path = std::filesystem::path(CHATD_TEST_DATA_DIR) / "wycheproof/ed25519_test.json";
   std::ifstream in(path);
   ASSERT_TRUE(in) << "missing test data: " << path;
   auto suite = nlohmann::json::parse(in);

@@ -25,7 +25,7 @@ SigV4Credentials suite_credentials() {
   return {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
 }
 
-fs::path suite_dir() { return fs::path(__FILE__).parent_path() / "../../data/aws-sigv4/aws-sig-v4-test-suite"; }
+fs::path suite_dir() { return fs::path(CHATD_TEST_DATA_DIR) / "aws-sigv4/aws-sig-v4-test-suite"; }
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -42,15 +42,8 @@ constexpr std::string_view kPostgresUnindexedForeignKeys =
 constexpr std::string_view kPostgresForeignKeyCount =
     "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = current_schema()::regnamespace";
 
-class SchemaTest : public StoreTest {
+class SchemaTest : public MigratedStoreTest {
  protected:
-  void SetUp() override {
-    StoreTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    auto report = migrate(db(), embedded_migrations(dialect()));
-    ASSERT_TRUE(report) << describe(report.error());
-  }
-
   std::optional<Code> insert_error(std::string_view sql, std::vector<Value> params) {
     auto done = transact(db(), [&](Connection& c) { return c.query(sql, params); });
     if (done) return std::nullopt;

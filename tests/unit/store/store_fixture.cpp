@@ -1,6 +1,7 @@
 #include "store_fixture.hpp"
 
 #include "crypto/random.hpp"
+#include "store/migrations.hpp"
 
 #include <cstdlib>
 #include <system_error>
@@ -112,6 +113,13 @@ std::vector<std::string> StoreTest::tables() {
   std::vector<std::string> out;
   for (const Row& row : select(sql).rows) out.push_back(row.text(0));
   return out;
+}
+
+void MigratedStoreTest::SetUp() {
+  StoreTest::SetUp();
+  if (IsSkipped() || HasFatalFailure()) return;
+  auto report = migrate(db(), embedded_migrations(dialect()));
+  ASSERT_TRUE(report) << describe(report.error());
 }
 
 }  // namespace chatd::store::testing

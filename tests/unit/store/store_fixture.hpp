@@ -77,4 +77,10 @@ class StoreTest : public ::testing::TestWithParam<Dialect> {
   std::unique_ptr<Database> db_;
 };
 
+// A StoreTest whose database has the whole schema (every embedded migration applied).
+class MigratedStoreTest : public StoreTest {
+ protected:
+  void SetUp() override;
+};
+
 }  // namespace chatd::store::testing

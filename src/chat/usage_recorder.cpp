@@ -1,0 +1,116 @@
+#include "chat/usage_recorder.hpp"
+
+#include "chat/store.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <iterator>
+#include <utility>
+
+namespace chatd::chat {
+
+namespace {
+
+// Events per transaction: keeps one commit short when a long queue has built up.
+constexpr std::size_t kMaxBatch = 512;
+// After a write, while events keep coming, the next batch gathers for up to this long (or
+// until it has kEnough events): under load most of a commit's cost is per commit, not per
+// event. The first event after a quiet spell is written at once.
+constexpr auto kGather = std::chrono::milliseconds(2);
+constexpr std::size_t kEnough = 64;
+
+Status insert_all(store::Connection& c, const std::vector<UsageEvent>& events) {
+  for (const auto& e : events) {
+    if (auto st = db::insert_usage_event(c, e); !st) return st;
+  }
+  return ok();
+}
+
+const std::string& reason(const Error& e) { return e.internal.empty() ? e.detail : e.internal; }
+
+}  // namespace
+
+UsageRecorder::UsageRecorder(store::Database& db, WorkerPool& pool, Logger& log, std::size_t capacity)
+    : db_(db), pool_(pool), log_(log), capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+UsageRecorder::~UsageRecorder() { flush(); }
+
+bool UsageRecorder::record(std::vector<UsageEvent>& events) {
+  if (events.empty()) return true;
+  std::lock_guard lock(mu_);
+  if (queue_.size() + events.size() > capacity_) return false;
+  const std::size_t before = queue_.size();
+  std::move(events.begin(), events.end(), std::back_inserter(queue_));
+  if (running_) {
+    if (queue_.size() >= kEnough) gather_.notify_one();
+  } else {
+    // The queue was empty (a drain empties it before it stops). Refused by a full or
+    // stopping pool: hand the events back so the caller writes them.
+    if (!pool_.try_submit([this] { drain(); })) {
+      std::move(queue_.begin() + static_cast<std::ptrdiff_t>(before), queue_.end(), events.begin());
+      queue_.resize(before);
+      return false;
+    }
+    running_ = true;
+  }
+  events.clear();
+  return true;
+}
+
+void UsageRecorder::flush() {
+  std::unique_lock lock(mu_);
+  ++flushing_;
+  gather_.notify_all();
+  idle_.wait(lock, [this] { return !running_; });
+  --flushing_;
+}
+
+void UsageRecorder::drain() {
+  std::vector<UsageEvent> batch;
+  for (bool first = true;; first = false) {
+    {
+      std::unique_lock lock(mu_);
+      if (!first && queue_.size() < kEnough) {
+        gather_.wait_for(lock, kGather, [this] { return queue_.size() >= kEnough || flushing_ > 0; });
+      }
+      if (queue_.empty()) {
+        running_ = false;
+        idle_.notify_all();
+        return;
+      }
+      if (queue_.size() <= kMaxBatch) {
+        batch.swap(queue_);
+      } else {
+        auto end = queue_.begin() + static_cast<std::ptrdiff_t>(kMaxBatch);
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+        queue_.erase(queue_.begin(), end);
+      }
+    }
+    write(db_, log_, batch);
+    batch.clear();
+  }
+}
+
+std::size_t UsageRecorder::write(store::Database& db, Logger& log, const std::vector<UsageEvent>& events) {
+  if (events.empty()) return 0;
+  auto all = store::transact(db, [&](store::Connection& c) { return insert_all(c, events); });
+  if (all) return events.size();
+  if (events.size() > 1) {
+    log.warn("chat.usage_batch_failed").num("events", static_cast<std::int64_t>(events.size())).str("error", reason(all.error()));
+  }
+  std::size_t written = 0;
+  for (const auto& e : events) {
+    auto one = events.size() == 1 ? all : store::transact(db, [&](store::Connection& c) { return insert_all(c, {e}); });
+    if (one) {
+      ++written;
+      continue;
+    }
+    log.error("chat.usage_not_stored")
+        .str("usage_event_id", e.id)
+        .str("user_id", e.user_id)
+        .str("error", reason(one.error()));
+  }
+  return written;
+}
+
+}  // namespace chatd::chat

@@ -1,0 +1,61 @@
+#pragma once
+// Usage events written in batches, off the request's path. record() queues the events and
+// returns at once; one job on the worker pool writes everything queued in one transaction,
+// and whatever arrived while it ran in the next one. Under load many completions share one
+// commit (the job lets the next batch gather for up to 2 ms); after a quiet spell the first
+// events are written at once. So a usage event reaches the database within a few
+// milliseconds of its completion, and counts towards the quota from then on.
+//
+// Bounded: when the queue is full, record() refuses and the caller writes its events itself
+// (backpressure instead of loss). A batch the database refuses is retried event by event,
+// so one bad event (its user deleted meanwhile) costs only itself; each event that still
+// fails is logged. The destructor writes what is still queued.
+
+#include "chat/model.hpp"
+#include "core/log.hpp"
+#include "core/worker_pool.hpp"
+#include "store/database.hpp"
+
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+namespace chatd::chat {
+
+class UsageRecorder {
+ public:
+  static constexpr std::size_t kDefaultCapacity = 4096;
+
+  UsageRecorder(store::Database& db, WorkerPool& pool, Logger& log, std::size_t capacity = kDefaultCapacity);
+  ~UsageRecorder();  // blocks until everything queued is written
+  UsageRecorder(const UsageRecorder&) = delete;
+  UsageRecorder& operator=(const UsageRecorder&) = delete;
+
+  // Takes the events (leaving `events` empty) and returns true, or returns false and leaves
+  // them alone when the queue has no room for all of them.
+  bool record(std::vector<UsageEvent>& events);
+
+  // Blocks until everything queued before the call is written (tests, shutdown).
+  void flush();
+
+  // Writes `events` in one transaction, else one by one, logging each one that fails.
+  // Returns how many were written.
+  static std::size_t write(store::Database& db, Logger& log, const std::vector<UsageEvent>& events);
+
+ private:
+  void drain();  // the worker job: writes batches until the queue is empty
+
+  store::Database& db_;
+  WorkerPool& pool_;
+  Logger& log_;
+  const std::size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable idle_;    // running_ became false
+  std::condition_variable gather_;  // enough events queued, or a flush is waiting
+  int flushing_ = 0;
+  std::vector<UsageEvent> queue_;
+  bool running_ = false;  // a drain job is queued or running
+};
+
+}  // namespace chatd::chat

@@ -1,0 +1,179 @@
+// The batched usage writer against a real database, in both dialects: everything recorded is
+// written (from many threads at once), the queue bound hands events back instead of
+// dropping them, and one event the database refuses costs only itself.
+
+#include "chat/usage_recorder.hpp"
+
+#include "../mail/test_support.hpp"
+#include "../store/store_fixture.hpp"
+#include "auth/store.hpp"
+#include "core/ids.hpp"
+#include "store/migrations.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+namespace chatd::chat {
+namespace {
+
+using mail::test::LogFile;
+using store::Dialect;
+using store::testing::describe;
+
+constexpr std::int64_t kT0 = 1'800'000'000'000;
+
+class UsageRecorderTest : public store::testing::MigratedStoreTest {
+ protected:
+  void SetUp() override {
+    MigratedStoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    auth::User u;
+    u.id = "alice";
+    u.email = "alice@example.com";
+    u.username = "alice";
+    u.password_hash = "hash";
+    u.created_at = kT0;
+    u.updated_at = kT0;
+    auto st = store::transact(db(), [&](store::Connection& c) { return auth::db::insert_user(c, u); });
+    ASSERT_TRUE(st) << describe(st.error());
+  }
+
+  static UsageEvent event(std::int64_t tokens, const std::string& user = "alice") {
+    UsageEvent e;
+    e.created_at = kT0 + tokens;
+    e.id = new_uuid_v7(e.created_at);
+    e.user_id = user;
+    e.provider = "p";
+    e.model = "m";
+    e.prompt_tokens = tokens;
+    e.completion_tokens = 1;
+    e.status = "complete";
+    return e;
+  }
+
+  std::int64_t prompt_tokens_total() {
+    auto rows = select("SELECT COALESCE(SUM(prompt_tokens), 0) FROM usage_events");
+    return rows.rows.at(0).integer(0);
+  }
+
+  LogFile log_file_;
+  Logger log_{LogLevel::debug, LogFormat::json, log_file_.fd()};
+};
+
+TEST_P(UsageRecorderTest, WritesEverythingRecordedFromManyThreads) {
+  WorkerPool pool("db", 2, 64);
+  constexpr int kThreads = 4, kPerThread = 200;
+  {
+    UsageRecorder recorder(db(), pool, log_);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          std::vector<UsageEvent> one{event(t * kPerThread + i + 1)};
+          // A full queue hands the events back: write them the way the service does then.
+          if (!recorder.record(one)) {
+            EXPECT_EQ(UsageRecorder::write(db(), log_, one), 1u);
+          }
+          EXPECT_TRUE(one.empty() || one.size() == 1);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    recorder.flush();
+    EXPECT_EQ(count("usage_events"), kThreads * kPerThread);
+  }
+  constexpr std::int64_t n = kThreads * kPerThread;
+  EXPECT_EQ(prompt_tokens_total(), n * (n + 1) / 2);  // each event exactly once
+}
+
+TEST_P(UsageRecorderTest, AFullQueueHandsTheEventsBack) {
+  WorkerPool pool("db", 1, 8);
+  // Hold the pool's only thread so that the recorder's batch cannot run yet.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(pool.try_submit([released] { released.wait(); }));
+  {
+    UsageRecorder recorder(db(), pool, log_, 3);
+    std::vector<UsageEvent> first{event(1), event(2)};
+    ASSERT_TRUE(recorder.record(first));
+    EXPECT_TRUE(first.empty());
+    std::vector<UsageEvent> second{event(3), event(4)};
+    EXPECT_FALSE(recorder.record(second));  // 2 + 2 > 3: refused whole
+    ASSERT_EQ(second.size(), 2u);
+    EXPECT_EQ(second[0].prompt_tokens, 3);
+    EXPECT_EQ(second[1].prompt_tokens, 4);
+    std::vector<UsageEvent> third{event(5)};
+    EXPECT_TRUE(recorder.record(third));  // 2 + 1 fits
+    release.set_value();
+    recorder.flush();
+    EXPECT_EQ(count("usage_events"), 3);
+    EXPECT_EQ(prompt_tokens_total(), 1 + 2 + 5);
+  }
+}
+
+TEST_P(UsageRecorderTest, ARefusedPoolHandsTheEventsBackAndTheNextRecordStillWorks) {
+  WorkerPool pool("db", 1, 1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(pool.try_submit([released] { released.wait(); }));
+  ASSERT_TRUE(mail::test::eventually([&] { return pool.busy() == 1; }));  // taken off the queue
+  ASSERT_TRUE(pool.try_submit([] {}));  // the pool's queue (capacity 1) is now full
+  UsageRecorder recorder(db(), pool, log_);
+  std::vector<UsageEvent> events{event(7)};
+  EXPECT_FALSE(recorder.record(events));
+  ASSERT_EQ(events.size(), 1u);
+  release.set_value();
+  ASSERT_TRUE(mail::test::eventually([&] { return pool.queued() == 0 && pool.busy() == 0; }));
+  EXPECT_TRUE(recorder.record(events));
+  recorder.flush();
+  EXPECT_EQ(prompt_tokens_total(), 7);
+}
+
+TEST_P(UsageRecorderTest, AnEventTheDatabaseRefusesCostsOnlyItself) {
+  WorkerPool pool("db", 1, 8);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(pool.try_submit([released] { released.wait(); }));
+  {
+    UsageRecorder recorder(db(), pool, log_);
+    // Queued together, so they meet in one batch: the unknown user breaks its transaction.
+    std::vector<UsageEvent> events{event(1), event(2, "nobody"), event(4)};
+    ASSERT_TRUE(recorder.record(events));
+    release.set_value();
+    recorder.flush();
+  }
+  EXPECT_EQ(count("usage_events"), 2);
+  EXPECT_EQ(prompt_tokens_total(), 1 + 4);
+  log_.flush();
+  EXPECT_EQ(log_file_.events("chat.usage_batch_failed").size(), 1u);
+  auto lost = log_file_.events("chat.usage_not_stored");
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0]["user_id"], "nobody");
+}
+
+TEST_P(UsageRecorderTest, TheDestructorWritesWhatIsQueued) {
+  WorkerPool pool("db", 1, 8);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(pool.try_submit([released] { released.wait(); }));
+  std::thread releaser;
+  {
+    UsageRecorder recorder(db(), pool, log_);
+    std::vector<UsageEvent> events{event(1), event(2)};
+    ASSERT_TRUE(recorder.record(events));
+    releaser = std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // lets the destructor start waiting
+      release.set_value();
+    });
+  }  // blocks until the batch is written
+  EXPECT_EQ(count("usage_events"), 2);
+  releaser.join();
+}
+
+INSTANTIATE_TEST_SUITE_P(Dialects, UsageRecorderTest, ::testing::Values(Dialect::sqlite, Dialect::postgres),
+                         store::testing::dialect_name);
+
+}  // namespace
+}  // namespace chatd::chat
