@@ -126,14 +126,19 @@ for c in 1 64; do
 done
 rows+=("$(measure direct-stream "http://127.0.0.1:$nginx_port/sse/v1/chat/completions" "$work/sse.lua" 1 $nginx_all)")
 rows+=("$(measure chatd-stream "$base/v1/chat/completions" "$work/sse.lua" 1 "$chatd_pid")")
+# Time to first delta and to the end of a streamed answer, one request at a time.
+stream_body='{"model":"bench-sse","stream":true,"messages":[{"role":"user","content":"Hello there"}]}'
+ttfd_direct=$(python3 bench/sse_latency.py "http://127.0.0.1:$nginx_port/sse/v1/chat/completions" x "$stream_body" 3000)
+ttfd_chatd=$(python3 bench/sse_latency.py "$base/v1/chat/completions" "$key" "$stream_body" 3000)
 events=$(sqlite3_count=$(python3 -c "import sqlite3; print(sqlite3.connect('$work/data/chatd.db').execute('select count(*) from usage_events').fetchone()[0])"); echo "$sqlite3_count")
 
 mkdir -p bench/results
-python3 - "$duration" "$events" "${rows[@]}" <<'PY' | tee bench/results/chat.md
-import datetime, sys
+python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rows[@]}" <<'PY' | tee bench/results/chat.md
+import datetime, json, sys
 duration, events = sys.argv[1], int(sys.argv[2])
+td, tc = json.loads(sys.argv[3]), json.loads(sys.argv[4])
 rows = {}
-for line in sys.argv[3:]:
+for line in sys.argv[5:]:
     name, conns, rps, p50, p99, reqs, cpu = line.split()
     rows[(name, int(conns))] = dict(rps=float(rps), p50=float(p50), p99=float(p99), reqs=int(reqs), cpu=float(cpu))
 cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -150,6 +155,15 @@ ds, cs = rows[("direct-stream", 1)], rows[("chatd-stream", 1)]
 print()
 print(f"- added latency at concurrency 1: p50 {c1['p50'] - d1['p50']:.0f} µs, p99 {c1['p99'] - d1['p99']:.0f} µs (target p99 added ≤ 150 µs)")
 print(f"- chatd CPU per proxied completion (auth, upstream call, usage write): {c1['cpu']} µs at c=1, {rows[('chatd', 64)]['cpu']} µs at c=64 (target ≤ 60 µs)")
-print(f"- streaming, whole 20-chunk answer at c=1: added p50 {cs['p50'] - ds['p50']:.0f} µs, i.e. ≈ {(cs['p50'] - ds['p50']) / 20:.0f} µs per chunk")
+print(f"- streaming, whole 20-chunk answer at c=1 (wrk): added p50 {cs['p50'] - ds['p50']:.0f} µs, i.e. ≈ {(cs['p50'] - ds['p50']) / 20:.0f} µs per chunk")
+print()
+print(f"Streaming, {td['requests']} requests one at a time (bench/sse_latency.py, µs from sending the request):\n")
+print("| path | first delta p50 | first delta p99 | whole answer p50 | whole answer p99 |")
+print("|---|---|---|---|---|")
+for name, t in (("direct", td), ("chatd", tc)):
+    print(f"| {name} | {t['first_p50']} | {t['first_p99']} | {t['end_p50']} | {t['end_p99']} |")
+print()
+print(f"- added time to first delta: p50 {tc['first_p50'] - td['first_p50']:.0f} µs, p99 {tc['first_p99'] - td['first_p99']:.0f} µs")
+print(f"- added time per further delta (19 after the first, p50): {((tc['end_p50'] - tc['first_p50']) - (td['end_p50'] - td['first_p50'])) / 19:.1f} µs")
 print(f"- usage events written during the run: {events}")
 PY

@@ -6,6 +6,7 @@
 #include "core/time.hpp"
 #include "http/problem.hpp"
 #include "llm/sse.hpp"
+#include "core/utf8.hpp"
 
 #include <memory>
 
@@ -53,9 +54,7 @@ Result<chat::ConversationChanges> read_changes(const json& body, std::int64_t ma
     return std::optional<std::string>(v.get<std::string>());
   };
   if (auto t = text("title", 800, false)) {
-    std::size_t points = 0;
-    for (unsigned char ch : **t) points += (ch & 0xC0) != 0x80;
-    if (points > 200) fields.push_back({"title", "must be at most 200 characters"});
+    if (utf8::code_points(**t) > 200) fields.push_back({"title", "must be at most 200 characters"});
     out.title = **t;
   }
   if (auto m = text("model", 400, false)) out.model = **m;

@@ -1,13 +1,13 @@
 #include "chat/history.hpp"
 
+#include "llm/provider_util.hpp"
+
 #include <algorithm>
 
 namespace chatd::chat {
 
-std::int64_t estimate_tokens(std::string_view text) { return static_cast<std::int64_t>((text.size() + 3) / 4); }
-
-std::int64_t estimate_tokens(const llm::ChatMessage& message) {
-  return estimate_tokens(message.content) + kMessageOverhead;
+std::int64_t message_tokens(const llm::ChatMessage& message) {
+  return llm::estimate_tokens(message.content) + kMessageOverhead;
 }
 
 std::int64_t answer_reserve(std::int64_t context_window, std::optional<std::int64_t> max_tokens) {
@@ -24,12 +24,12 @@ std::vector<llm::ChatMessage> fit_history(const std::optional<std::string>& syst
   if (system_prompt && !system_prompt->empty()) {
     system.role = "system";
     system.content = *system_prompt;
-    budget -= estimate_tokens(system);
+    budget -= message_tokens(system);
   }
   // Walk from the newest message back while the budget lasts; the newest always goes in.
   std::size_t first = history.size();
   for (std::size_t i = history.size(); i-- > 0;) {
-    std::int64_t cost = estimate_tokens(history[i]);
+    std::int64_t cost = message_tokens(history[i]);
     if (first != history.size() && cost > budget) break;
     budget -= cost;
     first = i;

@@ -9,17 +9,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace chatd::chat {
 
-// ceil(bytes / 4): a deliberately pessimistic count for English and code, and far too
-// high for nothing (CJK text packs more bytes per token, so it errs the same way).
-std::int64_t estimate_tokens(std::string_view text);
-// A message's cost: its text plus kMessageOverhead for role and separators.
+// A message's cost: its text (llm::estimate_tokens, ceil(bytes / 4)) plus kMessageOverhead
+// for role and separators.
 inline constexpr std::int64_t kMessageOverhead = 4;
-std::int64_t estimate_tokens(const llm::ChatMessage& message);
+std::int64_t message_tokens(const llm::ChatMessage& message);
 
 // The tokens kept free for the answer: the request's max_tokens when given, else a quarter
 // of the window, at most 4096.

@@ -4,6 +4,7 @@
 #include "chat/store.hpp"
 #include "core/async.hpp"
 #include "core/ids.hpp"
+#include "core/utf8.hpp"
 
 namespace chatd::chat {
 
@@ -18,12 +19,6 @@ constexpr std::size_t kAutoTitleChars = 60;
 // History read from the database before trimming to the context window.
 constexpr int kHistoryMessages = 400;
 
-std::size_t code_points(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 // The first `max` code points of the first line, for a conversation's automatic title.
@@ -32,15 +27,10 @@ std::string title_from(std::string_view content) {
   if (start == std::string_view::npos) return {};
   content.remove_prefix(start);
   content = content.substr(0, content.find_first_of("\r\n"));
-  std::size_t bytes = 0, points = 0;
-  while (bytes < content.size() && points < kAutoTitleChars) {
-    ++bytes;
-    while (bytes < content.size() && (static_cast<unsigned char>(content[bytes]) & 0xC0) == 0x80) ++bytes;
-    ++points;
-  }
-  std::string out(content.substr(0, bytes));
+  std::string out(utf8::prefix_points(content, kAutoTitleChars));
+  const bool cut = out.size() < content.size();
   while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) out.pop_back();
-  if (bytes < content.size()) out += "…";
+  if (cut) out += "…";
   return out;
 }
 
@@ -63,10 +53,10 @@ Result<std::string> Service::resolve_model(const std::optional<std::string>& req
 
 awaitable<Result<Conversation>> Service::create(const Principal& who, ConversationChanges input) {
   std::vector<FieldError> fields;
-  if (input.title && code_points(*input.title) > kTitleMaxChars)
+  if (input.title && utf8::code_points(*input.title) > kTitleMaxChars)
     fields.push_back({"title", "must be at most 200 characters"});
   if (input.system_prompt && *input.system_prompt &&
-      code_points(**input.system_prompt) > static_cast<std::size_t>(d_.config.max_message_chars))
+      utf8::code_points(**input.system_prompt) > static_cast<std::size_t>(d_.config.max_message_chars))
     fields.push_back({"system_prompt", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
   std::string model;
   if (auto m = resolve_model(input.model, "model"); !m) {
@@ -103,10 +93,10 @@ awaitable<Result<Conversation>> Service::get(const Principal& who, const std::st
 awaitable<Result<Conversation>> Service::update(const Principal& who, const std::string& id,
                                                 ConversationChanges changes) {
   std::vector<FieldError> fields;
-  if (changes.title && code_points(*changes.title) > kTitleMaxChars)
+  if (changes.title && utf8::code_points(*changes.title) > kTitleMaxChars)
     fields.push_back({"title", "must be at most 200 characters"});
   if (changes.system_prompt && *changes.system_prompt &&
-      code_points(**changes.system_prompt) > static_cast<std::size_t>(d_.config.max_message_chars))
+      utf8::code_points(**changes.system_prompt) > static_cast<std::size_t>(d_.config.max_message_chars))
     fields.push_back({"system_prompt", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
   if (changes.model && !d_.gateway.find(*changes.model))
     fields.push_back({"model", "unknown model \"" + changes.model->substr(0, 100) + "\"; GET /models lists them"});
@@ -135,7 +125,7 @@ awaitable<Status> Service::remove(const Principal& who, const std::string& id) {
 awaitable<Result<Page<Conversation>>> Service::list(const Principal& who, std::string q,
                                                      std::optional<std::pair<std::int64_t, std::string>> after,
                                                      int limit) {
-  if (code_points(q) > 200) co_return Error::validation({{"q", "must be at most 200 characters"}});
+  if (utf8::code_points(q) > 200) co_return Error::validation({{"q", "must be at most 200 characters"}});
   auto rows = co_await run_blocking(d_.db_pool, [&]() -> Result<std::vector<Conversation>> {
     return store::read(d_.db, [&](store::Connection& c) {
       return db::list_conversations(c, d_.db.dialect(), who.user_id, q, after, limit + 1);
@@ -196,7 +186,7 @@ awaitable<Result<PendingSend>> Service::begin_send(const Principal& who, const s
                                                    std::string content, std::optional<std::string> model) {
   std::vector<FieldError> fields;
   if (blank(content)) fields.push_back({"content", "must not be empty"});
-  else if (code_points(content) > static_cast<std::size_t>(d_.config.max_message_chars))
+  else if (utf8::code_points(content) > static_cast<std::size_t>(d_.config.max_message_chars))
     fields.push_back({"content", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
   if (model && !d_.gateway.find(*model))
     fields.push_back({"model", "unknown model \"" + model->substr(0, 100) + "\"; GET /models lists them"});

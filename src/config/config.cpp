@@ -7,6 +7,7 @@
 
 #include "config/dotenv.hpp"
 #include "config/url.hpp"
+#include "core/utf8.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -71,11 +72,7 @@ bool has_space_or_control(std::string_view s) {
 // A value inside a problem line: quoted, escaped so the line stays one line, and cut when long.
 std::string quoted(std::string_view value, std::size_t max = 200) {
   bool cut = value.size() > max;
-  if (cut) {
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(value[n]) & 0xC0) == 0x80) --n;  // keep UTF-8 whole
-    value = value.substr(0, n);
-  }
+  value = utf8::prefix_bytes(value, max);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out = "\"";
   for (char c : value) {

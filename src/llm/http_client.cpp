@@ -167,6 +167,10 @@ struct Connection {
   std::optional<ssl::stream<tcp::socket&>> tls;  // declared after `socket`: destroyed first
   asio::execution_context* home;
   beast::flat_buffer buffer;  // bytes read past the parsed part of the current response
+  // Where response bodies are parsed into, kept with the connection so that a pooled
+  // connection allocates it once. Not zero-filled: the parser writes before anything reads.
+  std::unique_ptr<char[]> chunk;
+  std::size_t chunk_size = 0;
   Clock::time_point idle_since{};
 };
 
@@ -454,8 +458,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool ended_ = false;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
   std::optional<Error> error_;  // sticky: a broken body stays broken
-  std::unique_ptr<char[]> chunk_;  // not zero-filled: the parser writes before anything reads
-  std::size_t chunk_size_ = 0;
 };
 
 void Exchange::arm(Clock::time_point phase_deadline, std::int64_t phase_ms) {
@@ -651,18 +653,20 @@ void Exchange::end(bool reusable) {
 asio::awaitable<Result<std::string>> Exchange::read_body() {
   if (error_) co_return *error_;
   if (ended_) co_return std::string();
-  if (!chunk_) {
-    chunk_size_ = std::max<std::size_t>(state_->options.max_chunk_bytes, 1);
-    chunk_ = std::make_unique_for_overwrite<char[]>(chunk_size_);
+  if (!conn_->chunk) {
+    conn_->chunk_size = std::max<std::size_t>(state_->options.max_chunk_bytes, 1);
+    conn_->chunk = std::make_unique_for_overwrite<char[]>(conn_->chunk_size);
   }
+  char* const chunk = conn_->chunk.get();
+  const std::size_t chunk_size = conn_->chunk_size;
   auto& body = parser_->get().body();
   for (;;) {
     if (parser_->is_done()) {
       complete();
       co_return std::string();
     }
-    body.data = chunk_.get();
-    body.size = chunk_size_;
+    body.data = chunk;
+    body.size = chunk_size;
     error_code ec;
     if (conn_->tls) {
       co_await bhttp::async_read_some(*conn_->tls, conn_->buffer, *parser_,
@@ -672,7 +676,7 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
                                       asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec == bhttp::error::need_buffer) ec = {};
-    const std::size_t n = chunk_size_ - body.size;
+    const std::size_t n = chunk_size - body.size;
     body.data = nullptr;
     body.size = 0;
     if (ec || stopped()) {
@@ -682,7 +686,7 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
       co_return *error_;
     }
     if (n > 0) {
-      std::string out(chunk_.get(), n);
+      std::string out(chunk, n);
       if (parser_->is_done()) complete();
       co_return out;
     }

@@ -1,17 +1,10 @@
 #include "llm/provider_util.hpp"
+#include "core/utf8.hpp"
 
 #include <algorithm>
 
 namespace chatd::llm {
 namespace {
-
-std::int64_t code_points(std::string_view text) {
-  std::int64_t n = 0;
-  for (const char c : text) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;  // not a continuation byte
-  }
-  return n;
-}
 
 std::int64_t ceil_div4(std::int64_t n) { return (n + 3) / 4; }
 
@@ -33,12 +26,12 @@ void append_paragraph(std::string& to, std::string_view text) {
 
 }  // namespace
 
-std::int64_t estimate_tokens(std::string_view text) { return ceil_div4(code_points(text)); }
+std::int64_t estimate_tokens(std::string_view text) { return ceil_div4(static_cast<std::int64_t>(text.size())); }
 
 std::int64_t estimate_prompt_tokens(const std::vector<ChatMessage>& messages) {
-  std::int64_t chars = 0;
-  for (const auto& m : messages) chars += code_points(m.content);
-  return ceil_div4(chars) + 4 * static_cast<std::int64_t>(messages.size());
+  std::int64_t bytes = 0;
+  for (const auto& m : messages) bytes += static_cast<std::int64_t>(m.content.size());
+  return ceil_div4(bytes) + 4 * static_cast<std::int64_t>(messages.size());
 }
 
 std::optional<std::int64_t> parse_retry_after_ms(std::string_view value) {
@@ -80,9 +73,7 @@ std::string redact(std::string text, std::string_view secret) {
 
 std::string excerpt(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
-  std::size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  std::string out(text.substr(0, cut));
+  std::string out(utf8::prefix_bytes(text, max_bytes));
   out += "...";
   return out;
 }

@@ -19,12 +19,14 @@
 
 namespace chatd::llm {
 
-// A rough token count for text the upstream did not count for us: ceil(code points / 4).
-// Counting code points rather than bytes keeps non-Latin text from being overestimated 2-3x.
+// The one token estimate of the project, for text nobody counted for us (usage the upstream
+// did not report, history trimming): ceil(UTF-8 bytes / 4). About right for English; for
+// other scripts, whose characters take 2-3 bytes and tokenizers split finer, it stays
+// closer to the real count than characters / 4 would, and errs on the high side.
 std::int64_t estimate_tokens(std::string_view text);
 
-// The prompt side of a request: ceil(code points of all contents / 4) + 4 per message (the
-// role and framing tokens every chat template adds).
+// The prompt side of a request: ceil(bytes of all contents / 4) + 4 per message (the role
+// and framing tokens every chat template adds).
 std::int64_t estimate_prompt_tokens(const std::vector<ChatMessage>& messages);
 
 // Retry-After as milliseconds: delta-seconds only (HTTP dates are rare from LLM APIs and are

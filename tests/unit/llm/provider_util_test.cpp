@@ -8,14 +8,14 @@
 namespace chatd::llm {
 namespace {
 
-TEST(ProviderUtil, EstimatesTokensFromCodePoints) {
+TEST(ProviderUtil, EstimatesTokensFromUtf8Bytes) {
   EXPECT_EQ(estimate_tokens(""), 0);
   EXPECT_EQ(estimate_tokens("abc"), 1);
   EXPECT_EQ(estimate_tokens("abcd"), 1);
   EXPECT_EQ(estimate_tokens("abcde"), 2);
-  EXPECT_EQ(estimate_tokens("\xE4\xBD\xA0\xE5\xA5\xBD\xE4\xBD\xA0\xE5\xA5\xBD"), 1);  // 4 code points, 12 bytes
-  std::vector<ChatMessage> messages = {{"system", "abcd"}, {"user", "efgh1"}};
-  EXPECT_EQ(estimate_prompt_tokens(messages), 3 + 8);  // ceil(9 / 4) + 2 * 4
+  EXPECT_EQ(estimate_tokens("\xE4\xBD\xA0\xE5\xA5\xBD\xE4\xBD\xA0\xE5\xA5\xBD"), 3);  // 4 code points, 12 bytes
+  std::vector<ChatMessage> messages = {{"system", "abcd"}, {"user", "efgh1"}, {"user", "\xC3\xA9"}};
+  EXPECT_EQ(estimate_prompt_tokens(messages), 3 + 12);  // ceil(11 bytes / 4) + 3 * 4
   EXPECT_EQ(estimate_prompt_tokens({}), 0);
 }
 
