@@ -74,12 +74,7 @@ pids+=("$chatd_pid")
 wait_http "http://127.0.0.1:$chatd_port/healthz"
 
 base="http://127.0.0.1:$chatd_port"
-curl -fsS "$base/auth/register" -H 'Content-Type: application/json' \
-  -d '{"email":"bench@example.com","username":"bench","password":"correct horse battery staple"}' >/dev/null
-token=$(curl -fsS "$base/auth/login" -H 'Content-Type: application/json' \
-  -d '{"login":"bench","password":"correct horse battery staple"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-key=$(curl -fsS "$base/api-keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+key=$(new_api_key "$base")
 
 script() {  # script FILE MODEL STREAM
   cat > "$1" <<LUA

@@ -89,3 +89,15 @@ CONF
   nginx -c "$dir/nginx.conf" -e "$dir/error.log" >/dev/null 2>&1 &
   echo $!
 }
+
+# Registers a user on the chatd at BASE (e-mail verification off), logs in and prints a new
+# API key of that user.
+new_api_key() {  # new_api_key BASE
+  local token
+  curl -fsS "$1/auth/register" -H 'Content-Type: application/json' \
+    -d '{"email":"bench@example.com","username":"bench","password":"correct horse battery staple"}' >/dev/null
+  token=$(curl -fsS "$1/auth/login" -H 'Content-Type: application/json' \
+    -d '{"login":"bench","password":"correct horse battery staple"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -fsS "$1/api-keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'
+}

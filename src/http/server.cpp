@@ -202,12 +202,20 @@ struct StreamState final : ResponseStream {
 // Reads from the client while the body streams: EOF or an error means it went away. Bytes
 // of a pipelined next request are kept for the session (up to a bound; beyond it the
 // watcher stops reading and the socket's own buffer holds the rest).
+// It waits for readability first, so an idle stream holds no read buffer.
 asio::awaitable<void> watch_client(std::shared_ptr<StreamState> s, std::size_t max_early) {
-  std::array<char, 4096> chunk;
+  constexpr std::size_t kRead = 4096;
   while (!s->finished && s->early_bytes.size() < max_early) {
     boost::system::error_code ec;
-    std::size_t n = co_await s->socket.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-    s->early_bytes.append(chunk.data(), n);
+    co_await s->socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t n = 0;
+    const std::size_t before = s->early_bytes.size();
+    if (!ec && !s->finished) {
+      s->early_bytes.resize(before + kRead);
+      n = co_await s->socket.async_read_some(asio::buffer(s->early_bytes.data() + before, kRead),
+                                             asio::redirect_error(asio::use_awaitable, ec));
+    }
+    s->early_bytes.resize(before + n);
     if (ec) {
       if (!s->finished) s->mark_gone();
       break;
@@ -419,6 +427,9 @@ asio::awaitable<void> Server::Impl::sweep(NetworkThread& home) {
 asio::awaitable<bool> Server::Impl::stream_body(Socket& socket, Connection& entry, beast::flat_buffer& buffer,
                                                 Response& res, bool chunked) {
   auto started = Clock::now();
+  // Nothing of the next request has arrived yet: free the read buffer while the body streams
+  // (a long, idle stream should not hold it); the next read allocates it again.
+  if (buffer.size() == 0) buffer.shrink_to_fit();
   auto state = std::make_shared<StreamState>(socket, entry, options.body_timeout_ms, chunked, res);
   state->helpers = 1;
   asio::co_spawn(socket.get_executor(), watch_client(state, static_cast<std::size_t>(options.max_header_bytes)),
@@ -608,10 +619,13 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     // Closing with unread request bytes makes the kernel send a reset that can destroy the
     // error response before the client reads it; read and discard a bounded amount first.
     entry.expires_after(2000);
-    std::array<char, 16384> sink;
+    // On the heap, not in this coroutine's frame, which every connection carries.
+    constexpr std::size_t kSink = 16384;
+    auto sink = std::make_unique_for_overwrite<char[]>(kSink);
     std::size_t discarded = 0;
     while (discarded < 4 * 1024 * 1024) {
-      std::size_t n = co_await socket.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t n =
+          co_await socket.async_read_some(asio::buffer(sink.get(), kSink), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       discarded += n;
     }

@@ -148,6 +148,42 @@ Clock::time_point after(Clock::time_point t, std::int64_t ms) {
   return t + std::chrono::milliseconds(std::clamp<std::int64_t>(ms, 0, kCap));
 }
 
+// A buffer that response bodies are parsed into, held only while a read is under way (an
+// idle stream holds none), from a small per-thread pool so that reads do not go through
+// malloc. Not zero-filled: the parser writes before anything reads.
+class Scratch {
+ public:
+  explicit Scratch(std::size_t size) : size_(std::max<std::size_t>(size, 1)) {
+    auto& spare = pool();
+    for (auto it = spare.begin(); it != spare.end(); ++it) {
+      if (it->second == size_) {
+        data_ = std::move(it->first);
+        spare.erase(it);
+        return;
+      }
+    }
+    data_ = std::make_unique_for_overwrite<char[]>(size_);
+  }
+  ~Scratch() {
+    auto& spare = pool();
+    if (data_ && spare.size() < kSpare) spare.emplace_back(std::move(data_), size_);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+
+  char* data() const { return data_.get(); }
+  std::size_t size() const { return size_; }
+
+ private:
+  static constexpr std::size_t kSpare = 4;
+  static std::vector<std::pair<std::unique_ptr<char[]>, std::size_t>>& pool() {
+    thread_local std::vector<std::pair<std::unique_ptr<char[]>, std::size_t>> spare;
+    return spare;
+  }
+  std::unique_ptr<char[]> data_;
+  std::size_t size_;
+};
+
 // One socket to one origin, used only on the io_context it was opened on (`home`).
 struct Connection {
   Connection(const asio::any_io_executor& ex, asio::execution_context& home_context, ssl::context* tls_context,
@@ -167,10 +203,6 @@ struct Connection {
   std::optional<ssl::stream<tcp::socket&>> tls;  // declared after `socket`: destroyed first
   asio::execution_context* home;
   beast::flat_buffer buffer;  // bytes read past the parsed part of the current response
-  // Where response bodies are parsed into, kept with the connection so that a pooled
-  // connection allocates it once. Not zero-filled: the parser writes before anything reads.
-  std::unique_ptr<char[]> chunk;
-  std::size_t chunk_size = 0;
   Clock::time_point idle_since{};
 };
 
@@ -653,32 +685,57 @@ void Exchange::end(bool reusable) {
 asio::awaitable<Result<std::string>> Exchange::read_body() {
   if (error_) co_return *error_;
   if (ended_) co_return std::string();
-  if (!conn_->chunk) {
-    conn_->chunk_size = std::max<std::size_t>(state_->options.max_chunk_bytes, 1);
-    conn_->chunk = std::make_unique_for_overwrite<char[]>(conn_->chunk_size);
-  }
-  char* const chunk = conn_->chunk.get();
-  const std::size_t chunk_size = conn_->chunk_size;
   auto& body = parser_->get().body();
   for (;;) {
     if (parser_->is_done()) {
       complete();
       co_return std::string();
     }
-    body.data = chunk;
-    body.size = chunk_size;
     error_code ec;
-    if (conn_->tls) {
-      co_await bhttp::async_read_some(*conn_->tls, conn_->buffer, *parser_,
-                                      asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await bhttp::async_read_some(conn_->socket, conn_->buffer, *parser_,
-                                      asio::redirect_error(asio::use_awaitable, ec));
+    // A stream waiting for its next piece holds no body buffer. Over plain TCP: first let
+    // the parser take what it can from the bytes already buffered without one (chunk
+    // framing); unless they hold body bytes, wait until the socket has something before
+    // taking a buffer. (TLS may hold decrypted bytes the socket does not show, so it reads
+    // straight away.)
+    if (!conn_->tls && !stopped()) {
+      bool wait = true;
+      body.data = nullptr;
+      body.size = 0;
+      // put() takes one step at a time (a chunk header, ...): repeat while it moves on.
+      while (conn_->buffer.size() > 0 && !parser_->is_done()) {
+        error_code put;
+        const std::size_t used = parser_->put(conn_->buffer.data(), put);
+        conn_->buffer.consume(used);
+        if (put == bhttp::error::need_buffer) {
+          wait = false;  // body bytes are waiting for a buffer
+        } else if (put && put != bhttp::error::need_more) {
+          ec = put;  // malformed: reported below
+        }
+        if (put || used == 0) break;
+      }
+      if (!ec && parser_->is_done()) continue;
+      if (!ec && wait) {
+        co_await conn_->socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+      }
     }
-    if (ec == bhttp::error::need_buffer) ec = {};
-    const std::size_t n = chunk_size - body.size;
-    body.data = nullptr;
-    body.size = 0;
+    std::optional<Scratch> chunk;
+    std::size_t n = 0;
+    if (!ec && !stopped()) {
+      chunk.emplace(state_->options.max_chunk_bytes);
+      body.data = chunk->data();
+      body.size = chunk->size();
+      if (conn_->tls) {
+        co_await bhttp::async_read_some(*conn_->tls, conn_->buffer, *parser_,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+      } else {
+        co_await bhttp::async_read_some(conn_->socket, conn_->buffer, *parser_,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (ec == bhttp::error::need_buffer) ec = {};
+      n = chunk->size() - body.size;
+      body.data = nullptr;
+      body.size = 0;
+    }
     if (ec || stopped()) {
       error_ = failure(ec, describe(ec, "the connection to the upstream broke while reading the body"),
                        "read the body");
@@ -686,7 +743,8 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
       co_return *error_;
     }
     if (n > 0) {
-      std::string out(chunk, n);
+      std::string out(chunk->data(), n);
+      chunk.reset();
       if (parser_->is_done()) complete();
       co_return out;
     }
