@@ -99,7 +99,7 @@ const char* framing_problem(const Request& head) {
 // and the watcher that notices the client going away. Everything runs on the
 // connection's network thread; the session waits for both helpers before moving on.
 struct StreamState final : ResponseStream {
-  StreamState(Socket& s, Connection& e, std::int64_t write_timeout_ms, bool chunked_body, const Response& response)
+  StreamState(Socket& s, Connection& e, std::int64_t write_timeout_ms, bool chunked_body, Response& response)
       : socket(s),
         entry(e),
         write_timeout(write_timeout_ms),
@@ -132,12 +132,23 @@ struct StreamState final : ResponseStream {
     close_fn = std::move(fn);
   }
 
+  static constexpr std::size_t kKeptFrameBytes = 512;
+
+  // Drops the response's header fields but X-Request-Id (for the stream_end log line).
+  void keep_only_request_id() {
+    auto it = res.find("X-Request-Id");
+    std::string id = it == res.end() ? std::string() : std::string(it->value());
+    res.clear();
+    if (!id.empty()) res.set("X-Request-Id", id);
+  }
+
   asio::awaitable<bool> write_now(std::string_view data) {
     writing = true;
     frame.clear();
     if (!started) {
       started = true;
       serialize_response(res, true, frame);
+      keep_only_request_id();  // the head is on its way: a long stream need not hold it
     }
     if (chunked) {
       char size[20];
@@ -150,6 +161,8 @@ struct StreamState final : ResponseStream {
     entry.expires_after(write_timeout);
     co_await asio::async_write(socket, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
     entry.expires_never();
+    // The first frame holds the head (a kilobyte or more): let an idle stream give it back.
+    if (frame.capacity() > kKeptFrameBytes) std::string().swap(frame);
     writing = false;
     if (ec) {
       mark_gone();
@@ -189,7 +202,7 @@ struct StreamState final : ResponseStream {
   std::function<void()> close_fn;
   Clock::time_point last_write = Clock::now();
   std::size_t bytes = 0;
-  const Response& res;
+  Response& res;
   bool started = false;  // the head was written
   struct Replacement {
     bhttp::status status;
