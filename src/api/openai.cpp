@@ -181,7 +181,7 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
     frames += data_line(chunk(*call, delta, nullptr));
     co_return co_await out.write(frames);
   };
-  llm::GatewayResult result = co_await chat.complete(call->who, call->model, call->request, on_delta, cancel);
+  llm::GatewayResult result = co_await chat.complete(call->who, call->model, std::move(call->request), on_delta, cancel);
   out.on_close({});
   if (out.closed()) co_return;
   const llm::Outcome& o = result.outcome;
@@ -249,7 +249,7 @@ void add_openai_routes(http::Router& router, chat::Service& chat) {
         if (!shared->request.stream) {
           llm::Cancellation cancel;
           llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
-          llm::GatewayResult result = co_await svc.complete(shared->who, shared->model, shared->request, ignore, cancel);
+          llm::GatewayResult result = co_await svc.complete(shared->who, shared->model, std::move(shared->request), ignore, cancel);
           const llm::Outcome& o = result.outcome;
           if (o.status != llm::Outcome::Status::complete) {
             bool timeout = o.status == llm::Outcome::Status::timeout;

@@ -271,7 +271,7 @@ std::vector<UsageEvent> Service::usage_events(const Principal& who, const std::o
 
 awaitable<Result<SendOutcome>> Service::finish_send(PendingSend& p, const llm::DeltaFn& on_delta,
                                                     llm::Cancellation& cancel) {
-  llm::GatewayResult result = co_await d_.gateway.complete(p.model.id, p.request, on_delta, cancel);
+  llm::GatewayResult result = co_await d_.gateway.complete(p.model.id, std::move(p.request), on_delta, cancel);
   SendOutcome out;
   out.outcome = result.outcome;
   Message& a = out.assistant;

@@ -90,6 +90,7 @@ class Service {
                                                          std::string content, std::optional<std::string> model);
   // The second half: calls the model, passing deltas on, then stores the assistant message
   // (status complete / error / cancelled with whatever text arrived) and the usage events.
+  // It hands pending.request on to the gateway (a long answer does not keep two copies).
   // Errors only when the answer could not be stored.
   boost::asio::awaitable<Result<SendOutcome>> finish_send(PendingSend& pending, const llm::DeltaFn& on_delta,
                                                           llm::Cancellation& cancel);

@@ -534,14 +534,15 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     entry.expires_never();
   };
 
-  // Writes a refusal and ends the connection: after a framing error the byte stream
-  // cannot be trusted to hold another request.
+  // A refusal, written after the loop, that ends the connection: after a framing error the
+  // byte stream cannot be trusted to hold another request. Prepared by a plain function, so
+  // that the errors' temporaries stay out of this frame, which every connection carries.
   bool linger = false;
-  auto refuse = [&](const Request& head, const Error& error) -> asio::awaitable<void> {
+  std::optional<Response> rejection;
+  auto refuse = [&](const Request& head, const Error& error) {
     linger = true;
-    Response res = pipeline.reject(head, peer, error);
-    res.keep_alive(false);
-    co_await write(res);
+    rejection.emplace(pipeline.reject(head, peer, error));
+    rejection->keep_alive(false);
   };
 
   for (;;) {
@@ -567,25 +568,25 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     co_await bhttp::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == bhttp::error::header_limit) {
-        co_await refuse(parser.get(), fail(Code::invalid_argument, "the request head is too large", "headers_too_large"));
+        refuse(parser.get(), fail(Code::invalid_argument, "the request head is too large", "headers_too_large"));
       } else if (entry.timed_out || ec == asio::error::eof || ec == asio::error::connection_reset ||
                  ec == asio::error::operation_aborted || ec == bhttp::error::end_of_stream ||
                  ec == bhttp::error::partial_message) {
         // The client went away or was too slow: nothing useful to answer.
       } else {
-        co_await refuse(parser.get(), fail(Code::invalid_argument, "malformed HTTP request", "bad_request"));
+        refuse(parser.get(), fail(Code::invalid_argument, "malformed HTTP request", "bad_request"));
       }
       break;
     }
 
     const Request& head = parser.get();
     if (const char* why = framing_problem(head)) {
-      co_await refuse(head, fail(Code::invalid_argument, std::string("ambiguous request framing: ") + why,
+      refuse(head, fail(Code::invalid_argument, std::string("ambiguous request framing: ") + why,
                                  "bad_request"));
       break;
     }
     if (parser.content_length() && *parser.content_length() > max_body) {
-      co_await refuse(head, fail(Code::too_large, "the request body exceeds " + std::to_string(max_body) + " bytes"));
+      refuse(head, fail(Code::too_large, "the request body exceeds " + std::to_string(max_body) + " bytes"));
       break;
     }
     parser.body_limit(max_body);
@@ -602,11 +603,11 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
       co_await bhttp::async_read(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == bhttp::error::body_limit) {
-          co_await refuse(parser.get(),
+          refuse(parser.get(),
                           fail(Code::too_large, "the request body exceeds " + std::to_string(max_body) + " bytes"));
         } else if (!entry.timed_out && ec != asio::error::eof && ec != asio::error::connection_reset &&
                    ec != bhttp::error::partial_message && ec != asio::error::operation_aborted) {
-          co_await refuse(parser.get(), fail(Code::invalid_argument, "malformed request body", "bad_request"));
+          refuse(parser.get(), fail(Code::invalid_argument, "malformed request body", "bad_request"));
         }
         break;
       }
@@ -620,13 +621,18 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     bool keep_alive = req.keep_alive() && !draining.load() && (!streamed || req.version() >= 11);
     res.keep_alive(keep_alive);
     if (streamed) {
-      if (!co_await stream_body(socket, entry, buffer, res, req.version() >= 11)) keep_alive = false;
+      const bool chunked = req.version() >= 11;
+      // Nothing reads the request any more (handlers' streams keep what they need): a long
+      // stream does not hold its headers and body.
+      req = {};
+      if (!co_await stream_body(socket, entry, buffer, res, chunked)) keep_alive = false;
     } else {
       co_await write(res);
     }
     active_requests.fetch_sub(1);
     if (ec || !keep_alive) break;
   }
+  if (rejection) co_await write(*rejection);
   socket.shutdown(tcp::socket::shutdown_send, ec);
   if (linger) {
     // Closing with unread request bytes makes the kernel send a reset that can destroy the

@@ -207,6 +207,7 @@ boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& ex, co
     if (retry_after) out.retry_after_ms = *retry_after;
     co_return;
   }
+  response.release_head();  // a 2xx: nothing more is read from the head
   if (ex.decoder != nullptr) {
     co_await run_stream(response, ex, on_delta, cancel, out);
   } else {

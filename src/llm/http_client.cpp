@@ -446,6 +446,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   asio::awaitable<Result<std::string>> read_body();
 
   int status() const { return static_cast<int>(parser_->get().result_int()); }
+  void release_head() {
+    if (head_released_ || !parser_) return;
+    keep_alive_ = parser_->get().keep_alive();
+    head_released_ = true;
+    parser_->get().clear();
+  }
+
   std::optional<std::string> header(std::string_view name) const {
     const auto& head = parser_->get();
     auto it = head.find(name);
@@ -488,6 +495,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool has_slot_ = false;
   bool registered_ = false;
   bool ended_ = false;
+  bool head_released_ = false;  // release_head(): the fields are gone, keep_alive_ holds what they said
+  bool keep_alive_ = false;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
   std::optional<Error> error_;  // sticky: a broken body stays broken
 };
@@ -656,7 +665,8 @@ asio::awaitable<Status> Exchange::open(const std::string& wire, bool head_reques
 }
 
 void Exchange::complete() {
-  const bool reusable = parser_->get().keep_alive() && conn_ && conn_->buffer.size() == 0;
+  const bool keep_alive = head_released_ ? keep_alive_ : parser_->get().keep_alive();
+  const bool reusable = keep_alive && conn_ && conn_->buffer.size() == 0;
   end(reusable);
 }
 
@@ -761,6 +771,7 @@ class Response final : public UpstreamResponse {
   int status() const override { return exchange_->status(); }
   std::optional<std::string> header(std::string_view name) const override { return exchange_->header(name); }
   asio::awaitable<Result<std::string>> read_some() override { return exchange_->read_body(); }
+  void release_head() override { exchange_->release_head(); }
 
  private:
   std::shared_ptr<Exchange> exchange_;

@@ -44,6 +44,9 @@ class UpstreamResponse {
   // Errors: Code::timeout (the total deadline passed), Code::upstream (connection lost,
   // malformed framing, or cancelled: check Cancellation::cancelled()).
   virtual boost::asio::awaitable<Result<std::string>> read_some() = 0;
+  // The caller needs no more of the head: header() answers nothing from now on, and a long
+  // stream does not hold the header fields. Status and connection reuse are unaffected.
+  virtual void release_head() {}
 };
 
 // Reads the rest of a body, at most `limit` bytes (more is Code::upstream).
