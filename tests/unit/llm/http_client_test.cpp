@@ -158,6 +158,7 @@ enum class Script {
   ok,                  // 200 with a Content-Length body, keep-alive
   chunked_slowly,      // chunked body written a few bytes at a time with pauses
   close_after_answer,  // answers like `ok`, then closes the connection (no Connection: close)
+  ok_connection_close,  // answers like `ok` with Connection: close, then reads on (never answers again)
   never_answer,        // reads the request, then waits for the client to go away
   dribble,             // a Content-Length body of 100 bytes, one byte every 50 ms
   slow,                // answers like `ok` after 300 ms
@@ -300,6 +301,10 @@ class TestServer {
         case Script::close_after_answer:
           co_await put(stream, ok_answer);
           co_return;
+        case Script::ok_connection_close:
+          co_await put(stream, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\nX-Test: yes\r\n\r\nhello");
+          co_await wait_for_eof(stream);  // a client that pooled this connection would hang here
+          co_return;
         case Script::chunked_slowly:
           for (std::size_t i = 0; i < kChunkedWire.size(); i += 3) {
             if (!co_await put(stream, kChunkedWire.substr(i, 3))) co_return;
@@ -397,6 +402,24 @@ asio::awaitable<Result<Fetched>> fetch(HttpClient& client, std::string url, Time
   co_return out;
 }
 
+// Like fetch(), but gives up the head before reading the body, as a provider does on a 2xx.
+asio::awaitable<Result<Fetched>> fetch_releasing_head(HttpClient& client, std::string url) {
+  Cancellation cancel;
+  Timeouts timeouts;
+  timeouts.first_byte_ms = 2000;
+  auto sent = co_await client.send(post(url), timeouts, cancel);
+  if (!sent) co_return sent.error();
+  std::unique_ptr<UpstreamResponse> response = std::move(sent.value());
+  Fetched out;
+  out.status = response->status();
+  response->release_head();
+  out.x_test = response->header("x-test");
+  auto body = co_await read_all(*response, 1 << 20);
+  if (!body) co_return body.error();
+  out.body = body.value();
+  co_return out;
+}
+
 class HttpClientTest : public ::testing::Test {
  protected:
   Result<Fetched> get(HttpClient& client, const std::string& url, Timeouts timeouts = {}) {
@@ -483,6 +506,33 @@ TEST_F(HttpClientTest, ReusesAKeepAliveConnection) {
   }
   EXPECT_EQ(server.accepted(), 1);
   EXPECT_EQ(server.requests().size(), 3u);
+}
+
+TEST_F(HttpClientTest, ReleasingTheHeadKeepsStatusAndConnectionReuse) {
+  TestServer server(Script::ok);
+  HttpClient client;
+  for (int i = 0; i < 2; ++i) {
+    auto r = run(ioc, fetch_releasing_head(client, server.url()));
+    ASSERT_TRUE(r) << r.error().internal;
+    EXPECT_EQ(r.value().status, 200);
+    EXPECT_EQ(r.value().body, "hello");
+    EXPECT_EQ(r.value().x_test, std::nullopt);  // the fields are gone
+  }
+  EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST_F(HttpClientTest, ReleasingTheHeadStillHonoursConnectionClose) {
+  TestServer server(Script::ok_connection_close);
+  HttpClient client;
+  for (int i = 0; i < 2; ++i) {
+    auto r = run(ioc, fetch_releasing_head(client, server.url()));
+    ASSERT_TRUE(r) << r.error().detail << " / " << r.error().internal;
+    EXPECT_EQ(r.value().body, "hello");
+  }
+  // Connection: close was seen before the fields went: the connection was not pooled (the
+  // server never answers a second request on it).
+  EXPECT_EQ(server.accepted(), 2);
+  EXPECT_EQ(server.requests().size(), 2u);
 }
 
 TEST_F(HttpClientTest, RetriesOnceWhenTheServerClosedAPooledConnection) {
