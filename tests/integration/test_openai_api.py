@@ -3,6 +3,7 @@
 
 import json
 import os
+import socket
 import subprocess
 
 import pytest
@@ -81,6 +82,56 @@ def test_streaming_chunks_end_with_done(server):
     assert text == "echo: a b c"
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 4
+
+
+def _read_response(sock, buf):
+    """One HTTP/1.1 response from `sock` (Content-Length or chunked): (head, body, rest of buf)."""
+    while b"\r\n\r\n" not in buf:
+        buf += sock.recv(65536)
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    lower = head.lower()
+    if b"transfer-encoding: chunked" in lower:
+        body = b""
+        while True:
+            while b"\r\n" not in buf:
+                buf += sock.recv(65536)
+            size_line, buf = buf.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            while len(buf) < size + 2:
+                buf += sock.recv(65536)
+            body, buf = body + buf[:size], buf[size + 2:]
+            if size == 0:
+                return head, body, buf
+    length = int(lower.split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(buf) < length:
+        buf += sock.recv(65536)
+    return head, buf[:length], buf[length:]
+
+
+def test_a_stream_keeps_its_connection_and_pipelined_requests_wait_their_turn(server):
+    # A request that arrives while a stream runs (pipelined: sent before the stream's
+    # answer ended) and another one after it ends: both are answered, in order, on the same
+    # connection.
+    key = api_key(server, new_user(server)["access_token"])
+    body = json.dumps({"model": "gpt-test", "stream": True, "messages": [{"role": "user", "content": "x y #slow"}]})
+    stream = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\n"
+              f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+    models = f"GET /v1/models HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(stream)
+        buf = b""
+        while b"data: " not in buf:  # the stream has started
+            buf += sock.recv(65536)
+        sock.sendall(models)
+        head, first, buf = _read_response(sock, buf)
+        assert head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head.lower()
+        assert first.endswith(b"data: [DONE]\n\n")
+        head, second, buf = _read_response(sock, buf)
+        assert head.startswith(b"HTTP/1.1 200") and json.loads(second)["object"] == "list"
+        sock.sendall(models)
+        head, third, buf = _read_response(sock, buf)
+        assert head.startswith(b"HTTP/1.1 200") and json.loads(third)["object"] == "list"
+        assert buf == b""
 
 
 def test_errors_use_openai_shape(server):
