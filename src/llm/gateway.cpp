@@ -121,6 +121,43 @@ std::int64_t Gateway::backoff_ms(const RetryPolicy& policy, int attempt) {
   return static_cast<std::int64_t>(r % static_cast<std::uint64_t>(cap + 1));  // full jitter
 }
 
+// Helpers of complete() that do not suspend: in a coroutine, every local lives in its frame,
+// which a long stream keeps for its whole length; out here they live on the stack a moment.
+std::vector<std::string> Gateway::candidates_for(const std::string& model_id) const {
+  std::vector<std::string> candidates;
+  candidates.push_back(model_id);
+  ModelSpec first;
+  if (backend_of(model_id, first))
+    for (const auto& f : first.fallbacks)
+      if (std::find(candidates.begin(), candidates.end(), f) == candidates.end()) candidates.push_back(f);
+  return candidates;
+}
+
+void Gateway::record_attempt(GatewayResult& result, const Backend& backend, const ModelSpec& model, Outcome outcome,
+                             std::chrono::steady_clock::time_point started, int attempt) {
+  Attempt a;
+  a.provider = backend.spec.name;
+  a.model = model.id;
+  a.status = outcome.status;
+  a.usage = outcome.usage;
+  a.cost_usd = model.price.cost(outcome.usage.prompt_tokens, outcome.usage.completion_tokens);
+  a.latency_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (outcome.status != Outcome::Status::complete) {
+    log_.warn("llm.attempt_failed")
+        .str("provider", a.provider)
+        .str("model", a.model)
+        .str("status", status_name(outcome.status))
+        .num("upstream_status", outcome.upstream_status)
+        .num("attempt", attempt)
+        .str("error", outcome.internal.empty() ? outcome.detail : outcome.internal);
+  }
+  result.provider = a.provider;
+  result.model = a.model;
+  result.attempts.push_back(std::move(a));
+  result.outcome = std::move(outcome);
+}
+
 asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, ChatRequest request,
                                                  const DeltaFn& on_delta, Cancellation& cancel) {
   GatewayResult result;
@@ -130,14 +167,7 @@ asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, Ch
     co_return co_await on_delta(text);
   };
 
-  std::vector<std::string> candidates;
-  candidates.push_back(model_id);
-  {
-    ModelSpec first;
-    if (backend_of(model_id, first))
-      for (const auto& f : first.fallbacks)
-        if (std::find(candidates.begin(), candidates.end(), f) == candidates.end()) candidates.push_back(f);
-  }
+  std::vector<std::string> candidates = candidates_for(model_id);
   result.outcome.detail = "the model is not available";
   for (const auto& candidate : candidates) {
     ModelSpec model;
@@ -151,27 +181,7 @@ asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, Ch
     for (int attempt = 1; attempt <= policy.max_attempts && !next_model; ++attempt) {
       auto started = std::chrono::steady_clock::now();
       Outcome outcome = co_await backend->provider->complete(request, counting, cancel);
-      Attempt a;
-      a.provider = backend->spec.name;
-      a.model = model.id;
-      a.status = outcome.status;
-      a.usage = outcome.usage;
-      a.cost_usd = model.price.cost(outcome.usage.prompt_tokens, outcome.usage.completion_tokens);
-      a.latency_ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-      result.attempts.push_back(a);
-      if (outcome.status != Outcome::Status::complete) {
-        log_.warn("llm.attempt_failed")
-            .str("provider", a.provider)
-            .str("model", a.model)
-            .str("status", status_name(outcome.status))
-            .num("upstream_status", outcome.upstream_status)
-            .num("attempt", attempt)
-            .str("error", outcome.internal.empty() ? outcome.detail : outcome.internal);
-      }
-      result.outcome = std::move(outcome);
-      result.provider = a.provider;
-      result.model = a.model;
+      record_attempt(result, *backend, model, std::move(outcome), started, attempt);
       const Outcome& o = result.outcome;
       if (o.status == Outcome::Status::complete || o.status == Outcome::Status::cancelled || delivered ||
           cancel.cancelled())

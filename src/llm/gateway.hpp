@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <functional>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -78,6 +79,9 @@ class Gateway {
     std::vector<ModelSpec> discovered_models;  // guarded by mu_
   };
   const Backend* backend_of(std::string_view model_id, ModelSpec& out) const;
+  std::vector<std::string> candidates_for(const std::string& model_id) const;
+  void record_attempt(GatewayResult& result, const Backend& backend, const ModelSpec& model, Outcome outcome,
+                      std::chrono::steady_clock::time_point started, int attempt);
   std::int64_t backoff_ms(const RetryPolicy& policy, int attempt);
 
   Catalog catalog_;
