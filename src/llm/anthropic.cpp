@@ -13,7 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxEventBytes = 1 << 20;
 
 // Prompt tokens as Anthropic splits them: uncached input plus cache writes and cache reads.
 std::optional<std::int64_t> input_tokens(const json& usage) {
@@ -28,20 +27,9 @@ bool transient_error_type(std::string_view type) {
   return type == "overloaded_error" || type == "api_error" || type == "rate_limit_error" || type == "timeout_error";
 }
 
-class AnthropicStreamDecoder final : public StreamDecoder {
- public:
-  void feed(std::string_view chunk, StreamProgress& progress) override {
-    events_.clear();
-    auto fed = sse_.feed(chunk, events_);
-    for (const auto& event : events_) {
-      if (progress.failure || progress.finished) break;
-      handle(event, progress);
-    }
-    if (!fed && !progress.failure) progress.failure = StreamFailure{fed.error().detail, false};
-  }
-
+class AnthropicStreamDecoder final : public SseStreamDecoder {
  private:
-  static void handle(const SseEvent& event, StreamProgress& progress) {
+  void handle(const SseEvent& event, StreamProgress& progress) override {
     if (event.data.empty()) return;
     const json data = json::parse(event.data, nullptr, /*allow_exceptions=*/false);
     if (data.is_discarded() || !data.is_object()) {
@@ -79,8 +67,6 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     // ping, content_block_start, content_block_stop and event types added later: nothing to do.
   }
 
-  SseParser sse_{kMaxEventBytes};
-  std::vector<SseEvent> events_;
 };
 
 Result<WholeAnswer> parse_whole(std::string_view body) {

@@ -6,6 +6,16 @@
 #include <utility>
 
 namespace chatd::llm {
+
+void SseStreamDecoder::feed(std::string_view chunk, StreamProgress& progress) {
+  events_.clear();
+  auto fed = sse_.feed(chunk, events_);
+  for (const auto& event : events_) {
+    if (progress.failure || progress.finished) break;
+    handle(event, progress);
+  }
+  if (!fed && !progress.failure) progress.failure = StreamFailure{fed.error().detail, false};
+}
 namespace {
 
 using Status = Outcome::Status;

@@ -7,6 +7,7 @@
 #include "core/result.hpp"
 #include "llm/cancel.hpp"
 #include "llm/provider.hpp"
+#include "llm/sse.hpp"
 #include "llm/transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -42,6 +43,21 @@ class StreamDecoder {
   virtual void feed(std::string_view chunk, StreamProgress& progress) = 0;
   // The body ended. A decoder holding a partial message reports it as a failure here.
   virtual void finish(StreamProgress& progress) { (void)progress; }
+};
+
+// A decoder of a text/event-stream body: parses the SSE framing and hands each event to
+// handle(), until the progress is finished or failed. A framing error fails the stream.
+class SseStreamDecoder : public StreamDecoder {
+ public:
+  static constexpr std::size_t kMaxEventBytes = 1 << 20;
+  void feed(std::string_view chunk, StreamProgress& progress) final;
+
+ protected:
+  virtual void handle(const SseEvent& event, StreamProgress& progress) = 0;
+
+ private:
+  SseParser sse_{kMaxEventBytes};
+  std::vector<SseEvent> events_;
 };
 
 // A non-streaming answer.

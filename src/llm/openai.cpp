@@ -14,7 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxEventBytes = 1 << 20;
 constexpr std::size_t kMaxModelsBodyBytes = 4 << 20;
 
 void read_usage(const json& chunk, std::optional<std::int64_t>& prompt, std::optional<std::int64_t>& completion) {
@@ -36,20 +35,9 @@ bool transient_error_type(std::string_view type) {
          type.find("rate_limit") != std::string_view::npos;
 }
 
-class OpenAiStreamDecoder final : public StreamDecoder {
- public:
-  void feed(std::string_view chunk, StreamProgress& progress) override {
-    events_.clear();
-    auto fed = sse_.feed(chunk, events_);
-    for (const auto& event : events_) {
-      if (progress.failure || progress.finished) break;
-      handle(event, progress);
-    }
-    if (!fed && !progress.failure) progress.failure = StreamFailure{fed.error().detail, false};
-  }
-
+class OpenAiStreamDecoder final : public SseStreamDecoder {
  private:
-  static void handle(const SseEvent& event, StreamProgress& progress) {
+  void handle(const SseEvent& event, StreamProgress& progress) override {
     if (event.data.empty()) return;
     if (event.data == "[DONE]") {
       progress.finished = true;
@@ -76,8 +64,6 @@ class OpenAiStreamDecoder final : public StreamDecoder {
     read_usage(chunk, progress.prompt_tokens, progress.completion_tokens);
   }
 
-  SseParser sse_{kMaxEventBytes};
-  std::vector<SseEvent> events_;
 };
 
 Result<WholeAnswer> parse_whole(std::string_view body) {
