@@ -48,8 +48,7 @@ void add_admin_routes(http::Router& router, auth::AdminService& admin) {
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto page = page_request(ctx);
                 if (!page) co_return http::error_response(ctx, page.error());
-                std::optional<std::pair<std::int64_t, std::string>> after;
-                if (page.value().cursor) after = split_cursor(*page.value().cursor);
+                const auto& after = page.value().after;
                 std::string q = ctx.query_param("q").value_or("");
                 if (q.size() > 254) co_return http::error_response(ctx, Error::validation({{"q", "is too long"}}));
                 int limit = page.value().limit;
@@ -120,8 +119,7 @@ void add_admin_routes(http::Router& router, auth::AdminService& admin) {
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto page = page_request(ctx);
                 if (!page) co_return http::error_response(ctx, page.error());
-                std::optional<std::pair<std::int64_t, std::string>> after;
-                if (page.value().cursor) after = split_cursor(*page.value().cursor);
+                const auto& after = page.value().after;
                 int limit = page.value().limit;
                 auto rows = co_await svc.audit(ctx.query_param("user_id").value_or(""),
                                                ctx.query_param("event").value_or(""), after, limit + 1);

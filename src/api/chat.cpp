@@ -63,13 +63,6 @@ Result<chat::ConversationChanges> read_changes(const json& body, std::int64_t ma
   return out;
 }
 
-Result<std::optional<std::pair<std::int64_t, std::string>>> cursor_of(const PageRequest& page) {
-  if (!page.cursor) return std::optional<std::pair<std::int64_t, std::string>>();
-  auto after = split_cursor(*page.cursor);
-  if (!after) return Error::validation({{"cursor", "is malformed"}});
-  return std::optional<std::pair<std::int64_t, std::string>>(std::move(after));
-}
-
 bool wants_event_stream(const http::Request& req) {
   auto accept = req.find(bhttp::field::accept);
   return accept != req.end() && accept->value().find("text/event-stream") != std::string_view::npos;
@@ -174,10 +167,8 @@ void add_chat_routes(http::Router& router, chat::Service& chat) {
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto page = page_request(ctx);
                 if (!page) co_return http::error_response(ctx, page.error());
-                auto after = cursor_of(page.value());
-                if (!after) co_return http::error_response(ctx, after.error());
                 std::string q = ctx.query_param("q").value_or("");
-                auto list = co_await svc.list(*ctx.principal, q, after.value(), page.value().limit);
+                auto list = co_await svc.list(*ctx.principal, q, page.value().after, page.value().limit);
                 if (!list) co_return http::error_response(ctx, list.error());
                 json items = json::array();
                 for (const auto& c : list.value().items) items.push_back(conversation_json(c));
@@ -217,9 +208,7 @@ void add_chat_routes(http::Router& router, chat::Service& chat) {
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto page = page_request(ctx);
                 if (!page) co_return http::error_response(ctx, page.error());
-                auto after = cursor_of(page.value());
-                if (!after) co_return http::error_response(ctx, after.error());
-                auto list = co_await svc.messages(*ctx.principal, ctx.params.get("id"), after.value(), page.value().limit);
+                auto list = co_await svc.messages(*ctx.principal, ctx.params.get("id"), page.value().after, page.value().limit);
                 if (!list) co_return http::error_response(ctx, list.error());
                 json items = json::array();
                 for (const auto& m : list.value().items) items.push_back(message_json(m));

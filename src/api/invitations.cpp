@@ -93,9 +93,7 @@ void add_invitation_routes(http::Router& router, auth::Invitations& invitations)
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto request = page_request(ctx);
                 if (!request) co_return http::error_response(ctx, request.error());
-                std::optional<auth::InvitationPosition> after;
-                if (request.value().cursor) after = split_cursor(*request.value().cursor);
-                auto page = co_await svc.list(*ctx.principal, request.value().limit, std::move(after));
+                auto page = co_await svc.list(*ctx.principal, request.value().limit, std::move(request.value().after));
                 if (!page) co_return http::error_response(ctx, page.error());
                 co_return http::json_response(bhttp::status::ok, page_json(page.value()));
               },

@@ -6,6 +6,23 @@
 
 namespace chatd::api {
 
+namespace {
+
+// Splits a decoded cursor payload; nullopt when malformed.
+std::optional<std::pair<std::int64_t, std::string>> split_cursor(const std::string& payload) {
+  if (payload.rfind("v1|", 0) != 0) return std::nullopt;
+  auto bar = payload.find('|', 3);
+  if (bar == std::string::npos || bar == 3 || bar + 1 >= payload.size()) return std::nullopt;
+  std::int64_t key = 0;
+  auto [ptr, ec] = std::from_chars(payload.data() + 3, payload.data() + bar, key);
+  if (ec != std::errc() || ptr != payload.data() + bar) return std::nullopt;
+  std::string id = payload.substr(bar + 1);
+  if (id.size() > 64) return std::nullopt;
+  return std::pair{key, id};
+}
+
+}  // namespace
+
 Result<PageRequest> page_request(const http::Context& ctx) {
   PageRequest page;
   std::vector<FieldError> errors;
@@ -19,9 +36,8 @@ Result<PageRequest> page_request(const http::Context& ctx) {
   }
   if (auto cursor = ctx.query_param("cursor"); cursor && !cursor->empty()) {
     auto raw = crypto::base64url_decode(*cursor);
-    std::string payload = raw ? std::string(raw->begin(), raw->end()) : std::string();
-    if (!raw || !split_cursor(payload)) errors.push_back({"cursor", "is not a cursor this server issued"});
-    else page.cursor = payload;
+    if (raw) page.after = split_cursor(std::string(raw->begin(), raw->end()));
+    if (!page.after) errors.push_back({"cursor", "is not a cursor this server issued"});
   }
   if (!errors.empty()) return Error::validation(std::move(errors));
   return page;
@@ -31,16 +47,5 @@ std::string encode_cursor(std::int64_t sort_key, const std::string& id) {
   return crypto::base64url_encode(std::string_view("v1|" + std::to_string(sort_key) + "|" + id));
 }
 
-std::optional<std::pair<std::int64_t, std::string>> split_cursor(const std::string& payload) {
-  if (payload.rfind("v1|", 0) != 0) return std::nullopt;
-  auto bar = payload.find('|', 3);
-  if (bar == std::string::npos || bar == 3 || bar + 1 >= payload.size()) return std::nullopt;
-  std::int64_t key = 0;
-  auto [ptr, ec] = std::from_chars(payload.data() + 3, payload.data() + bar, key);
-  if (ec != std::errc() || ptr != payload.data() + bar) return std::nullopt;
-  std::string id = payload.substr(bar + 1);
-  if (id.size() > 64) return std::nullopt;
-  return std::pair{key, id};
-}
 
 }  // namespace chatd::api

@@ -8,20 +8,19 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace chatd::api {
 
 struct PageRequest {
   int limit = 20;
-  std::optional<std::string> cursor;  // decoded cursor payload
+  std::optional<std::pair<std::int64_t, std::string>> after;  // the cursor: sort key and id of the last item seen
 };
 
 // Reads limit and cursor from the query string.
 Result<PageRequest> page_request(const http::Context& ctx);
 
-// Cursors are base64url of "v1|<sort key>|<id>"; the payload is what PageRequest::cursor holds.
+// Cursors are base64url of "v1|<sort key>|<id>"; PageRequest::after holds them split.
 std::string encode_cursor(std::int64_t sort_key, const std::string& id);
-// Splits a decoded cursor payload; nullopt when malformed.
-std::optional<std::pair<std::int64_t, std::string>> split_cursor(const std::string& payload);
 
 }  // namespace chatd::api
