@@ -446,11 +446,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   asio::awaitable<Result<std::string>> read_body();
 
   int status() const { return static_cast<int>(parser_->get().result_int()); }
+  // The parser keeps the connection's keep-alive semantics in its own state, not in the
+  // fields, so reuse is decided the same way afterwards.
   void release_head() {
-    if (head_released_ || !parser_) return;
-    keep_alive_ = parser_->get().keep_alive();
-    head_released_ = true;
-    parser_->get().clear();
+    if (parser_) parser_->get().clear();
   }
 
   std::optional<std::string> header(std::string_view name) const {
@@ -495,8 +494,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool has_slot_ = false;
   bool registered_ = false;
   bool ended_ = false;
-  bool head_released_ = false;  // release_head(): the fields are gone, keep_alive_ holds what they said
-  bool keep_alive_ = false;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
   std::optional<Error> error_;  // sticky: a broken body stays broken
 };
@@ -665,8 +662,7 @@ asio::awaitable<Status> Exchange::open(const std::string& wire, bool head_reques
 }
 
 void Exchange::complete() {
-  const bool keep_alive = head_released_ ? keep_alive_ : parser_->get().keep_alive();
-  const bool reusable = keep_alive && conn_ && conn_->buffer.size() == 0;
+  const bool reusable = parser_->keep_alive() && conn_ && conn_->buffer.size() == 0;
   end(reusable);
 }
 
