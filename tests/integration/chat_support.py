@@ -8,12 +8,14 @@ import socket
 import sys
 import uuid
 
+import pytest
+
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TESTS_DIR, "upstream"))
 
 from control import FakeUpstream  # noqa: E402,F401
 
-from test_auth import STRONG, login, new_identity, register  # noqa: E402
+from test_auth import login, new_identity, register  # noqa: E402
 
 OPENAI_KEY = "sk-fake-openai-key-0123456789"
 ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-0123"
@@ -21,6 +23,19 @@ AWS = ("AKIDFAKEEXAMPLE", "fake/secret/key/for/tests/only", "us-east-1")
 BEDROCK_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 LOOSE_LIMITS = ("login=100000/60s,register=100000/60s,verify=100000/60s,refresh=100000/60s,otp=100000/60s,"
                 "message=100000/60s,global=1000000/60s")
+
+
+@pytest.fixture(scope="module")
+def fake():
+    """The fake upstream, one per test module, checking the keys the providers file gives chatd."""
+    with FakeUpstream(openai_key=OPENAI_KEY, anthropic_key=ANTHROPIC_KEY, aws=AWS) as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def server(make_chatd, tmp_path, fake):
+    """A chatd on the three providers of providers_file()."""
+    return make_chatd(chat_env(tmp_path, fake))
 
 
 def providers_file(tmp_path, fake, extra=None, retries=None, timeouts=None, name="providers.json"):

@@ -7,22 +7,10 @@ import time
 
 import pytest
 
-from chat_support import (AWS, BEDROCK_MODEL, LOOSE_LIMITS, FakeUpstream, SseStream, chat_env, marker, new_user,
-                          providers_file)
+from chat_support import LOOSE_LIMITS, SseStream, chat_env, marker, new_user, providers_file
+from chat_support import fake, server  # noqa: F401 (fixtures)
 from conftest import wait_for
 from test_auth import problem
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeUpstream(openai_key="sk-fake-openai-key-0123456789", anthropic_key="sk-ant-fake-anthropic-key-0123",
-                      aws=AWS) as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def server(make_chatd, tmp_path, fake):
-    return make_chatd(chat_env(tmp_path, fake))
 
 
 def entries_with(fake, text):

@@ -6,24 +6,11 @@ import os
 import socket
 import subprocess
 
-import pytest
-
-from chat_support import AWS, FakeUpstream, SseStream, chat_env, marker, new_user
+from chat_support import SseStream, marker, new_user
+from chat_support import fake, server  # noqa: F401 (fixtures)
 from conftest import ROOT, wait_for
 
 NODE_DIR = os.path.join(ROOT, "tests", "node")
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeUpstream(openai_key="sk-fake-openai-key-0123456789", anthropic_key="sk-ant-fake-anthropic-key-0123",
-                      aws=AWS) as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def server(make_chatd, tmp_path, fake):
-    return make_chatd(chat_env(tmp_path, fake))
 
 
 def api_key(server, token):

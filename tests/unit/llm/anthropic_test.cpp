@@ -119,17 +119,9 @@ TEST(AnthropicProvider, RefusesAConversationWithoutUserMessage) {
 }
 
 TEST(AnthropicProvider, StreamsAcrossEverySplitPoint) {
-  for (std::size_t at = 1; at < kStream.size(); ++at) {
-    FakeTransport transport;
-    transport.script.chunks = fake::split_at(kStream, at);
-    AnthropicProvider provider(options(), transport);
-    SCOPED_TRACE("split at " + std::to_string(at));
-    expect_stream_result(call(provider, sample_request()));
-  }
-  FakeTransport transport;
-  transport.script.chunks = fake::split_every(kStream, 1);
-  AnthropicProvider provider(options(), transport);
-  expect_stream_result(call(provider, sample_request()));
+  fake::for_every_split(
+      kStream, sample_request(), [](FakeTransport& t) { return std::make_unique<AnthropicProvider>(options(), t); },
+      expect_stream_result);
 }
 
 TEST(AnthropicProvider, MapsStopReasons) {

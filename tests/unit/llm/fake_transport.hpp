@@ -10,6 +10,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cctype>
@@ -145,6 +146,22 @@ inline std::vector<std::string> split_every(std::string_view body, std::size_t s
   std::vector<std::string> out;
   for (std::size_t i = 0; i < body.size(); i += size) out.emplace_back(body.substr(i, size));
   return out;
+}
+
+// Answers `request` with `body` split at every byte position, then in one-byte pieces, each
+// time through a fresh provider from `make(transport)`, and hands every result to `check`.
+template <class Make, class Check>
+void for_every_split(std::string_view body, const ChatRequest& request, Make make, Check check) {
+  std::vector<std::vector<std::string>> splits;
+  for (std::size_t at = 1; at < body.size(); ++at) splits.push_back(split_at(body, at));
+  splits.push_back(split_every(body, 1));
+  for (std::size_t i = 0; i < splits.size(); ++i) {
+    FakeTransport transport;
+    transport.script.chunks = splits[i];
+    auto provider = make(transport);
+    SCOPED_TRACE(i + 1 < splits.size() ? "split at " + std::to_string(i + 1) : std::string("one-byte pieces"));
+    check(call(*provider, request));
+  }
 }
 
 }  // namespace chatd::llm::fake

@@ -113,22 +113,10 @@ TEST(OpenAiProvider, AzureStyleAuthAndQuery) {
   EXPECT_FALSE(transport.sent_header("authorization"));
 }
 
-TEST(OpenAiProvider, StreamsDeltasAcrossEverySplitPoint) {
-  for (std::size_t at = 1; at < kStream.size(); ++at) {
-    FakeTransport transport;
-    transport.script.chunks = fake::split_at(kStream, at);
-    OpenAiProvider provider(options(), transport);
-    auto r = call(provider, sample_request());
-    SCOPED_TRACE("split at " + std::to_string(at));
-    expect_stream_result(r);
-  }
-}
-
-TEST(OpenAiProvider, StreamsDeltasFromOneByteChunks) {
-  FakeTransport transport;
-  transport.script.chunks = fake::split_every(kStream, 1);
-  OpenAiProvider provider(options(), transport);
-  expect_stream_result(call(provider, sample_request()));
+TEST(OpenAiProvider, StreamsDeltasAcrossEverySplitPointAndFromOneByteChunks) {
+  fake::for_every_split(
+      kStream, sample_request(), [](FakeTransport& t) { return std::make_unique<OpenAiProvider>(options(), t); },
+      expect_stream_result);
 }
 
 TEST(OpenAiProvider, EstimatesUsageWhenTheServerSendsNone) {
