@@ -87,7 +87,6 @@ class Providers {
     if (spec.type == "demo") return std::make_unique<llm::DemoProvider>();
     llm::HttpClientOptions client_options;
     client_options.max_connections = spec.max_connections;
-    client_options.max_idle = spec.max_connections;
     clients_.push_back(std::make_unique<llm::HttpClient>(client_options));
     llm::Transport& transport = *clients_.back();
     if (spec.type == "openai") {

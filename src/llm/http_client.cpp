@@ -391,7 +391,7 @@ Lease leave(State& s, const std::string& origin, Waiter& w) {
 // pool, or closes it.
 void give_back(const std::shared_ptr<State>& s, const std::string& origin, std::unique_ptr<Connection> conn,
                bool reusable, asio::execution_context& home) {
-  reusable = reusable && conn && s->options.max_idle > 0;
+  reusable = reusable && conn;
   // Connections finished while their io_context is being destroyed are closed, not pooled.
   if (reusable) reusable = asio::use_service<IdleGuard>(home).watch(s);
   {
@@ -408,9 +408,8 @@ void give_back(const std::shared_ptr<State>& s, const std::string& origin, std::
           return;
         }
       }
-      const auto idle_here = static_cast<std::size_t>(std::count_if(
-          o.idle.begin(), o.idle.end(), [&](const std::unique_ptr<Connection>& c) { return c->home == &home; }));
-      if (o.waiters.empty() && idle_here < s->options.max_idle) {
+      // Idle connections count towards max_connections (o.open), which bounds them too.
+      if (o.waiters.empty()) {
         conn->idle_since = Clock::now();
         o.idle.push_back(std::move(conn));
         return;

@@ -26,11 +26,8 @@ struct HttpClientOptions {
   // At most this many connections (busy or idle, on any io_context) to one origin at once.
   // A request beyond that waits for a free connection within its connect timeout and then
   // fails with Code::timeout ("no connection to the upstream became free within N ms").
+  // Every connection that may be reused is kept while idle, for at most idle_ttl_ms.
   std::size_t max_connections = 64;
-  // At most this many idle connections kept per origin and io_context; more are closed. As
-  // many as max_connections by default: a busy proxy that closes what it could keep pays a
-  // new connection per request (idle ones still expire after idle_ttl_ms).
-  std::size_t max_idle = 64;
   // Idle connections older than this are closed instead of reused.
   std::int64_t idle_ttl_ms = 30000;
   std::string user_agent = std::string("chatd/") + CHATD_VERSION;
