@@ -9,6 +9,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "mail/templates.hpp"
+#include "core/ascii.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -36,17 +37,12 @@ constexpr const char* kListPage =
     "FROM invitations WHERE inviter_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) "
     "ORDER BY created_at DESC, id DESC LIMIT $4";
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // Checks and normalises the request (a plain function: GCC 12 mishandles braced string
 // lists inside coroutine bodies).
 std::optional<Error> invalid_request(std::optional<std::string>& email, const std::optional<std::int64_t>& hours) {
   std::vector<FieldError> fields;
   if (email) {
-    *email = lower(*email);
+    *email = ascii_lower(*email);
     if (!valid_email(*email)) fields.push_back({"email", "must be a valid e-mail address"});
   }
   if (hours && (*hours < 1 || *hours > Invitations::kMaxHours))

@@ -12,6 +12,7 @@
 #include "crypto/password_hash.hpp"
 #include "crypto/random.hpp"
 #include "mail/templates.hpp"
+#include "core/ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -34,11 +35,6 @@ std::string new_secret(std::string_view prefix) {
   return std::string(prefix) + crypto::base64url_encode(raw);
 }
 std::string token_hash(std::string_view token) { return crypto::sha256_hex(token); }
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 Error invalid_credentials() {
   return fail(Code::unauthenticated, "the login or the password is wrong", "invalid_credentials");
@@ -129,7 +125,7 @@ std::string Service::access_token_for(const User& user, const std::string& sessi
 
 Task<User> Service::register_user(std::string email, std::string username, std::string password,
                                   std::optional<std::string> invite_code, RequestMeta meta) {
-  email = lower(email);
+  email = ascii_lower(email);
   std::vector<FieldError> fields;
   if (!valid_email(email)) fields.push_back({"email", "must be a valid e-mail address"});
   if (!valid_username(username)) fields.push_back({"username", "must be 3-32 characters of A-Z a-z 0-9 _ . -"});
@@ -210,7 +206,7 @@ std::optional<Error> mail_limited(limits::RateLimiter& limiter, const config::Co
 }  // namespace
 
 Task<bool> Service::request_verification(std::string email, RequestMeta meta) {
-  email = lower(email);
+  email = ascii_lower(email);
   std::int64_t now = d_.clock.now_ms();
   if (auto limited = mail_limited(d_.limiter, d_.config, "verify", email, now)) co_return *limited;
   std::string token = new_secret("ev_");
@@ -258,7 +254,7 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
                                  RequestMeta meta) {
   std::int64_t now = d_.clock.now_ms();
   // Per-account limit on top of the per-IP one the route applies.
-  auto decision = d_.limiter.hit("login:account:" + lower(login), d_.config.rate_limits.at("login"), now);
+  auto decision = d_.limiter.hit("login:account:" + ascii_lower(login), d_.config.rate_limits.at("login"), now);
   if (!decision.allowed) {
     Error e = fail(Code::rate_limited, "too many login attempts for this account; try again later");
     e.retry_after_seconds = decision.retry_after_seconds;
@@ -567,7 +563,7 @@ Task<bool> Service::change_password(const Principal& who, std::string current_pa
 }
 
 Task<bool> Service::request_password_reset(std::string email, RequestMeta meta) {
-  email = lower(email);
+  email = ascii_lower(email);
   std::int64_t now = d_.clock.now_ms();
   if (auto limited = mail_limited(d_.limiter, d_.config, "reset", email, now)) co_return *limited;
   std::string token = new_secret("pr_");

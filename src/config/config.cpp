@@ -8,6 +8,7 @@
 #include "config/dotenv.hpp"
 #include "config/url.hpp"
 #include "core/utf8.hpp"
+#include "core/ascii.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,13 +44,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
   return s;
-}
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
-  return out;
 }
 
 std::string uppercase(std::string_view s) {
@@ -135,7 +129,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 bool is_local_host(std::string_view host) {
-  std::string h = lowercase(host);
+  std::string h = ascii_lower(host);
   if (h == "localhost" || h == "::1" || (h.size() > 10 && h.ends_with(".localhost"))) return true;
   auto ip = parse_ip(h);
   // 127.0.0.0/8, stored IPv4-mapped.
@@ -202,7 +196,7 @@ bool parse_int(Field& f, int lo, int hi, int& out) {
 }
 
 bool parse_bool(Field& f, bool& out) {
-  std::string v = lowercase(f.value);
+  std::string v = ascii_lower(f.value);
   if (v == "true" || v == "1" || v == "yes") {
     out = true;
   } else if (v == "false" || v == "0" || v == "no") {
@@ -282,7 +276,7 @@ void parse_addr(Field& f, Config& c) {
   if (*hp->port > 65535) return f.fail("the port must be from 0 to 65535");
   std::string host = hp->host;
   if (!hp->ipv6) {
-    if (lowercase(host) == "localhost") {
+    if (ascii_lower(host) == "localhost") {
       host = "127.0.0.1";
     } else if (!parse_ip(host)) {
       return f.fail("the host must be an IP address or localhost (e.g. 0.0.0.0:8080 or [::]:8080)");
@@ -473,7 +467,7 @@ void parse_cors_origins(Field& f, Config& c) {
     if (!url->path.empty() || url->query || url->fragment) {
       return f.fail(bad + "must be scheme://host[:port] without a path, not even a trailing '/'");
     }
-    std::string origin = url->scheme + "://" + lowercase(url->host.ipv6 ? "[" + url->host.host + "]" : url->host.host);
+    std::string origin = url->scheme + "://" + ascii_lower(url->host.ipv6 ? "[" + url->host.host + "]" : url->host.host);
     bool default_port = url->host.port && ((url->scheme == "http" && *url->host.port == 80) ||
                                            (url->scheme == "https" && *url->host.port == 443));
     if (url->host.port && !default_port) origin += ":" + std::to_string(*url->host.port);
@@ -896,7 +890,7 @@ void check_production(const Config& c, const Sources& sources, Checker& k) {
                 mask_url_password(*c.smtp_url));
     }
   }
-  if (k.ok("CHATD_PUBLIC_URL") && !starts_with(lowercase(c.public_url), "https://")) {
+  if (k.ok("CHATD_PUBLIC_URL") && !starts_with(ascii_lower(c.public_url), "https://")) {
     k.problem("CHATD_PUBLIC_URL", "must be an https:// URL in production (links in e-mails carry tokens)",
               c.public_url);
   }
@@ -937,7 +931,7 @@ void check_production(const Config& c, const Sources& sources, Checker& k) {
   }
   if (k.ok("CHATD_MAIL_FROM")) {
     auto at = c.mail_from.rfind('@');
-    std::string domain = lowercase(c.mail_from.substr(at + 1));
+    std::string domain = ascii_lower(c.mail_from.substr(at + 1));
     if (!domain.empty() && domain.back() == '>') domain.pop_back();
     if (is_local_host(domain)) {
       k.problem("CHATD_MAIL_FROM", "must be a deliverable sender address in production", c.mail_from);

@@ -1,6 +1,7 @@
 #include "llm/http_client.hpp"
 
 #include "config/url.hpp"
+#include "core/ascii.hpp"
 
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -55,12 +56,6 @@ struct Target {
   std::string origin;  // scheme://host:port, the pool key
 };
 
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 std::optional<Target> parse_target(std::string_view url, std::string& error) {
   auto parsed = config::parse_url(url, error);
   if (!parsed) return std::nullopt;
@@ -81,7 +76,7 @@ std::optional<Target> parse_target(std::string_view url, std::string& error) {
   const long default_port = t.tls ? 443 : 80;
   const long port = parsed->host.port.value_or(default_port);
   t.port = static_cast<std::uint16_t>(port);
-  t.host = lowercase(parsed->host.host);
+  t.host = ascii_lower(parsed->host.host);
   const std::string authority = parsed->host.ipv6 ? "[" + t.host + "]" : t.host;
   t.host_header = port == default_port ? authority : authority + ":" + std::to_string(port);
   t.path = parsed->path.empty() ? "/" : parsed->path;

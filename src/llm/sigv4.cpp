@@ -2,6 +2,7 @@
 
 #include "crypto/encoding.hpp"
 #include "crypto/hash.hpp"
+#include "core/ascii.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -15,12 +16,6 @@ constexpr std::string_view algorithm = "AWS4-HMAC-SHA256";
 
 bool is_unreserved(unsigned char c) {
   return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // One line of a header value: trimmed, and runs of spaces/tabs collapsed to one space, as the
@@ -164,7 +159,7 @@ SigV4Result sigv4_sign(const SigV4Request& request, const SigV4Credentials& cred
   // std::map keeps names sorted; values of repeated names are joined in request order.
   std::map<std::string, std::string> headers;
   for (const auto& [name, value] : request.headers) {
-    auto [it, inserted] = headers.try_emplace(to_lower(name), canonical_header_value(value));
+    auto [it, inserted] = headers.try_emplace(ascii_lower(name), canonical_header_value(value));
     if (!inserted) it->second += "," + canonical_header_value(value);
   }
   if (!headers.contains("host")) throw std::invalid_argument("sigv4: request has no host header");
