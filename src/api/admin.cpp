@@ -150,7 +150,9 @@ void add_admin_routes(http::Router& router, auth::AdminService& admin) {
   router.add({bhttp::verb::get, "/admin/usage",
               [&svc](Context& ctx) -> awaitable<Response> {
                 std::vector<FieldError> errors;
-                std::int64_t to = system_now_ms();
+                // `to` is exclusive: by default it ends after the current millisecond, so an
+                // event recorded in the same millisecond as this request is counted.
+                std::int64_t to = system_now_ms() + 1;
                 std::int64_t from = to - 30LL * 86'400'000;
                 if (auto v = ctx.query_param("from")) {
                   if (auto t = parse_time_or_date(*v)) from = *t;
