@@ -2,7 +2,7 @@
 
 #include "api/common.hpp"
 #include "api/input.hpp"
-#include "core/log.hpp"
+#include "core/json_writer.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
 
@@ -26,32 +26,15 @@ nlohmann::json login_json(const auth::LoginResult& r) {
 // The same object as user_json, written straight into a string: GET /auth/me is the
 // hottest account route, and building a JSON tree for it cost more than the rest of it.
 void append_user_json(std::string& out, const auth::User& u) {
-  auto str = [&](const char* key, std::string_view value, bool first = false) {
-    if (!first) out += ',';
-    out += '"';
-    out += key;
-    out += "\":\"";
-    append_json_escaped(out, value);
-    out += '"';
-  };
-  out += '{';
-  str("id", u.id, true);
-  str("email", u.email);
-  str("username", u.username);
-  out += u.email_verified_at ? ",\"email_verified\":true" : ",\"email_verified\":false";
-  out += ",\"roles\":[";
-  for (std::size_t i = 0; i < u.roles.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    append_json_escaped(out, u.roles[i]);
-    out += '"';
-  }
-  out += ']';
-  out += u.totp_enabled ? ",\"totp_enabled\":true" : ",\"totp_enabled\":false";
-  str("created_at", format_rfc3339(u.created_at));
-  if (u.last_login_at) str("last_login_at", format_rfc3339(*u.last_login_at));
-  else out += ",\"last_login_at\":null";
-  out += '}';
+  JsonWriter w(out);
+  w.begin_object().key("id").string(u.id).key("email").string(u.email).key("username").string(u.username);
+  w.key("email_verified").boolean(u.email_verified_at.has_value()).key("roles").begin_array();
+  for (const auto& role : u.roles) w.string(role);
+  w.end_array().key("totp_enabled").boolean(u.totp_enabled).key("created_at").string(format_rfc3339(u.created_at));
+  w.key("last_login_at");
+  if (u.last_login_at) w.string(format_rfc3339(*u.last_login_at));
+  else w.null();
+  w.end_object();
 }
 
 nlohmann::json user_json(const auth::User& u) {

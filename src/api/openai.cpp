@@ -1,6 +1,7 @@
 #include "api/openai.hpp"
 
 #include "core/ids.hpp"
+#include "core/json_writer.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
 
@@ -128,27 +129,43 @@ Result<CompletionCall> read_request(const json& body, std::int64_t max_chars) {
   return call;
 }
 
-json usage_json(const llm::Usage& u) {
-  return {{"prompt_tokens", u.prompt_tokens},
-          {"completion_tokens", u.completion_tokens},
-          {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+void write_usage(JsonWriter& w, const llm::Usage& u) {
+  w.begin_object()
+      .key("prompt_tokens").number(u.prompt_tokens)
+      .key("completion_tokens").number(u.completion_tokens)
+      .key("total_tokens").number(u.prompt_tokens + u.completion_tokens)
+      .end_object();
 }
 
 std::string finish_reason(const llm::Outcome& o) { return o.finish_reason.empty() ? "stop" : o.finish_reason; }
 
-json chunk(const CompletionCall& call, json delta, json reason) {
-  json c = json::object();
-  c["id"] = call.id;
-  c["object"] = "chat.completion.chunk";
-  c["created"] = call.created;
-  c["model"] = call.model.id;
-  json choice = json::object();
-  choice["index"] = 0;
-  choice["delta"] = std::move(delta);
-  choice["logprobs"] = nullptr;
-  choice["finish_reason"] = std::move(reason);
-  c["choices"] = json::array({choice});
-  return c;
+// The members every chunk and completion starts with.
+void write_head(JsonWriter& w, const CompletionCall& call, std::string_view object) {
+  w.key("id").string(call.id).key("object").string(object).key("created").number(call.created);
+  w.key("model").string(call.model.id);
+}
+
+// One stream event, "data: {chunk}\n\n", appended to `out`. The chunk's single choice has a
+// delta of `content` (and "role": "assistant" for the first one), and a finish reason only
+// in the last.
+struct ChunkDelta {
+  bool role = false;
+  std::optional<std::string_view> content;
+  std::optional<std::string_view> finish_reason;
+};
+void append_chunk(std::string& out, const CompletionCall& call, const ChunkDelta& d) {
+  out += "data: ";
+  JsonWriter w(out);
+  w.begin_object();
+  write_head(w, call, "chat.completion.chunk");
+  w.key("choices").begin_array().begin_object().key("index").number(std::int64_t{0}).key("delta").begin_object();
+  if (d.role) w.key("role").string("assistant");
+  if (d.content) w.key("content").string(*d.content);
+  w.end_object().key("logprobs").null().key("finish_reason");
+  if (d.finish_reason) w.string(*d.finish_reason);
+  else w.null();
+  w.end_object().end_array().end_object();
+  out += "\n\n";
 }
 
 std::string data_line(const json& j) { return "data: " + dump(j) + "\n\n"; }
@@ -171,14 +188,9 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
     std::string frames;
     if (!started) {
       started = true;
-      json role = json::object();
-      role["role"] = "assistant";
-      role["content"] = "";
-      frames += data_line(chunk(*call, role, nullptr));
+      append_chunk(frames, *call, {true, "", std::nullopt});
     }
-    json delta = json::object();
-    delta["content"] = text;
-    frames += data_line(chunk(*call, delta, nullptr));
+    append_chunk(frames, *call, {false, text, std::nullopt});
     co_return co_await out.write(frames);
   };
   llm::GatewayResult result = co_await chat.complete(call->who, call->model, std::move(call->request), on_delta, cancel);
@@ -199,25 +211,38 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
     co_return;
   }
   std::string frames;
-  if (!started) {
-    json role = json::object();
-    role["role"] = "assistant";
-    role["content"] = "";
-    frames += data_line(chunk(*call, role, nullptr));
-  }
-  frames += data_line(chunk(*call, json::object(), finish_reason(o)));
+  if (!started) append_chunk(frames, *call, {true, "", std::nullopt});
+  append_chunk(frames, *call, {false, std::nullopt, finish_reason(o)});
   if (call->include_usage) {
-    json last = json::object();
-    last["id"] = call->id;
-    last["object"] = "chat.completion.chunk";
-    last["created"] = call->created;
-    last["model"] = call->model.id;
-    last["choices"] = json::array();
-    last["usage"] = usage_json(o.usage);
-    frames += data_line(last);
+    frames += "data: ";
+    JsonWriter last(frames);
+    last.begin_object();
+    write_head(last, *call, "chat.completion.chunk");
+    last.key("choices").begin_array().end_array().key("usage");
+    write_usage(last, o.usage);
+    last.end_object();
+    frames += "\n\n";
   }
   frames += "data: [DONE]\n\n";
   co_await out.write(frames);
+}
+
+// The non-streaming answer: a chat.completion object.
+Response completion_response(const CompletionCall& call, const llm::Outcome& o) {
+  Response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  std::string& body = res.body();
+  body.reserve(256 + o.text.size());
+  JsonWriter w(body);
+  w.begin_object();
+  write_head(w, call, "chat.completion");
+  w.key("choices").begin_array().begin_object().key("index").number(std::int64_t{0});
+  w.key("message").begin_object().key("role").string("assistant").key("content").string(o.text).end_object();
+  w.key("logprobs").null().key("finish_reason").string(finish_reason(o)).end_object().end_array();
+  w.key("usage");
+  write_usage(w, o.usage);
+  w.end_object();
+  return res;
 }
 
 }  // namespace
@@ -257,22 +282,7 @@ void add_openai_routes(http::Router& router, chat::Service& chat) {
             co_return http::json_response(timeout ? bhttp::status::gateway_timeout : bhttp::status::bad_gateway,
                                           error_body(o));
           }
-          json message = json::object();
-          message["role"] = "assistant";
-          message["content"] = o.text;
-          json choice = json::object();
-          choice["index"] = 0;
-          choice["message"] = message;
-          choice["logprobs"] = nullptr;
-          choice["finish_reason"] = finish_reason(o);
-          json body = json::object();
-          body["id"] = shared->id;
-          body["object"] = "chat.completion";
-          body["created"] = shared->created;
-          body["model"] = shared->model.id;
-          body["choices"] = json::array({choice});
-          body["usage"] = usage_json(o.usage);
-          co_return http::json_response(bhttp::status::ok, body);
+          co_return completion_response(*shared, o);
         }
         Response res{bhttp::status::ok, 11};
         res.set(bhttp::field::content_type, "text/event-stream");

@@ -1,5 +1,6 @@
 #include "core/log.hpp"
 
+#include "core/json_writer.hpp"
 #include "core/time.hpp"
 
 #include <unistd.h>
@@ -64,29 +65,6 @@ void append_timestamp(std::string& out, std::int64_t epoch_ms) {
 }
 
 }  // namespace
-
-void append_json_escaped(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::size_t clean_from = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    auto u = static_cast<unsigned char>(s[i]);
-    if (u >= 0x20 && u != '"' && u != '\\' && u != 0x7f) continue;
-    out.append(s.data() + clean_from, i - clean_from);  // copy runs that need no escape at once
-    clean_from = i + 1;
-    switch (u) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        out += "\\u00";
-        out += hex[u >> 4];
-        out += hex[u & 0xf];
-    }
-  }
-  out.append(s.data() + clean_from, s.size() - clean_from);
-}
 
 Logger::Logger(LogLevel min_level, LogFormat format, int fd, std::size_t capacity)
     : min_level_(min_level), format_(format), fd_(fd), capacity_(capacity) {

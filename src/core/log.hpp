@@ -85,7 +85,4 @@ class Logger {
   std::thread writer_;
 };
 
-// Appends `s` to `out` as the inside of a JSON string (quotes not included).
-void append_json_escaped(std::string& out, std::string_view s);
-
 }  // namespace chatd

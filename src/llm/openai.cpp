@@ -1,5 +1,7 @@
 #include "llm/openai.hpp"
 
+#include "core/json_scan.hpp"
+#include "core/json_writer.hpp"
 #include "llm/exchange.hpp"
 #include "llm/provider_util.hpp"
 #include "llm/sse.hpp"
@@ -16,18 +18,45 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxModelsBodyBytes = 4 << 20;
 
-void read_usage(const json& chunk, std::optional<std::int64_t>& prompt, std::optional<std::int64_t>& completion) {
-  const json* usage = json_member(chunk, "usage");
-  if (usage == nullptr || !usage->is_object()) return;
-  if (auto p = json_int(*usage, "prompt_tokens")) prompt = *p;
-  if (auto c = json_int(*usage, "completion_tokens")) completion = *c;
-}
+// What chatd reads of an OpenAI chat completion (`message`) or stream chunk (`delta`), taken
+// from the scanned document without building it.
+struct CompletionReader final : JsonVisitor {
+  explicit CompletionReader(const char* part) : part(part) {}
 
-const json* first_choice(const json& chunk) {
-  const json* choices = json_member(chunk, "choices");
-  if (choices == nullptr || !choices->is_array() || choices->empty()) return nullptr;
-  return &(*choices)[0];
-}
+  void value(const JsonPath& at, const JsonValue& v) override {
+    const bool str = v.kind == JsonKind::string;
+    switch (at.depth()) {
+      case 0: object = v.kind == JsonKind::object; break;
+      case 1: has_error = has_error || at.is({"error"}); break;
+      case 2:
+        if (at.is({"usage", "prompt_tokens"}) && v.kind == JsonKind::integer) prompt_tokens = v.integer;
+        else if (at.is({"usage", "completion_tokens"}) && v.kind == JsonKind::integer) completion_tokens = v.integer;
+        else if (at.is({"error", "type"}) && str) error_type = std::string(v.text);
+        else if (at.is({"error", "code"}) && str) error_code = std::string(v.text);
+        break;
+      case 3:
+        if (at.is({"choices", 0, part})) has_part = true;
+        else if (at.is({"choices", 0, "finish_reason"})) assign(finish_reason, v);
+        break;
+      case 4:
+        if (at.is({"choices", 0, part, "content"})) assign(content, v);
+        break;
+      default: break;
+    }
+  }
+  // The last occurrence wins, and a value of another type clears it (as in a parsed object).
+  static void assign(std::optional<std::string>& to, const JsonValue& v) {
+    if (v.kind == JsonKind::string) to = std::string(v.text);
+    else to.reset();
+  }
+
+  const char* part;
+  bool object = false;
+  bool has_error = false;
+  bool has_part = false;  // choices[0].<part> exists
+  std::optional<std::string> content, finish_reason, error_type, error_code;
+  std::optional<std::int64_t> prompt_tokens, completion_tokens;
+};
 
 // Errors that a later attempt may not see again.
 bool transient_error_type(std::string_view type) {
@@ -43,75 +72,69 @@ class OpenAiStreamDecoder final : public SseStreamDecoder {
       progress.finished = true;
       return;
     }
-    const json chunk = json::parse(event.data, nullptr, /*allow_exceptions=*/false);
-    if (chunk.is_discarded() || !chunk.is_object()) {
+    CompletionReader chunk("delta");
+    if (!scan_json(event.data, chunk) || !chunk.object) {
       progress.failure = StreamFailure{"malformed stream chunk: " + excerpt(event.data, 200), false};
       return;
     }
-    if (event.event == "error" || json_member(chunk, "error") != nullptr) {
-      const json* err = json_member(chunk, "error");
-      std::string type;
-      if (err != nullptr) type = json_string(*err, "type").value_or(json_string(*err, "code").value_or(""));
+    if (event.event == "error" || chunk.has_error) {
+      const std::string type = chunk.error_type.value_or(chunk.error_code.value_or(""));
       progress.failure = StreamFailure{"error in stream: " + upstream_error_message(event.data), transient_error_type(type)};
       return;
     }
-    if (const json* choice = first_choice(chunk)) {
-      if (const json* delta = json_member(*choice, "delta")) {
-        if (auto text = json_string(*delta, "content")) progress.deltas.push_back(std::move(*text));
-      }
-      if (auto reason = json_string(*choice, "finish_reason")) progress.finish_reason = *reason;
-    }
-    read_usage(chunk, progress.prompt_tokens, progress.completion_tokens);
+    if (chunk.content) progress.deltas.push_back(std::move(*chunk.content));
+    if (chunk.finish_reason) progress.finish_reason = std::move(*chunk.finish_reason);
+    if (chunk.prompt_tokens) progress.prompt_tokens = chunk.prompt_tokens;
+    if (chunk.completion_tokens) progress.completion_tokens = chunk.completion_tokens;
   }
-
 };
 
 Result<WholeAnswer> parse_whole(std::string_view body) {
-  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
+  CompletionReader doc("message");
+  if (!scan_json(body, doc) || !doc.object) {
     Error e = fail(Code::upstream, "malformed completion");
     e.internal = excerpt(body, 200);
     return e;
   }
-  WholeAnswer answer;
-  const json* choice = first_choice(doc);
-  const json* message = choice != nullptr ? json_member(*choice, "message") : nullptr;
-  if (message == nullptr) {
+  if (!doc.has_part) {
     Error e = fail(Code::upstream, "completion without choices[0].message");
     e.internal = excerpt(body, 200);
     return e;
   }
-  answer.text = json_string(*message, "content").value_or("");  // null content: e.g. a refusal
-  answer.finish_reason = json_string(*choice, "finish_reason").value_or("");
-  read_usage(doc, answer.prompt_tokens, answer.completion_tokens);
+  WholeAnswer answer;
+  answer.text = std::move(doc.content).value_or("");  // null content: e.g. a refusal
+  answer.finish_reason = std::move(doc.finish_reason).value_or("");
+  answer.prompt_tokens = doc.prompt_tokens;
+  answer.completion_tokens = doc.completion_tokens;
   return answer;
 }
 
 }  // namespace
 
 std::string openai_request_body(const ChatRequest& request) {
-  json body = json::object();
-  body["model"] = request.model;
-  json messages = json::array();
-  for (const auto& m : request.messages) {
-    json message = json::object();
-    message["role"] = m.role;
-    message["content"] = m.content;
-    messages.push_back(std::move(message));
+  std::string out;
+  out.reserve(128 + request.model.size() + [&] {
+    std::size_t n = 0;
+    for (const auto& m : request.messages) n += m.content.size() + 40;
+    return n;
+  }());
+  JsonWriter body(out);
+  body.begin_object().key("model").string(request.model).key("messages").begin_array();
+  for (const auto& m : request.messages)
+    body.begin_object().key("role").string(m.role).key("content").string(m.content).end_object();
+  body.end_array().key("stream").boolean(request.stream);
+  if (request.stream) body.key("stream_options").begin_object().key("include_usage").boolean(true).end_object();
+  if (request.max_tokens) body.key("max_tokens").number(*request.max_tokens);
+  if (request.temperature) body.key("temperature").number(*request.temperature);
+  if (request.top_p) body.key("top_p").number(*request.top_p);
+  if (!request.stop.empty()) {
+    body.key("stop").begin_array();
+    for (const auto& s : request.stop) body.string(s);
+    body.end_array();
   }
-  body["messages"] = std::move(messages);
-  body["stream"] = request.stream;
-  if (request.stream) {
-    json stream_options = json::object();
-    stream_options["include_usage"] = true;
-    body["stream_options"] = std::move(stream_options);
-  }
-  if (request.max_tokens) body["max_tokens"] = *request.max_tokens;
-  if (request.temperature) body["temperature"] = *request.temperature;
-  if (request.top_p) body["top_p"] = *request.top_p;
-  if (!request.stop.empty()) body["stop"] = request.stop;
-  // Replace invalid UTF-8 instead of throwing: one broken byte must not fail the request.
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  // Invalid UTF-8 is replaced, not refused: one broken byte must not fail the request.
+  body.end_object();
+  return out;
 }
 
 OpenAiProvider::OpenAiProvider(OpenAiOptions options, Transport& transport)

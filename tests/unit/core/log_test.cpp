@@ -54,15 +54,6 @@ TEST(Log, JsonLinesWithTypedFields) {
   EXPECT_EQ(j["ts"].get<std::string>().size(), 24u);
 }
 
-TEST(Log, ControlCharactersAreEscaped) {
-  std::string out;
-  append_json_escaped(out, std::string("a\x01z\x7f", 4));
-  EXPECT_EQ(out, "a\\u0001z\\u007f");
-  out.clear();
-  append_json_escaped(out, "plain text");
-  EXPECT_EQ(out, "plain text");
-}
-
 TEST(Log, LevelsBelowTheMinimumAreDropped) {
   LogFile file;
   {

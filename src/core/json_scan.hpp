@@ -1,0 +1,71 @@
+#pragma once
+// Reading a few values out of a JSON document without building it. An upstream's completion
+// or stream chunk carries a dozen members of which chatd needs three or four; parsing it into
+// an nlohmann::json allocates a node per member and a string per key. scan_json() runs
+// nlohmann's parser in SAX mode instead and shows each value with its path from the root,
+// so a reader keeps what it recognizes and allocates nothing else.
+//
+//   struct Reader final : JsonVisitor {
+//     void value(const JsonPath& at, const JsonValue& v) override {
+//       if (at.is({"usage", "prompt_tokens"}) && v.kind == JsonKind::integer) prompt = v.integer;
+//     }
+//   };
+//
+// A member that appears twice is shown twice, in document order (so "last one wins" is the
+// reader's choice, as it is nlohmann's).
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatd {
+
+// One step of a path: an object key, or an array index.
+struct JsonStep {
+  JsonStep(const char* k) : key(k) {}  // NOLINT(google-explicit-constructor): is({"a", 0, "b"})
+  JsonStep(int i) : index(i) {}        // NOLINT(google-explicit-constructor)
+  std::string_view key;
+  std::int64_t index = -1;
+};
+
+class JsonPath {
+ public:
+  std::size_t depth() const { return steps_.size(); }
+  // Whether the path is exactly `steps` (keys and indexes from the root).
+  bool is(std::initializer_list<JsonStep> steps) const;
+
+ private:
+  friend class JsonScanner;
+  struct Step {
+    std::string key;          // of a member; empty in an array
+    std::int64_t index = -1;  // of an array element; -1 in an object
+    bool in_array = false;
+  };
+  std::vector<Step> steps_;
+};
+
+enum class JsonKind { null, boolean, integer, number, string, object, array };
+
+struct JsonValue {
+  JsonKind kind = JsonKind::null;
+  std::string_view text;  // a string's content (valid only during the call)
+  std::int64_t integer = 0;
+  double number = 0;  // also set for integers
+  bool boolean = false;
+};
+
+class JsonVisitor {
+ public:
+  // Every value of the document, in order; objects and arrays when they start.
+  virtual void value(const JsonPath& at, const JsonValue& v) = 0;
+
+ protected:
+  ~JsonVisitor() = default;
+};
+
+// False when `text` is not one well-formed JSON value (the visitor may have seen part of it).
+bool scan_json(std::string_view text, JsonVisitor& visitor);
+
+}  // namespace chatd

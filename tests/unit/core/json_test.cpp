@@ -1,0 +1,129 @@
+#include "core/json_scan.hpp"
+#include "core/json_writer.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace chatd {
+namespace {
+
+using nlohmann::json;
+
+std::string dumped(std::string_view s) { return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string quoted(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+TEST(JsonWriter, EscapesStringsAsNlohmannDumps) {
+  for (std::string_view s : {std::string_view(""), std::string_view("plain"), std::string_view("quote \" and \\ back"),
+                             std::string_view("\b\f\n\r\t"), std::string_view("\x01\x1f", 2),
+                             std::string_view("nul\0byte", 8), std::string_view("a\xC3\xA9\xE4\xBD\xA0\xF0\x9F\x98\x80z"),
+                             std::string_view("</script>")}) {
+    EXPECT_EQ(quoted(s), dumped(s)) << s.size();
+  }
+}
+
+TEST(JsonWriter, EscapesDelForTerminalsReadingTheLog) {
+  std::string out;
+  append_json_escaped(out, std::string("a\x01z\x7f", 4));
+  EXPECT_EQ(out, "a\\u0001z\\u007f");
+  EXPECT_EQ(json::parse(quoted("\x7f")).get<std::string>(), "\x7f");
+}
+
+TEST(JsonWriter, ReplacesInvalidUtf8) {
+  const std::string replacement = "\xEF\xBF\xBD";
+  EXPECT_EQ(quoted("a\xFFz"), "\"a" + replacement + "z\"");
+  EXPECT_EQ(quoted("\xC3"), "\"" + replacement + "\"");                      // cut short at the end
+  EXPECT_EQ(quoted("\xC0\xAF"), "\"" + replacement + replacement + "\"");    // overlong '/'
+  EXPECT_EQ(quoted("\xED\xA0\x80"), "\"" + replacement + replacement + replacement + "\"");  // a surrogate
+  EXPECT_EQ(quoted("\xF4\x90\x80\x80").substr(0, 4), "\"" + replacement);  // above U+10FFFF
+  // Whatever goes in, what comes out parses, and valid text survives unchanged around it.
+  auto back = json::parse(quoted("ok \xE2\x82 then \xE2\x82\xAC")).get<std::string>();
+  EXPECT_EQ(back, "ok " + replacement + replacement + " then \xE2\x82\xAC");
+}
+
+TEST(JsonWriter, PlacesCommasAndNests) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("a").number(std::int64_t{1}).key("b").begin_array();
+  w.string("x").begin_object().end_object().begin_array().end_array().null().boolean(true).boolean(false);
+  w.end_array().key("c").begin_object().key("d").number(-2.5).end_object().key("e").raw("[1,2]").end_object();
+  EXPECT_EQ(out, R"({"a":1,"b":["x",{},[],null,true,false],"c":{"d":-2.5},"e":[1,2]})");
+  EXPECT_TRUE(json::accept(out));
+}
+
+TEST(JsonWriter, WritesNumbersThatReadBackExactly) {
+  for (double d : {0.0, 0.7, 1.0, 1e-7, 123456.789, -3.25, 1e300}) {
+    std::string out;
+    JsonWriter(out).number(d);
+    EXPECT_EQ(json::parse(out).get<double>(), d) << out;
+  }
+  std::string out;
+  JsonWriter(out).begin_array().number(std::numeric_limits<std::int64_t>::min()).number(std::numeric_limits<double>::quiet_NaN()).number(std::numeric_limits<double>::infinity()).end_array();
+  EXPECT_EQ(out, "[-9223372036854775808,null,null]");
+}
+
+struct Recorder final : JsonVisitor {
+  void value(const JsonPath& at, const JsonValue& v) override {
+    if (at.is({"choices", 0, "delta", "content"}) && v.kind == JsonKind::string) content.emplace_back(v.text);
+    if (at.is({"choices", 1}) ) second_choice_kind = v.kind;
+    if (at.is({"usage", "prompt_tokens"}) && v.kind == JsonKind::integer) prompt = v.integer;
+    if (at.is({"n"})) number = v.number;
+    if (at.is({"big"})) big_kind = v.kind;
+    if (at.is({"flag"}) && v.kind == JsonKind::boolean) flag = v.boolean;
+    if (at.depth() == 0) root = v.kind;
+    ++values;
+  }
+  std::vector<std::string> content;
+  JsonKind second_choice_kind = JsonKind::null, big_kind = JsonKind::null, root = JsonKind::null;
+  std::int64_t prompt = -1;
+  double number = 0;
+  bool flag = false;
+  int values = 0;
+};
+
+TEST(JsonScan, ShowsEachValueWithItsPath) {
+  Recorder r;
+  ASSERT_TRUE(scan_json(R"({"id":"x","choices":[{"index":0,"delta":{"content":"Hi \"there\"\n"}},[]],
+                            "usage":{"prompt_tokens":9},"n":2.5,"big":18446744073709551615,"flag":true})",
+                        r));
+  EXPECT_EQ(r.root, JsonKind::object);
+  EXPECT_EQ(r.content, std::vector<std::string>{"Hi \"there\"\n"});
+  EXPECT_EQ(r.second_choice_kind, JsonKind::array);
+  EXPECT_EQ(r.prompt, 9);
+  EXPECT_EQ(r.number, 2.5);
+  EXPECT_EQ(r.big_kind, JsonKind::number);  // beyond int64: a number, not a wrapped integer
+  EXPECT_TRUE(r.flag);
+  EXPECT_EQ(r.values, 13);  // 6 objects and arrays, 7 scalars
+}
+
+TEST(JsonScan, PathsDoNotMatchAcrossKinds) {
+  Recorder r;
+  // "choices" as an object keyed "0", and content one level too deep or too shallow: none match.
+  ASSERT_TRUE(scan_json(R"({"choices":{"0":{"delta":{"content":"no"}}},"usage":[{"prompt_tokens":1}],
+                            "x":{"choices":[{"delta":{"content":"no"}}]}})",
+                        r));
+  EXPECT_TRUE(r.content.empty());
+  EXPECT_EQ(r.prompt, -1);
+}
+
+TEST(JsonScan, RefusesWhatIsNotOneJsonValue) {
+  for (std::string_view bad : {"", "{", R"({"a":1,})", "[1 2]", "{} {}", R"({"a":"\x01"})", "nul", "{\"a\":\"\xFF\"}"}) {
+    Recorder r;
+    EXPECT_FALSE(scan_json(bad, r)) << bad;
+  }
+  Recorder r;
+  EXPECT_TRUE(scan_json(" [1, \"two\", null] ", r));
+  EXPECT_EQ(r.root, JsonKind::array);
+  EXPECT_EQ(r.values, 4);
+}
+
+}  // namespace
+}  // namespace chatd
