@@ -3,6 +3,7 @@
 #include "api/common.hpp"
 #include "api/input.hpp"
 #include "api/pagination.hpp"
+#include "core/json_writer.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
 #include "llm/sse.hpp"
@@ -87,9 +88,10 @@ awaitable<void> stream_answer(chat::Service& chat, std::shared_ptr<chat::Pending
   llm::Cancellation cancel;
   out.on_close([&cancel] { cancel.cancel(); });
   llm::DeltaFn on_delta = [&out](std::string_view text) -> awaitable<bool> {
-    json d = json::object();
-    d["text"] = text;
-    std::string event = llm::sse_format("delta", dump(d));
+    std::string data;
+    data.reserve(text.size() + 16);
+    JsonWriter(data).begin_object().key("text").string(text).end_object();
+    std::string event = llm::sse_format("delta", data);
     co_return co_await out.write(event);
   };
   auto done = co_await chat.finish_send(*pending, on_delta, cancel);
