@@ -90,10 +90,11 @@ script "$work/sse.lua" bench-sse true
 measure() {  # measure NAME URL SCRIPT CONNECTIONS PIDS...
   local name=$1 url=$2 lua=$3 conns=$4
   shift 4
-  wrk -t1 -c"$conns" -d2s -s "$lua" "$url" >/dev/null  # warm-up
+  local length=${ROUND_LENGTH:-$duration}
+  [ -n "${ROUND_LENGTH:-}" ] || wrk -t1 -c"$conns" -d2s -s "$lua" "$url" >/dev/null  # warm-up
   local cpu0 cpu1 out line
   cpu0=$(cpu_seconds "$@")
-  out=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$lua" "$url")
+  out=$(wrk -t1 -c"$conns" -d"$length" --latency -s "$lua" "$url")
   cpu1=$(cpu_seconds "$@")
   echo "$out" >&2
   line=$(python3 - "$out" <<'PY'
@@ -119,6 +120,14 @@ for c in 1 64; do
   rows+=("$(measure direct "http://127.0.0.1:$nginx_port/plain/v1/chat/completions" "$work/plain.lua" $c $nginx_all)")
   rows+=("$(measure chatd "$base/v1/chat/completions" "$work/plain.lua" $c "$chatd_pid")")
 done
+# A p99 at concurrency 1 swings from run to run on a shared VM (the direct path's alone from
+# 0.2 to 1.2 ms), so one pair of runs says little about the difference: alternate short runs
+# of both paths and compare them round by round.
+rounds=()
+for r in 1 2 3 4 5; do
+  rounds+=("$(ROUND_LENGTH=5s measure direct "http://127.0.0.1:$nginx_port/plain/v1/chat/completions" "$work/plain.lua" 1 $nginx_all)")
+  rounds+=("$(ROUND_LENGTH=5s measure chatd "$base/v1/chat/completions" "$work/plain.lua" 1 "$chatd_pid")")
+done
 rows+=("$(measure direct-stream "http://127.0.0.1:$nginx_port/sse/v1/chat/completions" "$work/sse.lua" 1 $nginx_all)")
 rows+=("$(measure chatd-stream "$base/v1/chat/completions" "$work/sse.lua" 1 "$chatd_pid")")
 # Time to first delta and to the end of a streamed answer, one request at a time.
@@ -128,12 +137,15 @@ ttfd_chatd=$(python3 bench/sse_latency.py "$base/v1/chat/completions" "$key" "$s
 events=$(sqlite3_count=$(python3 -c "import sqlite3; print(sqlite3.connect('$work/data/chatd.db').execute('select count(*) from usage_events').fetchone()[0])"); echo "$sqlite3_count")
 
 mkdir -p bench/results
-python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rows[@]}" <<'PY' | tee bench/results/chat.md
-import datetime, json, sys
+python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rounds[*]}" "${rows[@]}" <<'PY' | tee bench/results/chat.md
+import datetime, json, statistics, sys
 duration, events = sys.argv[1], int(sys.argv[2])
 td, tc = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+round_fields = sys.argv[5].split()
+rounds = [round_fields[i:i + 7] for i in range(0, len(round_fields), 7)]
+pairs = [(dict(p50=float(d[3]), p99=float(d[4])), dict(p50=float(c[3]), p99=float(c[4]))) for d, c in zip(rounds[::2], rounds[1::2])]
 rows = {}
-for line in sys.argv[5:]:
+for line in sys.argv[6:]:
     name, conns, rps, p50, p99, reqs, cpu = line.split()
     rows[(name, int(conns))] = dict(rps=float(rps), p50=float(p50), p99=float(p99), reqs=int(reqs), cpu=float(cpu))
 cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -151,6 +163,17 @@ print()
 print(f"- added latency at concurrency 1: p50 {c1['p50'] - d1['p50']:.0f} µs, p99 {c1['p99'] - d1['p99']:.0f} µs (target p99 added ≤ 150 µs)")
 print(f"- chatd CPU per proxied completion (auth, upstream call, usage write): {c1['cpu']} µs at c=1, {rows[('chatd', 64)]['cpu']} µs at c=64 (target ≤ 60 µs)")
 print(f"- streaming, whole 20-chunk answer at c=1 (wrk): added p50 {cs['p50'] - ds['p50']:.0f} µs, i.e. ≈ {(cs['p50'] - ds['p50']) / 20:.0f} µs per chunk")
+print()
+print(f"Concurrency 1 again, {len(pairs)} rounds of 5 s per path, alternating (µs):\n")
+print("| round | direct p50 | chatd p50 | direct p99 | chatd p99 | added p99 |")
+print("|---|---|---|---|---|---|")
+for i, (d, c) in enumerate(pairs, 1):
+    print(f"| {i} | {d['p50']:.0f} | {c['p50']:.0f} | {d['p99']:.0f} | {c['p99']:.0f} | {c['p99'] - d['p99']:.0f} |")
+med = statistics.median
+print()
+print(f"- median over the rounds: added p50 {med(c['p50'] - d['p50'] for d, c in pairs):.0f} µs, "
+      f"added p99 {med(c['p99'] - d['p99'] for d, c in pairs):.0f} µs (target ≤ 150 µs); "
+      f"p99 direct {med(d['p99'] for d, _ in pairs):.0f}, chatd {med(c['p99'] for _, c in pairs):.0f}")
 print()
 print(f"Streaming, {td['requests']} requests one at a time (bench/sse_latency.py, µs from sending the request):\n")
 print("| path | first delta p50 | first delta p99 | whole answer p50 | whole answer p99 |")

@@ -8,7 +8,8 @@
 # after a warm-up of 20 streams (opened and closed) is the base. Results in
 # bench/results/sse_idle.md (or $SSE_IDLE_RESULTS).
 #
-#   bench/sse_idle.sh [N...]        default: 2000 9500
+#   bench/sse_idle.sh [N...]        default: 2000 and 10000 (or as many as the open-files
+#                                   limit allows, 9980 under a limit of 20000)
 #
 # SSE_IDLE_ROUNDS=R (default 1) repeats the open/hold/close cycle R times in the same chatd and
 # adds the RSS of every cycle to the results: what the process keeps after churn.
@@ -22,13 +23,15 @@ chatd_bin=${CHATD_BIN:-build/chatd}
 unset CHATD_BIN  # chatd refuses to start on a CHATD_* variable it does not know
 results=${SSE_IDLE_RESULTS:-bench/results/sse_idle.md}
 [ -x "$chatd_bin" ] || { echo "build chatd first (Release), or set CHATD_BIN" >&2; exit 1; }
-if [ $# -gt 0 ]; then ns=("$@"); else ns=(2000 9500); fi
 rounds=${SSE_IDLE_ROUNDS:-1}
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "SSE_IDLE_ROUNDS must be a positive integer" >&2; exit 1; }
 
 hard_nofile=$(ulimit -Hn)
 [ "$hard_nofile" = unlimited ] || ulimit -n "$hard_nofile"
 nofile=$(ulimit -n)
+most=10000
+if [ "$nofile" != unlimited ] && [ $(((nofile - 32) / 2)) -lt $most ]; then most=$(((nofile - 32) / 2)); fi
+if [ $# -gt 0 ]; then ns=("$@"); else ns=(2000 "$most"); fi
 for n in "${ns[@]}"; do
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "N must be a positive integer: $n" >&2; exit 1; }
   # 2 sockets per stream plus chatd's own files (database, listener, epoll and event fds of
