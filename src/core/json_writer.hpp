@@ -45,16 +45,15 @@ class JsonWriter {
   }
   JsonWriter& number(std::int64_t v);
   JsonWriter& number(double v);  // shortest round-trip form; NaN and infinities as null
-  JsonWriter& boolean(bool v) { return raw(v ? "true" : "false"); }
-  JsonWriter& null() { return raw("null"); }
-  // An already serialized JSON value, written as it is.
-  JsonWriter& raw(std::string_view json) {
-    separate();
-    out_ += json;
-    return *this;
-  }
+  JsonWriter& boolean(bool v) { return literal(v ? "true" : "false"); }
+  JsonWriter& null() { return literal("null"); }
 
  private:
+  JsonWriter& literal(std::string_view word) {
+    separate();
+    out_ += word;
+    return *this;
+  }
   void separate() {
     if (after_key_) {
       after_key_ = false;

@@ -111,6 +111,8 @@ Result<WholeAnswer> parse_whole(std::string_view body) {
 
 }  // namespace
 
+// JsonWriter replaces invalid UTF-8 instead of refusing it: one broken byte must not fail
+// the request.
 std::string openai_request_body(const ChatRequest& request) {
   std::string out;
   out.reserve(128 + request.model.size() + [&] {
@@ -132,7 +134,6 @@ std::string openai_request_body(const ChatRequest& request) {
     for (const auto& s : request.stop) body.string(s);
     body.end_array();
   }
-  // Invalid UTF-8 is replaced, not refused: one broken byte must not fail the request.
   body.end_object();
   return out;
 }

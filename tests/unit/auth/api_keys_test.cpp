@@ -4,6 +4,7 @@
 
 #include "auth/api_keys.hpp"
 
+#include "../run_awaitable.hpp"
 #include "../store/store_fixture.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/hash.hpp"
@@ -33,20 +34,7 @@ class ManualClock final : public Clock {
   std::int64_t now = kT0;
 };
 
-// Drives a coroutine to completion on this thread. (Not use_future: Result has no default
-// constructor, which it needs.)
-template <class T>
-T run(asio::awaitable<T> task) {
-  asio::io_context ioc;
-  std::optional<T> out;
-  asio::co_spawn(
-      ioc, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(task)); },
-      [](const std::exception_ptr& e) {
-        if (e) std::rethrow_exception(e);
-      });
-  ioc.run();
-  return std::move(*out);
-}
+using unit::run;
 
 TEST(ApiKeyFormat, NewKeysHaveTheDocumentedShape) {
   std::set<std::string> seen;

@@ -8,6 +8,8 @@
 #include "llm/provider.hpp"
 #include "llm/transport.hpp"
 
+#include "../run_awaitable.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -94,19 +96,7 @@ class FakeTransport final : public Transport {
   }
 };
 
-// Runs `task` to its end on a fresh io_context.
-template <class T>
-T run(boost::asio::awaitable<T> task) {
-  boost::asio::io_context ioc;
-  std::optional<T> out;
-  boost::asio::co_spawn(
-      ioc, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(task)); },
-      [](const std::exception_ptr& e) {
-        if (e) std::rethrow_exception(e);
-      });
-  ioc.run();
-  return std::move(*out);
-}
+using unit::run;
 
 struct CallResult {
   Outcome outcome;

@@ -21,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../run_awaitable.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -359,19 +361,7 @@ class TestServer {
 // ---------------------------------------------------------------------------------------------
 // Client side helpers.
 
-// Runs a coroutine on `ioc` (kept across calls so that pooled connections stay usable).
-template <class T>
-T run(asio::io_context& ioc, asio::awaitable<T> task) {
-  std::optional<T> out;
-  ioc.restart();
-  asio::co_spawn(
-      ioc, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(task)); },
-      [](const std::exception_ptr& e) {
-        if (e) std::rethrow_exception(e);
-      });
-  ioc.run();
-  return std::move(*out);
-}
+using unit::run;
 
 struct Fetched {
   int status = 0;
