@@ -101,6 +101,9 @@ bool is_field_value(std::string_view s) {
 constexpr std::array<std::string_view, 4> kReservedHeaders = {"host", "content-length", "connection",
                                                               "transfer-encoding"};
 
+// The first read of an answer: its head, and the whole of a small answer.
+constexpr std::size_t kFirstRead = 4096;
+
 // Serialises the request head and body into `out`. Returns what is wrong with the request
 // (an empty string when nothing is).
 std::string serialize_request(const UpstreamRequest& r, const Target& t, const std::string& user_agent,
@@ -631,6 +634,10 @@ asio::awaitable<Status> Exchange::open(const std::string& wire, bool head_reques
       // Beast 1.74 compares as less than any Content-Length.
       parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
       if (head_request) parser_->skip(true);
+      // Room for a whole small answer in the first read (Beast reads 512 bytes into an
+      // empty buffer): a completion of a few hundred bytes then needs one receive, not a
+      // second one through the reactor. read_body() gives the room back before it waits.
+      conn_->buffer.reserve(kFirstRead);
       if (conn_->tls) {
         co_await bhttp::async_read_header(*conn_->tls, conn_->buffer, *parser_,
                                           asio::redirect_error(asio::use_awaitable, ec));
@@ -715,7 +722,13 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
       }
       if (!ec && parser_->is_done()) continue;
       if (!ec && wait) {
-        co_await conn_->socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+        // Bytes already there (an answer sent in one go): read them at once, without a
+        // trip through the reactor. Otherwise wait holding no buffer at all.
+        error_code probe;
+        if (conn_->socket.available(probe) == 0 || probe) {
+          conn_->buffer.shrink_to_fit();
+          co_await conn_->socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+        }
       }
     }
     std::optional<Scratch> chunk;
