@@ -647,6 +647,7 @@ asio::awaitable<Status> Exchange::open(const std::string& wire, bool head_reques
       }
     }
     if (!ec && !stopped()) {
+      if (conn_->buffer.size() == 0) conn_->buffer.shrink_to_fit();  // nothing of the body yet
       arm(Clock::time_point::max(), timeouts_.total_ms);
       co_return ok();
     }
