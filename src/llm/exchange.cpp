@@ -16,6 +16,11 @@ void SseStreamDecoder::feed(std::string_view chunk, StreamProgress& progress) {
   }
   if (!fed && !progress.failure) progress.failure = StreamFailure{fed.error().detail, false};
 }
+
+std::size_t SseStreamDecoder::first_message_end(std::string_view bytes) const {
+  const std::size_t blank = bytes.find("\n\n");
+  return blank == std::string_view::npos ? bytes.size() : blank + 2;
+}
 namespace {
 
 using Status = Outcome::Status;
@@ -97,33 +102,40 @@ boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex
       fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
       co_return;
     }
-    if (piece.value().empty()) {
-      body_ended = true;
-      ex.decoder->finish(progress);
-    } else {
-      ex.decoder->feed(piece.value(), progress);
-    }
-    for (std::size_t i = 0; i < progress.deltas.size(); ++i) {
-      const bool go_on = co_await deliver(progress.deltas[i], on_delta, cancel, out, ex.secret);
-      if (!go_on) {
+    body_ended = piece.value().empty();
+    std::string_view rest = piece.value();
+    // A piece holding many messages (the upstream wrote faster than this reads) is decoded a
+    // message at a time, each one's delta passed on before the next is decoded.
+    do {
+      const std::string_view part = rest.substr(0, ex.decoder->first_message_end(rest));
+      rest.remove_prefix(part.size());
+      if (body_ended) {
+        ex.decoder->finish(progress);
+      } else {
+        ex.decoder->feed(part, progress);
+      }
+      for (std::size_t i = 0; i < progress.deltas.size(); ++i) {
+        const bool go_on = co_await deliver(progress.deltas[i], on_delta, cancel, out, ex.secret);
+        if (!go_on) {
+          fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+          co_return;
+        }
+      }
+      progress.deltas.clear();
+      if (cancel.cancelled()) {
+        set_cancelled(out);
         fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
         co_return;
       }
-    }
-    progress.deltas.clear();
-    if (cancel.cancelled()) {
-      set_cancelled(out);
-      fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
-      co_return;
-    }
-    // A failure after the terminator (trailing garbage) does not spoil a complete answer.
-    if (progress.failure && !progress.finished) {
-      const bool retryable = out.text.empty() && progress.failure->transient;
-      set_failure(out, Status::error, retryable, "the provider reported an error", progress.failure->internal,
-                  ex.secret);
-      fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
-      co_return;
-    }
+      // A failure after the terminator (trailing garbage) does not spoil a complete answer.
+      if (progress.failure && !progress.finished) {
+        const bool retryable = out.text.empty() && progress.failure->transient;
+        set_failure(out, Status::error, retryable, "the provider reported an error", progress.failure->internal,
+                    ex.secret);
+        fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+        co_return;
+      }
+    } while (!rest.empty());
   }
   if (!progress.finished) {
     set_failure(out, Status::error, out.text.empty(), "the provider's answer ended early",

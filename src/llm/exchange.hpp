@@ -43,6 +43,10 @@ class StreamDecoder {
   virtual void feed(std::string_view chunk, StreamProgress& progress) = 0;
   // The body ended. A decoder holding a partial message reports it as a failure here.
   virtual void finish(StreamProgress& progress) { (void)progress; }
+  // How much of `bytes` to feed first: up to the end of the first message in it, when that
+  // is cheap to see. Any split is correct; this only lets the driver pass on the first
+  // delta of a piece holding many before it decodes the rest.
+  virtual std::size_t first_message_end(std::string_view bytes) const { return bytes.size(); }
 };
 
 // A decoder of a text/event-stream body: parses the SSE framing and hands each event to
@@ -51,6 +55,7 @@ class SseStreamDecoder : public StreamDecoder {
  public:
   static constexpr std::size_t kMaxEventBytes = 1 << 20;
   void feed(std::string_view chunk, StreamProgress& progress) final;
+  std::size_t first_message_end(std::string_view bytes) const final;
 
  protected:
   virtual void handle(const SseEvent& event, StreamProgress& progress) = 0;
