@@ -21,6 +21,7 @@ std::size_t SseStreamDecoder::first_message_end(std::string_view bytes) const {
   const std::size_t blank = bytes.find("\n\n");
   return blank == std::string_view::npos ? bytes.size() : blank + 2;
 }
+
 namespace {
 
 using Status = Outcome::Status;
