@@ -134,7 +134,7 @@ for c in 1 64; do
 done
 # A p99 at concurrency 1 swings from run to run on a shared VM (the direct path's alone from
 # 0.2 to 1.2 ms), so one pair of runs says little about the difference: alternate short runs
-# of both paths and compare them round by round.
+# of both paths and compare them round by round, and over all the rounds' requests pooled.
 rounds=()
 for r in 1 2 3 4 5; do
   export HIST_OUT="$work/hist-direct.txt"
