@@ -647,7 +647,9 @@ asio::awaitable<Status> Exchange::open(const std::string& wire, bool head_reques
       }
     }
     if (!ec && !stopped()) {
-      if (conn_->buffer.size() == 0) conn_->buffer.shrink_to_fit();  // nothing of the body yet
+      // No body came with the head: wait for it holding no buffer (a TLS stream waits in
+      // read_some, past read_body()'s own give-back).
+      if (conn_->buffer.size() == 0) conn_->buffer.shrink_to_fit();
       arm(Clock::time_point::max(), timeouts_.total_ms);
       co_return ok();
     }

@@ -9,6 +9,7 @@
 
 #include <exception>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace chatd::unit {
@@ -16,15 +17,20 @@ namespace chatd::unit {
 // On `ioc`, which the caller keeps across calls (so that, say, pooled connections stay usable).
 template <class T>
 T run(boost::asio::io_context& ioc, boost::asio::awaitable<T> task) {
-  std::optional<T> out;
+  const auto rethrow = [](const std::exception_ptr& e) {
+    if (e) std::rethrow_exception(e);
+  };
   ioc.restart();
-  boost::asio::co_spawn(
-      ioc, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(task)); },
-      [](const std::exception_ptr& e) {
-        if (e) std::rethrow_exception(e);
-      });
-  ioc.run();
-  return std::move(*out);
+  if constexpr (std::is_void_v<T>) {
+    boost::asio::co_spawn(ioc, std::move(task), rethrow);
+    ioc.run();
+  } else {
+    std::optional<T> out;
+    boost::asio::co_spawn(
+        ioc, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(task)); }, rethrow);
+    ioc.run();
+    return std::move(*out);
+  }
 }
 
 // On a fresh io_context.

@@ -32,12 +32,6 @@ struct Run {
   std::vector<int> decoded_at_delta;  // how many events were decoded when each delta came
 };
 
-boost::asio::awaitable<int> drive(Transport& transport, Exchange& ex, const DeltaFn& on_delta, Cancellation& cancel,
-                                  Outcome& out) {
-  co_await run_exchange(transport, ex, on_delta, cancel, out);
-  co_return 0;
-}
-
 Run run_pieces(std::vector<std::string> pieces) {
   fake::FakeTransport transport;
   transport.script.chunks = std::move(pieces);
@@ -51,7 +45,7 @@ Run run_pieces(std::vector<std::string> pieces) {
     r.decoded_at_delta.push_back(decoder.decoded);
     co_return true;
   };
-  fake::run(drive(transport, ex, on_delta, cancel, r.outcome));
+  fake::run(run_exchange(transport, ex, on_delta, cancel, r.outcome));
   return r;
 }
 
