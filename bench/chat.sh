@@ -4,7 +4,9 @@
 # written to the database) versus the same request sent straight to the upstream. The
 # upstream is nginx answering instantly with a fixed OpenAI completion (and, for streaming,
 # a fixed SSE body of 20 chunks). One run, same wrk settings for both; results in
-# bench/results/chat.md.
+# bench/results/chat.md. For scale, the concurrency-1 rounds also measure a second nginx
+# doing nothing but proxying to the upstream over keep-alive connections: what the lightest
+# proxy adds on this machine.
 #
 #   bench/chat.sh [DURATION=10s]
 source "$(dirname "$0")/lib.sh"
@@ -25,24 +27,38 @@ for i in $(seq 1 20); do
 done
 sse+="data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":20,\"total_tokens\":29}}\n\ndata: [DONE]\n\n"
 
+# start_nginx DIR < BLOCKS: runs an nginx with one worker, the http-level BLOCKS (upstreams,
+# servers) read from stdin, and its files in DIR; sets last_nginx_pid.
+start_nginx() {
+  local dir=$1
+  mkdir -p "$dir"
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  keepalive_requests 1000000;
+$(cat)
+}
+CONF
+  nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+  pids+=($!)
+  last_nginx_pid=$!
+}
+
 nginx_port=$(free_port)
 mkdir -p "$work/nginx"
 printf '%s' "$completion" > "$work/nginx/completion.json"
 printf "$sse" > "$work/nginx/stream.sse"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  keepalive_requests 1000000;
+start_nginx "$work/nginx" <<CONF
   server {
     listen 127.0.0.1:$nginx_port;
     # nginx serves files to GET only; answer POSTs with the file through the 405 handler.
@@ -52,11 +68,19 @@ http {
     location = /sse/v1/chat/completions { default_type text/event-stream; alias $work/nginx/stream.sse; }
     location = /sse/v1/chat/completions.body { default_type text/event-stream; alias $work/nginx/stream.sse; }
   }
-}
 CONF
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
-pids+=($!)
-nginx_pid=$!
+nginx_pid=$last_nginx_pid
+
+# The lightest proxy, for scale: nginx passing requests to the upstream over keep-alive.
+proxy_port=$(free_port)
+start_nginx "$work/proxy" <<CONF
+  upstream upstream { server 127.0.0.1:$nginx_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$proxy_port;
+    location / { proxy_pass http://upstream; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+CONF
+proxy_pid=$last_nginx_pid
 
 cat > "$work/providers.json" <<JSON
 {"providers": [
@@ -136,9 +160,13 @@ done
 # 0.2 to 1.2 ms), so one pair of runs says little about the difference: alternate short runs
 # of both paths and compare them round by round, and over all the rounds' requests pooled.
 rounds=()
+proxy_all="$proxy_pid $(pgrep -P "$proxy_pid" | tr '\n' ' ')"
+wait_http "http://127.0.0.1:$proxy_port/plain/v1/chat/completions.body"
 for r in 1 2 3 4 5; do
   export HIST_OUT="$work/hist-direct.txt"
   rounds+=("$(ROUND_LENGTH=5s measure direct "http://127.0.0.1:$nginx_port/plain/v1/chat/completions" "$work/plain.lua" 1 $nginx_all)")
+  export HIST_OUT="$work/hist-proxy.txt"
+  rounds+=("$(ROUND_LENGTH=5s measure nginx-proxy "http://127.0.0.1:$proxy_port/plain/v1/chat/completions" "$work/plain.lua" 1 $proxy_all)")
   export HIST_OUT="$work/hist-chatd.txt"
   rounds+=("$(ROUND_LENGTH=5s measure chatd "$base/v1/chat/completions" "$work/plain.lua" 1 "$chatd_pid")")
 done
@@ -155,7 +183,8 @@ mkdir -p bench/results
 python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rounds[*]}" "$work" "${rows[@]}" <<'PY' | tee bench/results/chat.md
 import collections, datetime, json, statistics, sys
 duration, events = sys.argv[1], int(sys.argv[2])
-def pooled(path):  # p50, p99 and count of every request of every round of one path
+LADDER = (50, 75, 90, 95, 97, 99)
+def pooled(path):  # {percentile: µs} and count of every request of every round of one path
     hist = collections.Counter()
     for line in open(path):
         value, count = line.split()
@@ -163,15 +192,17 @@ def pooled(path):  # p50, p99 and count of every request of every round of one p
     total, seen, out = sum(hist.values()), 0, {}
     for value in sorted(hist):
         seen += hist[value]
-        for q in (50, 99):
+        for q in LADDER:
             if q not in out and seen >= total * q / 100:
                 out[q] = value
-    return out[50], out[99], total
-pool_d, pool_c = pooled(sys.argv[6] + "/hist-direct.txt"), pooled(sys.argv[6] + "/hist-chatd.txt")
+    return out, total
+(pool_d, n_d), (pool_p, n_p), (pool_c, n_c) = (pooled(f"{sys.argv[6]}/hist-{n}.txt") for n in ("direct", "proxy", "chatd"))
 td, tc = json.loads(sys.argv[3]), json.loads(sys.argv[4])
 round_fields = sys.argv[5].split()
 rounds = [round_fields[i:i + 7] for i in range(0, len(round_fields), 7)]
-pairs = [(dict(p50=float(d[3]), p99=float(d[4])), dict(p50=float(c[3]), p99=float(c[4]))) for d, c in zip(rounds[::2], rounds[1::2])]
+def figures(r): return dict(p50=float(r[3]), p99=float(r[4]), cpu=float(r[6]))
+triples = [tuple(figures(r) for r in rounds[i:i + 3]) for i in range(0, len(rounds), 3)]  # direct, proxy, chatd
+pairs = [(d, c) for d, _, c in triples]
 rows = {}
 for line in sys.argv[7:]:
     name, conns, rps, p50, p99, reqs, cpu = line.split()
@@ -192,19 +223,31 @@ print(f"- added latency at concurrency 1: p50 {c1['p50'] - d1['p50']:.0f} µs, p
 print(f"- chatd CPU per proxied completion (auth, upstream call, usage write): {c1['cpu']} µs at c=1, {rows[('chatd', 64)]['cpu']} µs at c=64 (target ≤ 60 µs)")
 print(f"- streaming, whole 20-chunk answer at c=1 (wrk): added p50 {cs['p50'] - ds['p50']:.0f} µs, i.e. ≈ {(cs['p50'] - ds['p50']) / 20:.0f} µs per chunk")
 print()
-print(f"Concurrency 1 again, {len(pairs)} rounds of 5 s per path, alternating (µs):\n")
-print("| round | direct p50 | chatd p50 | direct p99 | chatd p99 | added p99 |")
-print("|---|---|---|---|---|---|")
-for i, (d, c) in enumerate(pairs, 1):
-    print(f"| {i} | {d['p50']:.0f} | {c['p50']:.0f} | {d['p99']:.0f} | {c['p99']:.0f} | {c['p99'] - d['p99']:.0f} |")
+print(f"Concurrency 1 again, {len(pairs)} rounds of 5 s per path, alternating (µs); nginx-proxy is a second nginx "
+      "proxying to the upstream over keep-alive connections, nothing else:\n")
+print("| round | direct p50 | nginx-proxy p50 | chatd p50 | direct p99 | nginx-proxy p99 | chatd p99 | added p99 (chatd) |")
+print("|---|---|---|---|---|---|---|---|")
+for i, (d, p, c) in enumerate(triples, 1):
+    print(f"| {i} | {d['p50']:.0f} | {p['p50']:.0f} | {c['p50']:.0f} | {d['p99']:.0f} | {p['p99']:.0f} | {c['p99']:.0f} | "
+          f"{c['p99'] - d['p99']:.0f} |")
 med = statistics.median
 print()
 print(f"- median over the rounds: added p50 {med(c['p50'] - d['p50'] for d, c in pairs):.0f} µs, "
       f"added p99 {med(c['p99'] - d['p99'] for d, c in pairs):.0f} µs (target ≤ 150 µs); "
       f"p99 direct {med(d['p99'] for d, _ in pairs):.0f}, chatd {med(c['p99'] for _, c in pairs):.0f}")
-print(f"- all the rounds of each path pooled ({pool_d[2]} and {pool_c[2]} requests): p50 direct {pool_d[0]:.0f}, "
-      f"chatd {pool_c[0]:.0f}; p99 direct {pool_d[1]:.0f}, chatd {pool_c[1]:.0f}; "
-      f"**added p99 {pool_c[1] - pool_d[1]:.0f} µs** (target ≤ 150 µs)")
+print(f"- CPU per request in these rounds (median of the rounds): nginx-proxy {med(p['cpu'] for _, p, _ in triples):.1f} µs, "
+      f"chatd {med(c['cpu'] for _, _, c in triples):.1f} µs")
+print()
+print(f"All the rounds of each path pooled ({n_d}, {n_p} and {n_c} requests), µs:\n")
+print("| path | " + " | ".join(f"p{q}" for q in LADDER) + " |")
+print("|---|" + "---|" * len(LADDER))
+for name, pool in (("direct", pool_d), ("nginx-proxy", pool_p), ("chatd", pool_c)):
+    print(f"| {name} | " + " | ".join(f"{pool[q]:.0f}" for q in LADDER) + " |")
+for name, pool in (("added by nginx-proxy", pool_p), ("added by chatd", pool_c)):
+    print(f"| {name} | " + " | ".join(f"{pool[q] - pool_d[q]:.0f}" for q in LADDER) + " |")
+print()
+print(f"- **added p99, pooled: chatd {pool_c[99] - pool_d[99]:.0f} µs** (target ≤ 150 µs); "
+      f"nginx-proxy {pool_p[99] - pool_d[99]:.0f} µs")
 print()
 print(f"Streaming, {td['requests']} requests one at a time (bench/sse_latency.py, µs from sending the request):\n")
 print("| path | first delta p50 | first delta p99 | whole answer p50 | whole answer p99 |")

@@ -293,6 +293,9 @@ int run_serve(const config::Config& config, bool print_routes) {
   // Argon2id is CPU- and memory-bound: one hash per core at a time, a bounded queue behind.
   std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
   WorkerPool hashing("hash", cores, 64 * cores, 10);
+  // Usage events are written in batches by one job at a time (chat::UsageRecorder): a thread
+  // of their own, niced like the hashing, so that a batch yields to the network threads.
+  WorkerPool usage_writer("usage", 1, 1, 10);
   auto mailer = mail::make_mailer(config, log);
   limits::MemoryRateLimiter limiter;
   auth::TokenAuthenticator authenticator(keys, *db, workers, clock, log, {config.public_url});
@@ -335,7 +338,7 @@ int run_serve(const config::Config& config, bool print_routes) {
   Providers providers;
   llm::Gateway gateway(std::move(catalog).value(), [&providers](const llm::ProviderSpec& spec) { return providers.make(spec); },
                        log);
-  chat::Service chat({*db, workers, gateway, config, clock, log});
+  chat::Service chat({*db, workers, usage_writer, gateway, config, clock, log});
   api::add_chat_routes(router, chat);
   api::add_openai_routes(router, chat);
   auth::ApiAuthenticator api_authenticator(authenticator, api_key_authenticator);

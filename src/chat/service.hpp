@@ -27,6 +27,10 @@ namespace chatd::chat {
 struct ServiceDeps {
   store::Database& db;
   WorkerPool& db_pool;
+  // Writes the usage events in the background: a pool of its own (one thread, niced), so
+  // that a batch write yields the CPU to the network threads and never holds a worker
+  // that requests wait for.
+  WorkerPool& usage_pool;
   llm::Gateway& gateway;
   const config::Config& config;
   const Clock& clock;
@@ -67,7 +71,7 @@ struct SendOutcome {
 
 class Service {
  public:
-  explicit Service(ServiceDeps deps) : d_(deps), recorder_(deps.db, deps.db_pool, deps.log) {}
+  explicit Service(ServiceDeps deps) : d_(deps), recorder_(deps.db, deps.usage_pool, deps.log) {}
 
   // Errors: validation_failed (422) with field errors; unknown model is a field error.
   boost::asio::awaitable<Result<Conversation>> create(const Principal& who, ConversationChanges input);

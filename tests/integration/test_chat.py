@@ -2,6 +2,7 @@
 speaks the OpenAI, Anthropic and Bedrock wire protocols (tests/upstream/fake_llm.py)."""
 
 import json
+import pathlib
 import socket
 import time
 
@@ -389,6 +390,28 @@ def test_usage_and_costs(server):
     rows = server.sql(f"SELECT provider, model, status, latency_ms FROM usage_events WHERE user_id = '{session['user']['id']}'")
     assert sorted(r[:3] for r in rows) == [("fake-openai", "gpt-test", "complete")] * 2
     assert all(int(r[3]) >= 0 for r in rows)
+
+
+def thread_niceness(pid):
+    """{thread name: [niceness, ...]} of a running process, from /proc/PID/task/*/stat."""
+    out = {}
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()  # fields[0] is field 3, state
+        out.setdefault((task / "comm").read_text().strip(), []).append(int(fields[16]))  # field 19
+    return out
+
+
+def test_usage_is_written_by_a_niced_thread_of_its_own(server):
+    # Batch writes of usage events yield the CPU to the network threads, as hashing does.
+    token = new_user(server)["access_token"]
+    assert send_json(server, token, create(server, token)["id"], "a b c").status == 201
+    assert server.api("GET", "/usage", token=token).json()["requests"] == 1
+    threads = thread_niceness(server.proc.pid)
+    base = threads["chatd"][0]
+    assert threads["usage-0"] == [max(base, 10)]
+    assert all(n == max(base, 10) for name, ns in threads.items() if name.startswith("hash-") for n in ns)
+    assert all(n == base for name, ns in threads.items() if name.startswith("worker-") for n in ns)
 
 
 def test_daily_token_quota(make_chatd, tmp_path, fake):

@@ -6,6 +6,10 @@
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -26,6 +30,21 @@ TEST(WorkerPool, RunsJobsOnItsThreads) {
   }  // the destructor drains the queue
   EXPECT_EQ(count.load(), 50);
   EXPECT_NE(where.get_future().get(), std::this_thread::get_id());
+}
+
+TEST(WorkerPool, GivesItsThreadsTheNicenessAsked) {
+  // Niceness can only be raised without privileges: a test run under nice > 10 keeps its own.
+  const int base = getpriority(PRIO_PROCESS, 0);
+  std::promise<int> seen, plain;
+  {
+    WorkerPool niced("niced", 1, 1, 10);
+    ASSERT_TRUE(niced.try_submit([&] { seen.set_value(getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()))); }));
+    WorkerPool normal("normal", 1, 1);
+    ASSERT_TRUE(normal.try_submit([&] { plain.set_value(getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()))); }));
+  }
+  EXPECT_EQ(seen.get_future().get(), std::max(base, 10));
+  EXPECT_EQ(plain.get_future().get(), base);
+  EXPECT_EQ(getpriority(PRIO_PROCESS, 0), base);  // the calling thread is left alone
 }
 
 TEST(WorkerPool, RefusesWhenTheQueueIsFull) {
