@@ -150,17 +150,18 @@ PY
   echo "$name $conns $line $(python3 -c "print(round(($cpu1 - $cpu0) * 1e6 / ${line##* }, 1))")"
 }
 
+family() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }  # family PID: it and its children (nginx's workers)
 rows=()
-nginx_all="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+nginx_all=$(family "$nginx_pid")
 for c in 1 64; do
   rows+=("$(measure direct "http://127.0.0.1:$nginx_port/plain/v1/chat/completions" "$work/plain.lua" $c $nginx_all)")
   rows+=("$(measure chatd "$base/v1/chat/completions" "$work/plain.lua" $c "$chatd_pid")")
 done
 # A p99 at concurrency 1 swings from run to run on a shared VM (the direct path's alone from
 # 0.2 to 1.2 ms), so one pair of runs says little about the difference: alternate short runs
-# of both paths and compare them round by round, and over all the rounds' requests pooled.
+# of the paths and compare them round by round, and over all the rounds' requests pooled.
 rounds=()
-proxy_all="$proxy_pid $(pgrep -P "$proxy_pid" | tr '\n' ' ')"
+proxy_all=$(family "$proxy_pid")
 wait_http "http://127.0.0.1:$proxy_port/plain/v1/chat/completions.body"
 for r in 1 2 3 4 5; do
   export HIST_OUT="$work/hist-direct.txt"

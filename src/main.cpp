@@ -5,8 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cctype>
 #include <malloc.h>
+
+#include <cctype>
 #include <cstdio>
 #include <string>
 #include <iostream>

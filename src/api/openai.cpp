@@ -168,6 +168,18 @@ void append_chunk(std::string& out, const CompletionCall& call, const ChunkDelta
   out += "\n\n";
 }
 
+// The last stream event when the client asked for usage: no choices, the usage.
+void append_usage_chunk(std::string& out, const CompletionCall& call, const llm::Usage& usage) {
+  out += "data: ";
+  JsonWriter w(out);
+  w.begin_object();
+  write_head(w, call, "chat.completion.chunk");
+  w.key("choices").begin_array().end_array().key("usage");
+  write_usage(w, usage);
+  w.end_object();
+  out += "\n\n";
+}
+
 std::string data_line(const json& j) { return "data: " + dump(j) + "\n\n"; }
 
 json error_body(const llm::Outcome& o) {
@@ -213,16 +225,7 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
   std::string frames;
   if (!started) append_chunk(frames, *call, {true, "", std::nullopt});
   append_chunk(frames, *call, {false, std::nullopt, finish_reason(o)});
-  if (call->include_usage) {
-    frames += "data: ";
-    JsonWriter last(frames);
-    last.begin_object();
-    write_head(last, *call, "chat.completion.chunk");
-    last.key("choices").begin_array().end_array().key("usage");
-    write_usage(last, o.usage);
-    last.end_object();
-    frames += "\n\n";
-  }
+  if (call->include_usage) append_usage_chunk(frames, *call, o.usage);
   frames += "data: [DONE]\n\n";
   co_await out.write(frames);
 }

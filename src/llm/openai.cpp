@@ -114,12 +114,10 @@ Result<WholeAnswer> parse_whole(std::string_view body) {
 // JsonWriter replaces invalid UTF-8 instead of refusing it: one broken byte must not fail
 // the request.
 std::string openai_request_body(const ChatRequest& request) {
+  std::size_t size = 128 + request.model.size();
+  for (const auto& m : request.messages) size += m.content.size() + 40;
   std::string out;
-  out.reserve(128 + request.model.size() + [&] {
-    std::size_t n = 0;
-    for (const auto& m : request.messages) n += m.content.size() + 40;
-    return n;
-  }());
+  out.reserve(size);
   JsonWriter body(out);
   body.begin_object().key("model").string(request.model).key("messages").begin_array();
   for (const auto& m : request.messages)
