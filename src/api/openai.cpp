@@ -180,11 +180,25 @@ void append_usage_chunk(std::string& out, const CompletionCall& call, const llm:
   out += "\n\n";
 }
 
+// 422 for a request the provider cannot take as written, else 504 or 502 as OpenAI's proxies answer.
+bhttp::status error_status(const llm::Outcome& o) {
+  if (o.invalid_request) return bhttp::status::unprocessable_entity;
+  return o.status == llm::Outcome::Status::timeout ? bhttp::status::gateway_timeout : bhttp::status::bad_gateway;
+}
+
 std::string data_line(const json& j) { return "data: " + dump(j) + "\n\n"; }
 
 json error_body(const llm::Outcome& o) {
   bool timeout = o.status == llm::Outcome::Status::timeout;
   json e = json::object();
+  if (o.invalid_request) {
+    // As the other validation errors of /v1: the messages cannot be put to this model.
+    e["message"] = o.detail;
+    e["type"] = "invalid_request_error";
+    e["param"] = "messages";
+    e["code"] = "validation_failed";
+    return {{"error", e}};
+  }
   e["message"] = o.detail.empty() ? (timeout ? "the model did not answer in time" : "the model provider failed") : o.detail;
   e["type"] = "api_error";
   e["param"] = nullptr;
@@ -212,9 +226,7 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
   if (o.status != llm::Outcome::Status::complete) {
     if (!started) {
       // Nothing streamed yet: a real HTTP error, as OpenAI answers one.
-      bool timeout = o.status == llm::Outcome::Status::timeout;
-      out.respond_instead(timeout ? bhttp::status::gateway_timeout : bhttp::status::bad_gateway, "application/json",
-                          dump(error_body(o)));
+      out.respond_instead(error_status(o), "application/json", dump(error_body(o)));
       co_return;
     }
     // Mid-stream: OpenAI's clients raise an error for a data event holding "error".
@@ -280,10 +292,8 @@ void add_openai_routes(http::Router& router, chat::Service& chat) {
           llm::GatewayResult result = co_await svc.complete(shared->who, shared->model, std::move(shared->request), ignore, cancel);
           const llm::Outcome& o = result.outcome;
           if (o.status != llm::Outcome::Status::complete) {
-            bool timeout = o.status == llm::Outcome::Status::timeout;
             ctx.error_note = o.internal;
-            co_return http::json_response(timeout ? bhttp::status::gateway_timeout : bhttp::status::bad_gateway,
-                                          error_body(o));
+            co_return http::json_response(error_status(o), error_body(o));
           }
           co_return completion_response(*shared, o);
         }

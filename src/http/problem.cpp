@@ -32,6 +32,8 @@ Mapping mapping(Code code) {
 }  // namespace
 
 bhttp::status status_for(const Error& error) {
+  if (error.code == Code::too_large && error.reason == "headers_too_large")
+    return bhttp::status::request_header_fields_too_large;  // 431
   if (error.code == Code::invalid_argument && (!error.fields.empty() || error.reason == "validation_failed"))
     return bhttp::status::unprocessable_entity;
   return mapping(error.code).status;

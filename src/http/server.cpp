@@ -76,6 +76,7 @@ std::string peer_address(const S& socket) {
 // smuggling vector: refuse it and close the connection.
 const char* framing_problem(const Request& head) {
   int content_lengths = 0;
+  int hosts = 0;
   bool transfer_encoding = false;
   for (const auto& f : head) {
     if (f.name() == bhttp::field::content_length) {
@@ -84,13 +85,35 @@ const char* framing_problem(const Request& head) {
     } else if (f.name() == bhttp::field::transfer_encoding) {
       if (transfer_encoding) return "Transfer-Encoding is repeated";
       transfer_encoding = true;
+      // chatd decodes no transfer coding but chunked, so anything before it (gzip, chunked)
+      // would be read as plain data. (Beast has trimmed the value of surrounding white space.)
+      if (!beast::iequals(f.value(), "chunked")) return "Transfer-Encoding other than chunked";
+    } else if (f.name() == bhttp::field::host) {
+      ++hosts;
     }
   }
   if (content_lengths > 1) return "Content-Length is repeated";
   if (content_lengths > 0 && transfer_encoding) return "Content-Length and Transfer-Encoding together";
-  if (transfer_encoding) {
-    if (head.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
-    if (!head.chunked()) return "Transfer-Encoding other than chunked";
+  if (transfer_encoding && head.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+  // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host.
+  if (head.version() >= 11 && hosts != 1) return hosts == 0 ? "Host is missing" : "Host is repeated";
+  if (hosts > 1) return "Host is repeated";
+  return nullptr;
+}
+
+// Fields chatd reads one value of: a second copy could be read differently by a proxy in
+// front, so the request is refused rather than one copy chosen.
+const char* repeated_field(const Request& head) {
+  static constexpr bhttp::field kSingle[] = {bhttp::field::content_type, bhttp::field::authorization,
+                                             bhttp::field::content_encoding};
+  for (const auto name : kSingle) {
+    if (head.count(name) > 1) {
+      switch (name) {
+        case bhttp::field::content_type: return "Content-Type is repeated";
+        case bhttp::field::authorization: return "Authorization is repeated";
+        default: return "Content-Encoding is repeated";
+      }
+    }
   }
   return nullptr;
 }
@@ -568,7 +591,7 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     co_await bhttp::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == bhttp::error::header_limit) {
-        refuse(parser.get(), fail(Code::invalid_argument, "the request head is too large", "headers_too_large"));
+        refuse(parser.get(), fail(Code::too_large, "the request head is too large", "headers_too_large"));
       } else if (entry.timed_out || ec == asio::error::eof || ec == asio::error::connection_reset ||
                  ec == asio::error::operation_aborted || ec == bhttp::error::end_of_stream ||
                  ec == bhttp::error::partial_message) {
@@ -583,6 +606,17 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     if (const char* why = framing_problem(head)) {
       refuse(head, fail(Code::invalid_argument, std::string("ambiguous request framing: ") + why,
                                  "bad_request"));
+      break;
+    }
+    if (const char* why = repeated_field(head)) {
+      refuse(head, fail(Code::invalid_argument, why, "bad_request"));
+      break;
+    }
+    if (auto coding = head.find(bhttp::field::content_encoding);
+        coding != head.end() && !beast::iequals(coding->value(), "identity")) {
+      // A compressed body would be read as JSON. RFC 9110 section 8.4.1: 415.
+      refuse(head, fail(Code::unsupported, "a request body must not be compressed (Content-Encoding)",
+                        "unsupported_media_type"));
       break;
     }
     if (parser.content_length() && *parser.content_length() > max_body) {

@@ -16,10 +16,10 @@ using nlohmann::json;
 
 // Prompt tokens as Anthropic splits them: uncached input plus cache writes and cache reads.
 std::optional<std::int64_t> input_tokens(const json& usage) {
-  auto input = json_int(usage, "input_tokens");
+  auto input = json_tokens(usage, "input_tokens");
   if (!input) return std::nullopt;
-  return *input + json_int(usage, "cache_creation_input_tokens").value_or(0) +
-         json_int(usage, "cache_read_input_tokens").value_or(0);
+  return token_count(*input + json_tokens(usage, "cache_creation_input_tokens").value_or(0) +
+                     json_tokens(usage, "cache_read_input_tokens").value_or(0));
 }
 
 // Anthropic's error types that mean "try again later" rather than "this request is wrong".
@@ -54,7 +54,7 @@ class AnthropicStreamDecoder final : public SseStreamDecoder {
         if (auto reason = json_string(*delta, "stop_reason")) progress.finish_reason = map_stop_reason(*reason);
       }
       if (const json* usage = json_member(data, "usage")) {
-        if (auto out = json_int(*usage, "output_tokens")) progress.completion_tokens = *out;  // cumulative
+        if (auto out = json_tokens(*usage, "output_tokens")) progress.completion_tokens = *out;  // cumulative
         if (auto in = input_tokens(*usage)) progress.prompt_tokens = *in;
       }
     } else if (type == "message_stop") {
@@ -85,7 +85,7 @@ Result<WholeAnswer> parse_whole(std::string_view body) {
   if (auto reason = json_string(doc, "stop_reason")) answer.finish_reason = map_stop_reason(*reason);
   if (const json* usage = json_member(doc, "usage")) {
     answer.prompt_tokens = input_tokens(*usage);
-    answer.completion_tokens = json_int(*usage, "output_tokens");
+    answer.completion_tokens = json_tokens(*usage, "output_tokens");
   }
   return answer;
 }
@@ -122,7 +122,7 @@ AnthropicProvider::AnthropicProvider(AnthropicOptions options, Transport& transp
 boost::asio::awaitable<Outcome> AnthropicProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
                                                             Cancellation& cancel) {
   auto body = anthropic_request_body(request, options_.default_max_tokens);
-  if (!body) co_return refused_outcome(body.error().detail, "request not sent: " + body.error().detail);
+  if (!body) co_return invalid_request_outcome(body.error().detail);
 
   std::string_view base = options_.base_url;
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);

@@ -28,8 +28,8 @@ bool transient_exception(std::string_view type) {
 void read_usage(const json& holder, std::optional<std::int64_t>& prompt, std::optional<std::int64_t>& completion) {
   const json* usage = json_member(holder, "usage");
   if (usage == nullptr) return;
-  if (auto in = json_int(*usage, "inputTokens")) prompt = *in;
-  if (auto out = json_int(*usage, "outputTokens")) completion = *out;
+  if (auto in = json_tokens(*usage, "inputTokens")) prompt = *in;
+  if (auto out = json_tokens(*usage, "outputTokens")) completion = *out;
 }
 
 class BedrockStreamDecoder final : public StreamDecoder {
@@ -213,7 +213,7 @@ Result<UpstreamRequest> BedrockProvider::signed_request(const ChatRequest& reque
 boost::asio::awaitable<Outcome> BedrockProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
                                                           Cancellation& cancel) {
   auto body = bedrock_request_body(request);
-  if (!body) co_return refused_outcome(body.error().detail, "request not sent: " + body.error().detail);
+  if (!body) co_return invalid_request_outcome(body.error().detail);
   auto upstream = signed_request(request, std::move(body).value());
   if (!upstream) {
     const Error& e = upstream.error();

@@ -54,6 +54,10 @@ std::string describe(const Error& e) { return e.internal.empty() ? e.detail : e.
 
 void fill_usage(Outcome& out, const std::vector<ChatMessage>* messages, std::optional<std::int64_t> prompt,
                 std::optional<std::int64_t> completion) {
+  // The decoders already refuse counts out of range; checked again here, where every
+  // provider's usage passes, because a wrong count would reach cost, quota and sums.
+  prompt = token_count(prompt);
+  completion = token_count(completion);
   out.usage_reported = prompt.has_value() && completion.has_value();
   out.usage.prompt_tokens = prompt ? *prompt : (messages != nullptr ? estimate_prompt_tokens(*messages) : 0);
   out.usage.completion_tokens = completion ? *completion : estimate_tokens(out.text);
@@ -185,6 +189,12 @@ Outcome refused_outcome(std::string detail, std::string internal) {
   out.retryable = false;
   out.detail = std::move(detail);
   out.internal = std::move(internal);
+  return out;
+}
+
+Outcome invalid_request_outcome(std::string detail) {
+  Outcome out = refused_outcome(detail, "request not sent: " + detail);
+  out.invalid_request = true;
   return out;
 }
 

@@ -48,6 +48,8 @@ struct Outcome {
   bool retryable = false;            // failed before any answer byte: another attempt may succeed
   std::int64_t retry_after_ms = 0;   // the upstream's Retry-After, when it sent one
   int upstream_status = 0;           // HTTP status of the upstream answer, 0 when there was none
+  bool invalid_request = false;      // not sent: the request cannot be put to this provider as it
+                                     // stands (the caller's to fix, e.g. no user message)
   std::string detail;                // safe to show a client ("the provider answered 500")
   std::string internal;              // for the log only (upstream body excerpt, socket error)
 };

@@ -169,4 +169,21 @@ std::optional<std::int64_t> json_int(const nlohmann::json& j, const char* key) {
   return v->get<std::int64_t>();
 }
 
+std::optional<std::int64_t> token_count(std::optional<std::int64_t> reported) {
+  if (!reported || *reported < 0 || *reported > kMaxReportedTokens) return std::nullopt;
+  return reported;
+}
+
+std::optional<std::int64_t> json_tokens(const nlohmann::json& j, const char* key) {
+  const auto* v = json_member(j, key);
+  if (v == nullptr || !v->is_number_integer()) return std::nullopt;
+  // Read unsigned values as such: past INT64_MAX they would wrap to negative numbers.
+  if (v->is_number_unsigned()) {
+    const auto n = v->get<std::uint64_t>();
+    return n <= static_cast<std::uint64_t>(kMaxReportedTokens) ? std::optional<std::int64_t>(static_cast<std::int64_t>(n))
+                                                                : std::nullopt;
+  }
+  return token_count(v->get<std::int64_t>());
+}
+
 }  // namespace chatd::llm

@@ -82,4 +82,13 @@ const nlohmann::json* json_member(const nlohmann::json& j, const char* key);
 std::optional<std::string> json_string(const nlohmann::json& j, const char* key);
 std::optional<std::int64_t> json_int(const nlohmann::json& j, const char* key);
 
+// Token counts as a provider reports them are believed only from 0 to kMaxReportedTokens (far
+// beyond any context window): a negative or absurd count would make usage, cost and quota
+// wrong, and sums of them overflow. A count outside the range counts as not reported, so the
+// usage is estimated as when the provider sends none.
+inline constexpr std::int64_t kMaxReportedTokens = 1'000'000'000;
+std::optional<std::int64_t> token_count(std::optional<std::int64_t> reported);
+// json_int for a token count: nullopt also when it is outside 0..kMaxReportedTokens.
+std::optional<std::int64_t> json_tokens(const nlohmann::json& j, const char* key);
+
 }  // namespace chatd::llm

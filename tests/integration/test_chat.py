@@ -392,6 +392,30 @@ def test_usage_and_costs(server):
     assert all(int(r[3]) >= 0 for r in rows)
 
 
+def test_absurd_usage_from_a_provider_is_estimated_instead(server):
+    # An upstream reporting INT64_MAX prompt tokens: summing or storing that would overflow
+    # (the sanitizer build stopped, /usage answered 500). chatd estimates the usage instead.
+    session = new_user(server)
+    token = session["access_token"]
+    key = server.api("POST", "/api-keys", {"name": "absurd"}, token=token).json()["key"]
+    for model in ("gpt-test", "claude-test", "titan-test"):
+        for stream in (False, True):
+            body = {"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi #absurd-usage"}]}
+            if stream and model == "gpt-test":
+                body["stream_options"] = {"include_usage": True}
+            res = server.api("POST", "/v1/chat/completions", body, token=key)
+            assert res.status == 200, (model, stream, res.body)
+        conv = create(server, token, model=model)
+        assert send_json(server, token, conv["id"], "hello #absurd-usage").status == 201
+    rows = wait_for(lambda: (lambda r: r if len(r) == 9 else None)(server.sql(
+        f"SELECT prompt_tokens, completion_tokens FROM usage_events WHERE user_id = '{session['user']['id']}'")),
+        5, "nine usage events")
+    assert all(0 < int(p) < 100 and 0 <= int(c) < 100 for p, c in rows), rows
+    usage = server.api("GET", "/usage", token=token)
+    assert usage.status == 200 and usage.json()["requests"] == 9
+    assert 0 < usage.json()["prompt_tokens"] < 900
+
+
 def thread_niceness(pid):
     """{thread name: [niceness, ...]} of a running process, from /proc/PID/task/*/stat."""
     out = {}

@@ -1,6 +1,7 @@
 """API.md conventions through the real binary: problem bodies, request ids, security
 headers, CORS, health checks."""
 
+import json
 import re
 
 from conftest import parse_raw_response
@@ -205,6 +206,7 @@ def test_keep_alive_serves_several_requests(chatd):
 def test_oversized_head_is_refused(make_chatd):
     server = make_chatd({"CHATD_MAX_HEADER_BYTES": "2048"})
     raw = server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 4000 + b"\r\n\r\n")
-    status, _, body = parse_raw_response(raw)
-    assert status == 400
-    assert b"headers_too_large" in body
+    status, headers, body = parse_raw_response(raw)
+    assert status == 431
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["code"] == "headers_too_large"

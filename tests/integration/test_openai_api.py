@@ -142,6 +142,15 @@ def test_errors_use_openai_shape(server):
     # Streaming, failing before the first byte: a real status, not a 200 stream.
     openai_error(server.api("POST", "/v1/chat/completions", {"model": "claude-test", "stream": True, "messages": [
         {"role": "user", "content": "#fail400"}]}, token=key), 502, "upstream_error")
+    # Anthropic and Bedrock need something a user said: without it the request is the
+    # caller's to fix, not a provider failure (OpenAI takes a system prompt alone).
+    for model in ("claude-test", "titan-test"):
+        for stream in (False, True):
+            for messages in ([{"role": "system", "content": "s"}], [{"role": "user", "content": "  "}]):
+                err = openai_error(server.api("POST", "/v1/chat/completions",
+                                              {"model": model, "stream": stream, "messages": messages}, token=key),
+                                   422, "validation_failed")
+                assert err["type"] == "invalid_request_error" and err["param"] == "messages", err
 
 
 def test_expired_api_key_is_refused_at_creation(server):

@@ -1,5 +1,6 @@
 """Transport hardening: slow clients, request smuggling, graceful shutdown."""
 
+import json
 import signal
 import socket
 import threading
@@ -92,6 +93,17 @@ SMUGGLING = [
      b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length : 4\r\n\r\nabcd"),
     ("bare LF line endings mixed",
      b"GET /healthz HTTP/1.1\nHost: x\r\n\r\n"),
+    ("a coding before chunked",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+    ("no Host in HTTP/1.1",
+     b"GET /healthz HTTP/1.1\r\n\r\n"),
+    ("two Hosts",
+     b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"),
+    ("two Authorizations",
+     b"GET /auth/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n"),
+    ("two Content-Types",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Type: text/plain\r\n"
+     b"Content-Length: 2\r\n\r\n{}"),
 ]
 
 
@@ -105,6 +117,24 @@ def test_smuggling_attempt_is_400_and_connection_closed(chatd, name, payload):
     # Exactly one response: nothing smuggled behind the first request was answered.
     assert raw.count(b"HTTP/1.1 ") == 1, raw
     assert chatd.request("GET", "/healthz").status == 200
+
+
+def test_compressed_request_body_is_415(chatd):
+    body = b'{"login":"a","password":"b"}'
+    raw = chatd.raw(b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Encoding: gzip\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    status, headers, payload = parse_raw_response(raw)
+    assert status == 415, raw[:300]
+    assert json.loads(payload)["code"] == "unsupported_media_type"
+    # "identity" is no coding at all.
+    raw = chatd.raw(b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Encoding: identity\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    assert parse_raw_response(raw)[0] == 401
+
+
+def test_http10_without_host_is_served(chatd):
+    status, _, _ = parse_raw_response(chatd.raw(b"GET /healthz HTTP/1.0\r\n\r\n"))
+    assert status == 200
 
 
 def test_garbage_request_line_is_400(chatd):

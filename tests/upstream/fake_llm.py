@@ -65,6 +65,8 @@ don't interfere. When several appear, the first of this list wins:
 
 Usage is deterministic: prompt tokens = the number of whitespace-separated words over all
 received message texts (system included); completion tokens = the number of deltas sent.
+Independently of the directives above, "#absurd-usage" in the last user message makes the
+reported prompt tokens 9223372036854775807 (INT64_MAX), as a broken or hostile server might.
 Anthropic's message_start carries output_tokens 1 as the real API does; message_delta carries the
 total. Bedrock stream payloads carry a "p" padding field, as the real service's do.
 
@@ -597,6 +599,8 @@ class Turn:
 
     @property
     def prompt_tokens(self):
+        if _has(self.last_user, "#absurd-usage"):
+            return 2**63 - 1
         return sum(len(m["text"].split()) for m in self.history)
 
 

@@ -234,6 +234,17 @@ TEST(AnthropicProvider, NonStreaming) {
   EXPECT_EQ(json::parse(transport.requests[0].body)["stream"], false);
 }
 
+TEST(AnthropicProvider, DisbelievesImpossibleTokenCountsAndRefusesANoUserConversation) {
+  FakeTransport transport;
+  AnthropicProvider provider(options(), transport);
+  // Each part in range, their sum past the limit; and an output count past INT64_MAX.
+  fake::expect_usage_estimated(
+      provider, transport,
+      R"({"content":[{"type":"text","text":"Hello"}],"stop_reason":"end_turn","usage":{"input_tokens":900000000,"cache_read_input_tokens":900000000,"output_tokens":18446744073709551615}})",
+      2);  // "Hello": 5 bytes
+  fake::expect_refused_without_user_message(provider, transport, {{"system", "Be brief."}, {"assistant", "Hi"}});
+}
+
 TEST(AnthropicProvider, DeltaCallbackRefusingCancels) {
   FakeTransport transport;
   transport.script.chunks = fake::split_every(kStream, 10);

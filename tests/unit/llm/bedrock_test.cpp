@@ -317,6 +317,16 @@ TEST(BedrockProvider, NonStreamingConverse) {
   EXPECT_FALSE(r.outcome.retryable);
 }
 
+TEST(BedrockProvider, DisbelievesNegativeTokenCountsAndRefusesANoUserConversation) {
+  FakeTransport transport;
+  BedrockProvider provider(options(), transport);
+  fake::expect_usage_estimated(
+      provider, transport,
+      R"({"output":{"message":{"role":"assistant","content":[{"text":"Hi"}]}},"stopReason":"end_turn","usage":{"inputTokens":-5,"outputTokens":-1000000}})",
+      1);  // "Hi": 2 bytes
+  fake::expect_refused_without_user_message(provider, transport, {{"user", " \n "}});
+}
+
 TEST(BedrockProvider, DeltaCallbackRefusingCancels) {
   FakeTransport transport;
   transport.script.chunks = {kStream};

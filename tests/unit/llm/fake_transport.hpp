@@ -126,6 +126,36 @@ inline CallResult call(Provider& provider, const ChatRequest& request) {
   return call(provider, request, cancel);
 }
 
+// Checks a provider's non-streaming answer `body` whose usage no model can report: the call
+// completes, the usage counts as not reported and is estimated, the completion from `text`.
+inline void expect_usage_estimated(Provider& provider, FakeTransport& transport, std::string body,
+                                   std::int64_t completion_estimate) {
+  ChatRequest request;
+  request.model = "m";
+  request.messages = {{"user", "Say hello"}};
+  request.stream = false;
+  transport.script.chunks = {std::move(body)};
+  auto r = call(provider, request);
+  ASSERT_EQ(r.outcome.status, Outcome::Status::complete) << r.outcome.internal;
+  EXPECT_FALSE(r.outcome.usage_reported);
+  EXPECT_EQ(r.outcome.usage.prompt_tokens, 3 + 4);  // "Say hello": 9 bytes, plus 4 per message
+  EXPECT_EQ(r.outcome.usage.completion_tokens, completion_estimate);
+}
+
+// Checks that messages with nothing a user said are refused as the caller's to fix, unsent.
+inline void expect_refused_without_user_message(Provider& provider, FakeTransport& transport,
+                                                std::vector<ChatMessage> messages) {
+  ChatRequest request;
+  request.model = "m";
+  request.messages = std::move(messages);
+  const std::size_t sent = transport.requests.size();
+  auto r = call(provider, request);
+  EXPECT_EQ(r.outcome.status, Outcome::Status::error);
+  EXPECT_TRUE(r.outcome.invalid_request);
+  EXPECT_FALSE(r.outcome.retryable);
+  EXPECT_EQ(transport.requests.size(), sent);
+}
+
 // `body` split in two at `at`.
 inline std::vector<std::string> split_at(std::string_view body, std::size_t at) {
   return {std::string(body.substr(0, at)), std::string(body.substr(at))};

@@ -133,6 +133,35 @@ TEST(OpenAiProvider, EstimatesUsageWhenTheServerSendsNone) {
   EXPECT_EQ(r.outcome.usage.completion_tokens, 3);
 }
 
+// Counts no model can produce (negative, past INT64_MAX, or near it so that a sum would
+// overflow) are not believed: the usage is estimated as when the server sends none.
+TEST(OpenAiProvider, DisbelievesImpossibleTokenCounts) {
+  for (const std::string usage : {R"({"prompt_tokens":18446744073709551615,"completion_tokens":9223372036854775807})",
+                                  R"({"prompt_tokens":-9223372036854775808,"completion_tokens":-1})",
+                                  R"({"prompt_tokens":1000000001,"completion_tokens":1000000001})"}) {
+    SCOPED_TRACE(usage);
+    FakeTransport transport;
+    transport.script.chunks = {data(R"({"choices":[{"delta":{"content":"abcdefghi"},"finish_reason":"stop"}]})") +
+                               data(R"({"choices":[],"usage":)" + usage + "}") + "data: [DONE]\n\n"};
+    OpenAiProvider provider(options(), transport);
+    auto r = call(provider, sample_request());
+    ASSERT_EQ(r.outcome.status, Status::complete);
+    EXPECT_FALSE(r.outcome.usage_reported);
+    EXPECT_EQ(r.outcome.usage.prompt_tokens, 5 + 8);
+    EXPECT_EQ(r.outcome.usage.completion_tokens, 3);
+  }
+  // The largest count believed.
+  FakeTransport transport;
+  transport.script.chunks = {data(R"({"choices":[{"delta":{"content":"x"},"finish_reason":"stop"}]})") +
+                             data(R"({"choices":[],"usage":{"prompt_tokens":1000000000,"completion_tokens":0}})") +
+                             "data: [DONE]\n\n"};
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  EXPECT_TRUE(r.outcome.usage_reported);
+  EXPECT_EQ(r.outcome.usage.prompt_tokens, 1'000'000'000);
+  EXPECT_EQ(r.outcome.usage.completion_tokens, 0);
+}
+
 TEST(OpenAiProvider, NonStreamingDeliversOneDelta) {
   FakeTransport transport;
   transport.script.chunks = fake::split_every(

@@ -88,3 +88,22 @@ TEST(ProviderUtil, ExtractsUpstreamErrorMessages) {
 
 }  // namespace
 }  // namespace chatd::llm
+
+namespace chatd::llm {
+namespace {
+
+TEST(ProviderUtil, BelievesTokenCountsOnlyInRange) {
+  auto j = nlohmann::json::parse(
+      R"({"zero":0,"max":1000000000,"over":1000000001,"neg":-1,"huge":18446744073709551615,"min":-9223372036854775808,"text":"5","real":5.0})");
+  EXPECT_EQ(json_tokens(j, "zero"), 0);
+  EXPECT_EQ(json_tokens(j, "max"), kMaxReportedTokens);
+  for (const char* key : {"over", "neg", "huge", "min", "text", "real", "absent"}) {
+    EXPECT_EQ(json_tokens(j, key), std::nullopt) << key;
+  }
+  EXPECT_EQ(token_count(7), 7);
+  EXPECT_EQ(token_count(-7), std::nullopt);
+  EXPECT_EQ(token_count(std::nullopt), std::nullopt);
+}
+
+}  // namespace
+}  // namespace chatd::llm
