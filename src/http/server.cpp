@@ -95,25 +95,24 @@ const char* framing_problem(const Request& head) {
   if (content_lengths > 1) return "Content-Length is repeated";
   if (content_lengths > 0 && transfer_encoding) return "Content-Length and Transfer-Encoding together";
   if (transfer_encoding && head.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
-  // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host.
-  if (head.version() >= 11 && hosts != 1) return hosts == 0 ? "Host is missing" : "Host is repeated";
+  // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host (HTTP/1.0 may omit it).
   if (hosts > 1) return "Host is repeated";
+  if (hosts == 0 && head.version() >= 11) return "Host is missing";
   return nullptr;
 }
 
 // Fields chatd reads one value of: a second copy could be read differently by a proxy in
 // front, so the request is refused rather than one copy chosen.
 const char* repeated_field(const Request& head) {
-  static constexpr bhttp::field kSingle[] = {bhttp::field::content_type, bhttp::field::authorization,
-                                             bhttp::field::content_encoding};
-  for (const auto name : kSingle) {
-    if (head.count(name) > 1) {
-      switch (name) {
-        case bhttp::field::content_type: return "Content-Type is repeated";
-        case bhttp::field::authorization: return "Authorization is repeated";
-        default: return "Content-Encoding is repeated";
-      }
-    }
+  struct Single {
+    bhttp::field name;
+    const char* why;
+  };
+  static constexpr Single kSingle[] = {{bhttp::field::content_type, "Content-Type is repeated"},
+                                       {bhttp::field::authorization, "Authorization is repeated"},
+                                       {bhttp::field::content_encoding, "Content-Encoding is repeated"}};
+  for (const auto& single : kSingle) {
+    if (head.count(single.name) > 1) return single.why;
   }
   return nullptr;
 }
