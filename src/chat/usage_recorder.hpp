@@ -2,8 +2,8 @@
 // Usage events written in batches, off the request's path. record() queues the events and
 // returns at once; one job on the worker pool writes everything queued in one transaction,
 // and whatever arrived while it ran in the next one. Under load many completions share one
-// commit (the job lets the next batch gather for up to 2 ms); after a quiet spell the first
-// events are written at once. So a usage event reaches the database within a few
+// commit (the job lets the next batch gather for up to 10 ms); after a quiet spell the first
+// events are written at once. So a usage event reaches the database within about 10
 // milliseconds of its completion, and counts towards the quota from then on.
 //
 // Bounded: when the queue is full, record() refuses and the caller writes its events itself
