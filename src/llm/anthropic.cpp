@@ -54,7 +54,7 @@ class AnthropicStreamDecoder final : public SseStreamDecoder {
         if (auto reason = json_string(*delta, "stop_reason")) progress.finish_reason = map_stop_reason(*reason);
       }
       if (const json* usage = json_member(data, "usage")) {
-        if (auto out = json_tokens(*usage, "output_tokens")) progress.completion_tokens = *out;  // cumulative
+        if (auto out = json_int(*usage, "output_tokens")) progress.completion_tokens = *out;  // cumulative
         if (auto in = input_tokens(*usage)) progress.prompt_tokens = *in;
       }
     } else if (type == "message_stop") {
@@ -85,7 +85,7 @@ Result<WholeAnswer> parse_whole(std::string_view body) {
   if (auto reason = json_string(doc, "stop_reason")) answer.finish_reason = map_stop_reason(*reason);
   if (const json* usage = json_member(doc, "usage")) {
     answer.prompt_tokens = input_tokens(*usage);
-    answer.completion_tokens = json_tokens(*usage, "output_tokens");
+    answer.completion_tokens = json_int(*usage, "output_tokens");
   }
   return answer;
 }

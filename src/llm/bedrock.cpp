@@ -28,8 +28,8 @@ bool transient_exception(std::string_view type) {
 void read_usage(const json& holder, std::optional<std::int64_t>& prompt, std::optional<std::int64_t>& completion) {
   const json* usage = json_member(holder, "usage");
   if (usage == nullptr) return;
-  if (auto in = json_tokens(*usage, "inputTokens")) prompt = *in;
-  if (auto out = json_tokens(*usage, "outputTokens")) completion = *out;
+  if (auto in = json_int(*usage, "inputTokens")) prompt = *in;
+  if (auto out = json_int(*usage, "outputTokens")) completion = *out;
 }
 
 class BedrockStreamDecoder final : public StreamDecoder {

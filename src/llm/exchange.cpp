@@ -54,8 +54,8 @@ std::string describe(const Error& e) { return e.internal.empty() ? e.detail : e.
 
 void fill_usage(Outcome& out, const std::vector<ChatMessage>* messages, std::optional<std::int64_t> prompt,
                 std::optional<std::int64_t> completion) {
-  // The decoders already refuse counts out of range; checked again here, where every
-  // provider's usage passes, because a wrong count would reach cost, quota and sums.
+  // Every provider's reported usage passes here: counts out of range are refused in this one
+  // place (a wrong count would reach cost, quota and sums).
   prompt = token_count(prompt);
   completion = token_count(completion);
   out.usage_reported = prompt.has_value() && completion.has_value();

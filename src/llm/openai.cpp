@@ -29,9 +29,8 @@ struct CompletionReader final : JsonVisitor {
       case 0: object = v.kind == JsonKind::object; break;
       case 1: has_error = has_error || at.is({"error"}); break;
       case 2:
-        if (at.is({"usage", "prompt_tokens"}) && v.kind == JsonKind::integer) prompt_tokens = token_count(v.integer);
-        else if (at.is({"usage", "completion_tokens"}) && v.kind == JsonKind::integer)
-          completion_tokens = token_count(v.integer);
+        if (at.is({"usage", "prompt_tokens"}) && v.kind == JsonKind::integer) prompt_tokens = v.integer;
+        else if (at.is({"usage", "completion_tokens"}) && v.kind == JsonKind::integer) completion_tokens = v.integer;
         else if (at.is({"error", "type"}) && str) error_type = std::string(v.text);
         else if (at.is({"error", "code"}) && str) error_code = std::string(v.text);
         break;

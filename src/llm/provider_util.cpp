@@ -175,15 +175,8 @@ std::optional<std::int64_t> token_count(std::optional<std::int64_t> reported) {
 }
 
 std::optional<std::int64_t> json_tokens(const nlohmann::json& j, const char* key) {
-  const auto* v = json_member(j, key);
-  if (v == nullptr || !v->is_number_integer()) return std::nullopt;
-  // Read unsigned values as such: past INT64_MAX they would wrap to negative numbers.
-  if (v->is_number_unsigned()) {
-    const auto n = v->get<std::uint64_t>();
-    return n <= static_cast<std::uint64_t>(kMaxReportedTokens) ? std::optional<std::int64_t>(static_cast<std::int64_t>(n))
-                                                                : std::nullopt;
-  }
-  return token_count(v->get<std::int64_t>());
+  // An unsigned value past INT64_MAX reads as a negative number, which token_count refuses.
+  return token_count(json_int(j, key));
 }
 
 }  // namespace chatd::llm

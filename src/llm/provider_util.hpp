@@ -88,7 +88,8 @@ std::optional<std::int64_t> json_int(const nlohmann::json& j, const char* key);
 // usage is estimated as when the provider sends none.
 inline constexpr std::int64_t kMaxReportedTokens = 1'000'000'000;
 std::optional<std::int64_t> token_count(std::optional<std::int64_t> reported);
-// json_int for a token count: nullopt also when it is outside 0..kMaxReportedTokens.
+// json_int for a token count: nullopt also when it is outside 0..kMaxReportedTokens. For
+// counts a decoder adds up before fill_usage sees them (Anthropic's three input parts).
 std::optional<std::int64_t> json_tokens(const nlohmann::json& j, const char* key);
 
 }  // namespace chatd::llm
