@@ -22,7 +22,10 @@ constexpr const char* kBegin = "BEGIN IMMEDIATE";
 constexpr const char* kCommit = "COMMIT";
 constexpr const char* kRollback = "ROLLBACK";
 constexpr const char* kEnableWal = "PRAGMA journal_mode = WAL";
-constexpr const char* kWriterPragmas = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+// synchronous = FULL: a commit returns only once the WAL is on disk, so what chatd has
+// acknowledged survives a power loss or an operating-system crash, not just a crash of chatd
+// (NORMAL could roll the last commits back). It costs one WAL sync per commit.
+constexpr const char* kWriterPragmas = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
 // Readers never write; foreign_keys only matters for writes but keeps sessions alike.
 constexpr const char* kReaderPragmas = "PRAGMA foreign_keys = ON;";
 constexpr std::string_view kPing = "SELECT 1";

@@ -66,7 +66,7 @@ TEST(OpenDatabase, OpensARelativeSqlitePathAndCreatesItsDirectory) {
   EXPECT_EQ(pragma(Access::read, "busy_timeout"), "5000");
   EXPECT_EQ(pragma(Access::write, "journal_mode"), "wal");
   EXPECT_EQ(pragma(Access::write, "foreign_keys"), "1");
-  EXPECT_EQ(pragma(Access::write, "synchronous"), "1") << "NORMAL";
+  EXPECT_EQ(pragma(Access::write, "synchronous"), "2") << "FULL: acknowledged commits survive a power loss";
   EXPECT_EQ(pragma(Access::write, "busy_timeout"), "5000");
 }
 
