@@ -325,8 +325,9 @@ awaitable<llm::GatewayResult> Service::complete(const Principal& who, const llm:
   llm::GatewayResult result = co_await d_.gateway.complete(model.id, std::move(request), on_delta, cancel);
   std::vector<UsageEvent> events = usage_events(who, std::nullopt, result);
   if (!recorder_.record(events)) {
-    // The recorder's queue is full: write them here, waiting (backpressure, not loss).
-    auto written = co_await run_blocking(d_.db_pool, [&]() { return UsageRecorder::write(d_.db, d_.log, events); });
+    // The recorder's queue is full: write them here, with a transaction's worth of the
+    // queued ones, waiting (backpressure, not loss).
+    auto written = co_await run_blocking(d_.db_pool, [&]() { return recorder_.write_with_queued(events); });
     if (!written) {
       d_.log.error("chat.usage_not_stored")
           .str("user_id", who.user_id)

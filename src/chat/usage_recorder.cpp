@@ -5,14 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <span>
 #include <utility>
 
 namespace chatd::chat {
 
 namespace {
 
-// Events per transaction: keeps one commit short when a long queue has built up.
-constexpr std::size_t kMaxBatch = 512;
 // After a write, while events keep coming, the next batch gathers for up to this long (or
 // until it has kEnough events): under load most of a commit's cost is per commit, not per
 // event. The first event after a quiet spell is written at once.
@@ -21,7 +20,7 @@ constexpr std::size_t kMaxBatch = 512;
 constexpr auto kGather = std::chrono::milliseconds(10);
 constexpr std::size_t kEnough = 256;
 
-Status insert_all(store::Connection& c, const std::vector<UsageEvent>& events) {
+Status insert_all(store::Connection& c, std::span<const UsageEvent> events) {
   for (const auto& e : events) {
     if (auto st = db::insert_usage_event(c, e); !st) return st;
   }
@@ -59,11 +58,32 @@ bool UsageRecorder::record(std::vector<UsageEvent>& events) {
   return true;
 }
 
+std::size_t UsageRecorder::write_with_queued(std::vector<UsageEvent>& events) {
+  std::size_t taken = 0;
+  {
+    std::lock_guard lock(mu_);
+    const std::size_t room = kMaxTransaction > events.size() ? kMaxTransaction - events.size() : 0;
+    taken = std::min(room, queue_.size());
+    // From the back: no event is moved but the ones taken (their order does not matter).
+    const auto from = queue_.end() - static_cast<std::ptrdiff_t>(taken);
+    std::move(from, queue_.end(), std::back_inserter(events));
+    queue_.erase(from, queue_.end());
+    if (taken > 0) ++helping_;
+  }
+  const std::size_t written = write(db_, log_, events);
+  if (taken > 0) {
+    std::lock_guard lock(mu_);
+    --helping_;
+    idle_.notify_all();
+  }
+  return written;
+}
+
 void UsageRecorder::flush() {
   std::unique_lock lock(mu_);
   ++flushing_;
   gather_.notify_all();
-  idle_.wait(lock, [this] { return !running_; });
+  idle_.wait(lock, [this] { return !running_ && helping_ == 0; });
   --flushing_;
 }
 
@@ -80,20 +100,19 @@ void UsageRecorder::drain() {
         idle_.notify_all();
         return;
       }
-      if (queue_.size() <= kMaxBatch) {
-        batch.swap(queue_);
-      } else {
-        auto end = queue_.begin() + static_cast<std::ptrdiff_t>(kMaxBatch);
-        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-        queue_.erase(queue_.begin(), end);
-      }
+      // The whole queue, in constant time: record() on a network thread may be waiting for
+      // this lock, and a writer preempted while moving events under it stalled that thread
+      // until the writer ran again (milliseconds, at niceness 10).
+      batch.swap(queue_);
     }
-    write(db_, log_, batch);
+    const std::span<const UsageEvent> all(batch);
+    for (std::size_t at = 0; at < all.size(); at += kMaxTransaction)
+      write(db_, log_, all.subspan(at, std::min(kMaxTransaction, all.size() - at)));
     batch.clear();
   }
 }
 
-std::size_t UsageRecorder::write(store::Database& db, Logger& log, const std::vector<UsageEvent>& events) {
+std::size_t UsageRecorder::write(store::Database& db, Logger& log, std::span<const UsageEvent> events) {
   if (events.empty()) return 0;
   auto all = store::transact(db, [&](store::Connection& c) { return insert_all(c, events); });
   if (all) return events.size();
@@ -102,7 +121,7 @@ std::size_t UsageRecorder::write(store::Database& db, Logger& log, const std::ve
   }
   std::size_t written = 0;
   for (const auto& e : events) {
-    auto one = events.size() == 1 ? all : store::transact(db, [&](store::Connection& c) { return insert_all(c, {e}); });
+    auto one = events.size() == 1 ? all : store::transact(db, [&](store::Connection& c) { return insert_all(c, {&e, 1}); });
     if (one) {
       ++written;
       continue;

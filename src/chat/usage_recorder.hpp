@@ -1,15 +1,17 @@
 #pragma once
 // Usage events written in batches, off the request's path. record() queues the events and
-// returns at once; one job on the worker pool writes everything queued in one transaction,
-// and whatever arrived while it ran in the next one. Under load many completions share one
-// commit (the job lets the next batch gather for up to 10 ms); after a quiet spell the first
-// events are written at once. So a usage event reaches the database within about 10
-// milliseconds of its completion, and counts towards the quota from then on.
+// returns at once; one job on the worker pool takes everything queued and writes it in
+// transactions of at most kMaxTransaction events, and whatever arrived while it ran next.
+// Under load many completions share one commit (the job lets the next batch gather for up
+// to 10 ms); after a quiet spell the first events are written at once. So a usage event
+// reaches the database within about 10 milliseconds of its completion, and counts towards
+// the quota from then on.
 //
-// Bounded: when the queue is full, record() refuses and the caller writes its events itself
-// (backpressure instead of loss). A batch the database refuses is retried event by event,
-// so one bad event (its user deleted meanwhile) costs only itself; each event that still
-// fails is logged. The destructor writes what is still queued.
+// Bounded: when the queue is full, record() refuses and the caller writes its events itself,
+// with a transaction's worth of the queued ones (backpressure instead of loss). A batch the
+// database refuses is retried event by event, so one bad event (its user deleted meanwhile)
+// costs only itself; each event that still fails is logged. The destructor writes what is
+// still queued.
 
 #include "chat/model.hpp"
 #include "core/log.hpp"
@@ -19,6 +21,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
+#include <span>
 #include <vector>
 
 namespace chatd::chat {
@@ -26,6 +29,8 @@ namespace chatd::chat {
 class UsageRecorder {
  public:
   static constexpr std::size_t kDefaultCapacity = 4096;
+  // Events per transaction: keeps one commit short when a long queue has built up.
+  static constexpr std::size_t kMaxTransaction = 512;
 
   UsageRecorder(store::Database& db, WorkerPool& pool, Logger& log, std::size_t capacity = kDefaultCapacity);
   ~UsageRecorder();  // blocks until everything queued is written
@@ -36,12 +41,19 @@ class UsageRecorder {
   // them alone when the queue has no room for all of them.
   bool record(std::vector<UsageEvent>& events);
 
+  // When record() refused (the queue is full): writes `events` together with as many queued
+  // events as fit in one transaction (kMaxTransaction), taking them off the queue. Blocks
+  // for that one commit, which also makes room, instead of a commit of its own events
+  // alone: under a flood the callers help the writer rather than queue up behind single
+  // commits. Returns how many were written; `events` is left in an unspecified state.
+  std::size_t write_with_queued(std::vector<UsageEvent>& events);
+
   // Blocks until everything queued before the call is written (tests, shutdown).
   void flush();
 
   // Writes `events` in one transaction, else one by one, logging each one that fails.
   // Returns how many were written.
-  static std::size_t write(store::Database& db, Logger& log, const std::vector<UsageEvent>& events);
+  static std::size_t write(store::Database& db, Logger& log, std::span<const UsageEvent> events);
 
  private:
   void drain();  // the worker job: writes batches until the queue is empty
@@ -56,6 +68,7 @@ class UsageRecorder {
   int flushing_ = 0;
   std::vector<UsageEvent> queue_;
   bool running_ = false;  // a drain job is queued or running
+  int helping_ = 0;       // write_with_queued() calls writing events taken off the queue
 };
 
 }  // namespace chatd::chat

@@ -24,6 +24,28 @@ using store::testing::describe;
 
 constexpr std::int64_t kT0 = 1'800'000'000'000;
 
+// Occupies a pool's next free thread until release() (or its end, so that a failed
+// assertion cannot leave the pool waiting): with a one-thread pool, the recorder's writer
+// job cannot run meanwhile.
+class Hold {
+ public:
+  explicit Hold(WorkerPool& pool) : holding_(pool.try_submit([released = released_] { released.wait(); })) {}
+  ~Hold() { release(); }
+  Hold(const Hold&) = delete;
+  Hold& operator=(const Hold&) = delete;
+  bool holding() const { return holding_; }
+  void release() {
+    if (!done_) promise_.set_value();
+    done_ = true;
+  }
+
+ private:
+  std::promise<void> promise_;
+  std::shared_future<void> released_ = promise_.get_future().share();
+  bool holding_;
+  bool done_ = false;
+};
+
 class UsageRecorderTest : public store::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
@@ -74,9 +96,11 @@ TEST_P(UsageRecorderTest, WritesEverythingRecordedFromManyThreads) {
           std::vector<UsageEvent> one{event(t * kPerThread + i + 1)};
           // A full queue hands the events back: write them the way the service does then.
           if (!recorder.record(one)) {
-            EXPECT_EQ(UsageRecorder::write(db(), log_, one), 1u);
+            ASSERT_EQ(one.size(), 1u);
+            EXPECT_GE(recorder.write_with_queued(one), 1u);
+          } else {
+            EXPECT_TRUE(one.empty());
           }
-          EXPECT_TRUE(one.empty() || one.size() == 1);
         }
       });
     }
@@ -91,9 +115,8 @@ TEST_P(UsageRecorderTest, WritesEverythingRecordedFromManyThreads) {
 TEST_P(UsageRecorderTest, AFullQueueHandsTheEventsBack) {
   WorkerPool pool("db", 1, 8);
   // Hold the pool's only thread so that the recorder's batch cannot run yet.
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  ASSERT_TRUE(pool.try_submit([released] { released.wait(); }));
+  Hold hold(pool);
+  ASSERT_TRUE(hold.holding());
   {
     UsageRecorder recorder(db(), pool, log_, 3);
     std::vector<UsageEvent> first{event(1), event(2)};
@@ -106,25 +129,53 @@ TEST_P(UsageRecorderTest, AFullQueueHandsTheEventsBack) {
     EXPECT_EQ(second[1].prompt_tokens, 4);
     std::vector<UsageEvent> third{event(5)};
     EXPECT_TRUE(recorder.record(third));  // 2 + 1 fits
-    release.set_value();
+    hold.release();
     recorder.flush();
     EXPECT_EQ(count("usage_events"), 3);
     EXPECT_EQ(prompt_tokens_total(), 1 + 2 + 5);
   }
 }
 
+TEST_P(UsageRecorderTest, ARefusedCallerWritesItsEventsWithQueuedOnesInOneCommit) {
+  WorkerPool pool("db", 1, 8);
+  // The writer cannot run: the queue stays full until a refused caller helps.
+  Hold hold(pool);
+  ASSERT_TRUE(hold.holding());
+  {
+    UsageRecorder recorder(db(), pool, log_, 4);
+    std::vector<UsageEvent> queued{event(1), event(2), event(3), event(4)};
+    ASSERT_TRUE(recorder.record(queued));
+    std::vector<UsageEvent> mine{event(5, "nobody"), event(6)};
+    ASSERT_FALSE(recorder.record(mine));
+    // One transaction of six events; the unknown user's breaks it, so each is retried alone.
+    EXPECT_EQ(recorder.write_with_queued(mine), 5u);
+    EXPECT_EQ(count("usage_events"), 5);
+    EXPECT_EQ(prompt_tokens_total(), 1 + 2 + 3 + 4 + 6);
+    log_.flush();
+    auto failed = log_file_.events("chat.usage_batch_failed");
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_EQ(failed[0]["events"], 6);
+    // The queue was emptied: there is room again.
+    std::vector<UsageEvent> next{event(7), event(8), event(9), event(10)};
+    EXPECT_TRUE(recorder.record(next));
+    hold.release();
+    recorder.flush();
+  }
+  EXPECT_EQ(count("usage_events"), 9);
+  EXPECT_EQ(prompt_tokens_total(), 1 + 2 + 3 + 4 + 6 + 7 + 8 + 9 + 10);
+}
+
 TEST_P(UsageRecorderTest, ARefusedPoolHandsTheEventsBackAndTheNextRecordStillWorks) {
   WorkerPool pool("db", 1, 1);
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  ASSERT_TRUE(pool.try_submit([released] { released.wait(); }));
+  Hold hold(pool);
+  ASSERT_TRUE(hold.holding());
   ASSERT_TRUE(mail::test::eventually([&] { return pool.busy() == 1; }));  // taken off the queue
   ASSERT_TRUE(pool.try_submit([] {}));  // the pool's queue (capacity 1) is now full
   UsageRecorder recorder(db(), pool, log_);
   std::vector<UsageEvent> events{event(7)};
   EXPECT_FALSE(recorder.record(events));
   ASSERT_EQ(events.size(), 1u);
-  release.set_value();
+  hold.release();
   ASSERT_TRUE(mail::test::eventually([&] { return pool.queued() == 0 && pool.busy() == 0; }));
   EXPECT_TRUE(recorder.record(events));
   recorder.flush();
@@ -133,15 +184,14 @@ TEST_P(UsageRecorderTest, ARefusedPoolHandsTheEventsBackAndTheNextRecordStillWor
 
 TEST_P(UsageRecorderTest, AnEventTheDatabaseRefusesCostsOnlyItself) {
   WorkerPool pool("db", 1, 8);
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  ASSERT_TRUE(pool.try_submit([released] { released.wait(); }));
+  Hold hold(pool);
+  ASSERT_TRUE(hold.holding());
   {
     UsageRecorder recorder(db(), pool, log_);
     // Queued together, so they meet in one batch: the unknown user breaks its transaction.
     std::vector<UsageEvent> events{event(1), event(2, "nobody"), event(4)};
     ASSERT_TRUE(recorder.record(events));
-    release.set_value();
+    hold.release();
     recorder.flush();
   }
   EXPECT_EQ(count("usage_events"), 2);
@@ -153,11 +203,37 @@ TEST_P(UsageRecorderTest, AnEventTheDatabaseRefusesCostsOnlyItself) {
   EXPECT_EQ(lost[0]["user_id"], "nobody");
 }
 
+TEST_P(UsageRecorderTest, ALongQueueIsWrittenInBoundedTransactions) {
+  WorkerPool pool("db", 1, 8);
+  Hold hold(pool);
+  ASSERT_TRUE(hold.holding());
+  constexpr std::size_t n = 2 * UsageRecorder::kMaxTransaction + 76;
+  constexpr std::size_t bad = UsageRecorder::kMaxTransaction + 188;  // in the second transaction
+  {
+    UsageRecorder recorder(db(), pool, log_);
+    // Queued while the writer is held, so they make one queue longer than a transaction.
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<UsageEvent> one{event(static_cast<std::int64_t>(i + 1), i == bad ? "nobody" : "alice")};
+      ASSERT_TRUE(recorder.record(one));
+    }
+    hold.release();
+    recorder.flush();
+  }
+  EXPECT_EQ(count("usage_events"), static_cast<std::int64_t>(n - 1));
+  constexpr auto total = static_cast<std::int64_t>(n * (n + 1) / 2);
+  EXPECT_EQ(prompt_tokens_total(), total - static_cast<std::int64_t>(bad + 1));
+  // Only the transaction holding the refused event was retried event by event.
+  log_.flush();
+  auto failed = log_file_.events("chat.usage_batch_failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["events"], UsageRecorder::kMaxTransaction);
+  EXPECT_EQ(log_file_.events("chat.usage_not_stored").size(), 1u);
+}
+
 TEST_P(UsageRecorderTest, TheDestructorWritesWhatIsQueued) {
   WorkerPool pool("db", 1, 8);
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  ASSERT_TRUE(pool.try_submit([released] { released.wait(); }));
+  Hold hold(pool);
+  ASSERT_TRUE(hold.holding());
   std::thread releaser;
   {
     UsageRecorder recorder(db(), pool, log_);
@@ -165,7 +241,7 @@ TEST_P(UsageRecorderTest, TheDestructorWritesWhatIsQueued) {
     ASSERT_TRUE(recorder.record(events));
     releaser = std::thread([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // lets the destructor start waiting
-      release.set_value();
+      hold.release();
     });
   }  // blocks until the batch is written
   EXPECT_EQ(count("usage_events"), 2);
