@@ -114,14 +114,18 @@ void UsageRecorder::drain() {
 
 std::size_t UsageRecorder::write(store::Database& db, Logger& log, std::span<const UsageEvent> events) {
   if (events.empty()) return 0;
-  auto all = store::transact(db, [&](store::Connection& c) { return insert_all(c, events); });
+  // Unsynced: these events were queued after their answers, and the next synced commit or
+  // checkpoint makes them durable (see store::Access::write_unsynced).
+  auto all = store::transact(db, [&](store::Connection& c) { return insert_all(c, events); }, store::Access::write_unsynced);
   if (all) return events.size();
   if (events.size() > 1) {
     log.warn("chat.usage_batch_failed").num("events", static_cast<std::int64_t>(events.size())).str("error", reason(all.error()));
   }
   std::size_t written = 0;
   for (const auto& e : events) {
-    auto one = events.size() == 1 ? all : store::transact(db, [&](store::Connection& c) { return insert_all(c, {&e, 1}); });
+    auto one = events.size() == 1 ? all
+                                  : store::transact(db, [&](store::Connection& c) { return insert_all(c, {&e, 1}); },
+                                                    store::Access::write_unsynced);
     if (one) {
       ++written;
       continue;

@@ -70,6 +70,12 @@ class Connection {
 enum class Access {
   read,         // a reader connection, no explicit transaction
   write,        // the writer (SQLite) / any pooled connection (PostgreSQL), in a transaction
+  // Like write, but the commit does not wait for the disk (SQLite: synchronous = NORMAL for
+  // that commit; PostgreSQL: synchronous_commit = off). The log is written in commit order,
+  // so it becomes durable with the next synced commit or checkpoint: a crash of chatd loses
+  // nothing, a power loss may lose it (and only with what was committed after it). Only for
+  // data no request waits for: the usage events of /v1, written after their answers.
+  write_unsynced,
 };
 
 class Database {
@@ -109,11 +115,12 @@ auto read(Database& db, F fn) -> std::invoke_result_t<F&, Connection&> {
   return std::move(*out);
 }
 
+// `access` is Access::write or Access::write_unsynced.
 template <class F>
-auto transact(Database& db, F fn) -> std::invoke_result_t<F&, Connection&> {
+auto transact(Database& db, F fn, Access access = Access::write) -> std::invoke_result_t<F&, Connection&> {
   using R = std::invoke_result_t<F&, Connection&>;
   std::optional<R> out;
-  Status st = db.run(Access::write, [&](Connection& c) -> Status {
+  Status st = db.run(access, [&](Connection& c) -> Status {
     out.emplace(fn(c));
     if (out->has_error()) return out->error();
     return ok();

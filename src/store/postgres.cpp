@@ -21,6 +21,7 @@ namespace {
 
 constexpr const char* kBegin = "BEGIN";
 constexpr const char* kCommit = "COMMIT";
+constexpr const char* kUnsynced = "SET LOCAL synchronous_commit = off";
 constexpr const char* kRollback = "ROLLBACK";
 constexpr std::string_view kPing = "SELECT 1";
 
@@ -337,6 +338,10 @@ class PgDatabase final : public Database {
     } finish{conn};
 
     if (auto st = conn.exec_control(kBegin); !st) return st;
+    // For this transaction only (see Access::write_unsynced in database.hpp).
+    if (access == Access::write_unsynced) {
+      if (auto st = conn.exec_control(kUnsynced); !st) return st;
+    }
     conn.begin_tracking();
     Status result = fn(conn);
     std::optional<Error> doomed = conn.end_tracking();

@@ -25,7 +25,10 @@ constexpr const char* kEnableWal = "PRAGMA journal_mode = WAL";
 // synchronous = FULL: a commit returns only once the WAL is on disk, so what chatd has
 // acknowledged survives a power loss or an operating-system crash, not just a crash of chatd
 // (NORMAL could roll the last commits back). It costs one WAL sync per commit.
+// Access::write_unsynced commits with NORMAL instead (see database.hpp).
 constexpr const char* kWriterPragmas = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
+constexpr const char* kSynced = "PRAGMA synchronous = FULL";
+constexpr const char* kUnsynced = "PRAGMA synchronous = NORMAL";
 // Readers never write; foreign_keys only matters for writes but keeps sessions alike.
 constexpr const char* kReaderPragmas = "PRAGMA foreign_keys = ON;";
 constexpr std::string_view kPing = "SELECT 1";
@@ -270,7 +273,7 @@ class SqliteDatabase final : public Database {
 
   Status run(Access access, const std::function<Status(Connection&)>& fn) override {
     if (access == Access::read) return run_read(fn);
-    return run_write(fn);
+    return run_write(fn, access == Access::write_unsynced);
   }
 
   Status ping() override {
@@ -318,7 +321,7 @@ class SqliteDatabase final : public Database {
     return fn(*conn);
   }
 
-  Status run_write(const std::function<Status(Connection&)>& fn) {
+  Status run_write(const std::function<Status(Connection&)>& fn, bool unsynced) {
     {
       std::unique_lock lock(mu_);
       ++waiting_;
@@ -345,6 +348,12 @@ class SqliteDatabase final : public Database {
       }
     } finish{this, conn};
 
+    // Each write sets the sync level it needs (outside a transaction, where SQLite takes it),
+    // so a failure to set it refuses that write instead of leaving the next one unsynced.
+    if (unsynced_ != unsynced) {
+      if (auto st = conn.exec_control(unsynced ? kUnsynced : kSynced); !st) return st;
+      unsynced_ = unsynced;
+    }
     if (auto st = conn.exec_control(kBegin); !st) return st;
     conn.begin_tracking();
     Status result = fn(conn);
@@ -361,6 +370,7 @@ class SqliteDatabase final : public Database {
   }
 
   std::unique_ptr<SqliteConnection> writer_;
+  bool unsynced_ = false;  // the writer's synchronous setting is NORMAL; only run_write touches it
   std::vector<std::unique_ptr<SqliteConnection>> readers_;
 
   // The writer is taken with a flag under mu_ rather than a std::timed_mutex: the wait

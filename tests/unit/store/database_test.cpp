@@ -203,6 +203,40 @@ TEST_P(DatabaseTest, WriteCommitsWhenFnSucceeds) {
   EXPECT_EQ(count("children"), 1);
 }
 
+TEST_P(DatabaseTest, UnsyncedWritesCommitWithoutSyncAndLeaveOtherWritesSynced) {
+  create_parents();
+  // The sync level a write transaction runs with, as the database reports it from inside.
+  const bool sqlite = GetParam() == Dialect::sqlite;
+  auto level = [&](Access access, const std::string& id) {
+    std::string value;
+    Status st = db().run(access, [&](Connection& c) -> Status {
+      if (auto r = c.query(kInsertParent, {id, "name-" + id}); !r) return r.error();
+      auto rows = c.query(sqlite ? "PRAGMA synchronous" : "SHOW synchronous_commit");
+      if (!rows) return rows.error();
+      value = rows.value().rows.at(0).text(0);
+      return ok();
+    });
+    EXPECT_TRUE(st) << describe(st.error());
+    return value;
+  };
+  const std::string synced = sqlite ? "2" : "on";    // FULL / on (scripts/pg keeps the default)
+  const std::string unsynced = sqlite ? "1" : "off";  // NORMAL / off
+  EXPECT_EQ(level(Access::write, "p1"), synced);
+  EXPECT_EQ(level(Access::write_unsynced, "p2"), unsynced);
+  EXPECT_EQ(level(Access::write_unsynced, "p3"), unsynced);
+  EXPECT_EQ(level(Access::write, "p4"), synced);  // not left behind by the unsynced ones
+  EXPECT_EQ(count("parents"), 4);
+
+  // A failed unsynced write rolls back like any other, and the next write is synced.
+  Status st = db().run(Access::write_unsynced, [](Connection& c) -> Status {
+    if (auto r = c.query(kInsertParent, {std::string("p5"), std::string("a")}); !r) return r.error();
+    return Error::validation({{"x", "no"}});
+  });
+  EXPECT_FALSE(st);
+  EXPECT_EQ(count("parents"), 4);
+  EXPECT_EQ(level(Access::write, "p6"), synced);
+}
+
 TEST_P(DatabaseTest, WriteRollsBackWhenFnFails) {
   create_parents();
   Status st = db().run(Access::write, [](Connection& c) -> Status {
