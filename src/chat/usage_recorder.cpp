@@ -70,13 +70,18 @@ std::size_t UsageRecorder::write_with_queued(std::vector<UsageEvent>& events) {
     queue_.erase(from, queue_.end());
     if (taken > 0) ++helping_;
   }
-  const std::size_t written = write(db_, log_, events);
-  if (taken > 0) {
-    std::lock_guard lock(mu_);
-    --helping_;
-    idle_.notify_all();
-  }
-  return written;
+  // However write() leaves, a flush() waiting for the taken events is told.
+  struct Done {
+    UsageRecorder& r;
+    bool helping;
+    ~Done() {
+      if (!helping) return;
+      std::lock_guard lock(r.mu_);
+      --r.helping_;
+      r.idle_.notify_all();
+    }
+  } done{*this, taken > 0};
+  return write(db_, log_, events);
 }
 
 void UsageRecorder::flush() {
@@ -116,16 +121,18 @@ std::size_t UsageRecorder::write(store::Database& db, Logger& log, std::span<con
   if (events.empty()) return 0;
   // Unsynced: these events were queued after their answers, and the next synced commit or
   // checkpoint makes them durable (see store::Access::write_unsynced).
-  auto all = store::transact(db, [&](store::Connection& c) { return insert_all(c, events); }, store::Access::write_unsynced);
+  auto unsynced = [&](std::span<const UsageEvent> some) {
+    auto insert = [&](store::Connection& c) { return insert_all(c, some); };
+    return store::transact(db, insert, store::Access::write_unsynced);
+  };
+  auto all = unsynced(events);
   if (all) return events.size();
   if (events.size() > 1) {
     log.warn("chat.usage_batch_failed").num("events", static_cast<std::int64_t>(events.size())).str("error", reason(all.error()));
   }
   std::size_t written = 0;
   for (const auto& e : events) {
-    auto one = events.size() == 1 ? all
-                                  : store::transact(db, [&](store::Connection& c) { return insert_all(c, {&e, 1}); },
-                                                    store::Access::write_unsynced);
+    auto one = events.size() == 1 ? all : unsynced({&e, 1});
     if (one) {
       ++written;
       continue;
