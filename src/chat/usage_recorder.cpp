@@ -81,7 +81,7 @@ std::size_t UsageRecorder::write_with_queued(std::vector<UsageEvent>& events) {
       r.idle_.notify_all();
     }
   } done{*this, taken > 0};
-  return write(db_, log_, events);
+  return write(events);
 }
 
 void UsageRecorder::flush() {
@@ -112,23 +112,23 @@ void UsageRecorder::drain() {
     }
     const std::span<const UsageEvent> all(batch);
     for (std::size_t at = 0; at < all.size(); at += kMaxTransaction)
-      write(db_, log_, all.subspan(at, std::min(kMaxTransaction, all.size() - at)));
+      write(all.subspan(at, std::min(kMaxTransaction, all.size() - at)));
     batch.clear();
   }
 }
 
-std::size_t UsageRecorder::write(store::Database& db, Logger& log, std::span<const UsageEvent> events) {
+std::size_t UsageRecorder::write(std::span<const UsageEvent> events) {
   if (events.empty()) return 0;
   // Unsynced: these events were queued after their answers, and the next synced commit or
   // checkpoint makes them durable (see store::Access::write_unsynced).
   auto unsynced = [&](std::span<const UsageEvent> some) {
     auto insert = [&](store::Connection& c) { return insert_all(c, some); };
-    return store::transact(db, insert, store::Access::write_unsynced);
+    return store::transact(db_, insert, store::Access::write_unsynced);
   };
   auto all = unsynced(events);
   if (all) return events.size();
   if (events.size() > 1) {
-    log.warn("chat.usage_batch_failed").num("events", static_cast<std::int64_t>(events.size())).str("error", reason(all.error()));
+    log_.warn("chat.usage_batch_failed").num("events", static_cast<std::int64_t>(events.size())).str("error", reason(all.error()));
   }
   std::size_t written = 0;
   for (const auto& e : events) {
@@ -137,7 +137,7 @@ std::size_t UsageRecorder::write(store::Database& db, Logger& log, std::span<con
       ++written;
       continue;
     }
-    log.error("chat.usage_not_stored")
+    log_.error("chat.usage_not_stored")
         .str("usage_event_id", e.id)
         .str("user_id", e.user_id)
         .str("error", reason(one.error()));

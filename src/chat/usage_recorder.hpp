@@ -51,12 +51,11 @@ class UsageRecorder {
   // Blocks until everything queued before the call is written (tests, shutdown).
   void flush();
 
-  // Writes `events` in one transaction, else one by one, logging each one that fails.
-  // Returns how many were written.
-  static std::size_t write(store::Database& db, Logger& log, std::span<const UsageEvent> events);
-
  private:
   void drain();  // the worker job: writes batches until the queue is empty
+  // Writes `events` in one transaction, else one by one, logging each one that fails.
+  // Returns how many were written.
+  std::size_t write(std::span<const UsageEvent> events);
 
   store::Database& db_;
   WorkerPool& pool_;
