@@ -2,6 +2,8 @@
 
 #include "chat/store.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <iterator>
@@ -18,11 +20,27 @@ namespace {
 // 10 ms and 256 rather than 2 ms and 64: at concurrency 1 the writer's CPU per event fell from
 // about 11 to 7 us (bench/results/chat.md), at no cost under load.
 constexpr auto kGather = std::chrono::milliseconds(10);
-constexpr std::size_t kEnough = 256;
 
-Status insert_all(store::Connection& c, std::span<const UsageEvent> events) {
-  for (const auto& e : events) {
-    if (auto st = db::insert_usage_event(c, e); !st) return st;
+// Yields every kYieldEvery events until one yield takes longer than kBusyYield.
+class Yielder {
+ public:
+  Yielder(const UsageRecorder::Yield& yield, bool on) : yield_(yield), on_(on) {}
+  void between_events() {
+    if (!on_ || ++since_ < UsageRecorder::kYieldEvery) return;
+    since_ = 0;
+    if (yield_() > UsageRecorder::kBusyYield) on_ = false;
+  }
+
+ private:
+  const UsageRecorder::Yield& yield_;
+  bool on_;
+  std::size_t since_ = 0;
+};
+
+Status insert_all(store::Connection& c, std::span<const UsageEvent> events, Yielder& yielder) {
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i > 0) yielder.between_events();
+    if (auto st = db::insert_usage_event(c, events[i]); !st) return st;
   }
   return ok();
 }
@@ -31,8 +49,14 @@ const std::string& reason(const Error& e) { return e.internal.empty() ? e.detail
 
 }  // namespace
 
-UsageRecorder::UsageRecorder(store::Database& db, WorkerPool& pool, Logger& log, std::size_t capacity)
-    : db_(db), pool_(pool), log_(log), capacity_(std::max<std::size_t>(capacity, 1)) {}
+std::chrono::nanoseconds UsageRecorder::yield_cpu() {
+  const auto start = std::chrono::steady_clock::now();
+  sched_yield();
+  return std::chrono::steady_clock::now() - start;
+}
+
+UsageRecorder::UsageRecorder(store::Database& db, WorkerPool& pool, Logger& log, std::size_t capacity, Yield yield)
+    : db_(db), pool_(pool), log_(log), capacity_(std::max<std::size_t>(capacity, 1)), yield_(std::move(yield)) {}
 
 UsageRecorder::~UsageRecorder() { flush(); }
 
@@ -111,18 +135,20 @@ void UsageRecorder::drain() {
       batch.swap(queue_);
     }
     const std::span<const UsageEvent> all(batch);
+    const bool small = all.size() < kEnough;  // else: under load, no yielding
     for (std::size_t at = 0; at < all.size(); at += kMaxTransaction)
-      write(all.subspan(at, std::min(kMaxTransaction, all.size() - at)));
+      write(all.subspan(at, std::min(kMaxTransaction, all.size() - at)), small);
     batch.clear();
   }
 }
 
-std::size_t UsageRecorder::write(std::span<const UsageEvent> events) {
+std::size_t UsageRecorder::write(std::span<const UsageEvent> events, bool yielding) {
   if (events.empty()) return 0;
+  Yielder yielder(yield_, yielding);
   // Unsynced: these events were queued after their answers, and the next synced commit or
   // checkpoint makes them durable (see store::Access::write_unsynced).
   auto unsynced = [&](std::span<const UsageEvent> some) {
-    auto insert = [&](store::Connection& c) { return insert_all(c, some); };
+    auto insert = [&](store::Connection& c) { return insert_all(c, some, yielder); };
     return store::transact(db_, insert, store::Access::write_unsynced);
   };
   auto all = unsynced(events);

@@ -12,7 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <memory>
 #include <thread>
 
 namespace chatd::chat {
@@ -46,6 +48,16 @@ class Hold {
   bool done_ = false;
 };
 
+// Counts the writer's yields; each one "takes" `away`.
+struct CountingYield {
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  std::chrono::nanoseconds away{0};
+  std::chrono::nanoseconds operator()() const {
+    ++*calls;
+    return away;
+  }
+};
+
 class UsageRecorderTest : public store::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
@@ -73,6 +85,28 @@ class UsageRecorderTest : public store::testing::MigratedStoreTest {
     e.completion_tokens = 1;
     e.status = "complete";
     return e;
+  }
+
+  // Queues `n` events while the writer is held, so that they are written as one batch.
+  static void record_one_batch(UsageRecorder& recorder, Hold& hold, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<UsageEvent> one{event(static_cast<std::int64_t>(i + 1))};
+      ASSERT_TRUE(recorder.record(one));
+    }
+    hold.release();
+    recorder.flush();
+  }
+
+  // Writes `n` events as one batch, each yield taking `away`; returns how often it yielded.
+  int yields_writing_one_batch(std::size_t n, std::chrono::nanoseconds away) {
+    WorkerPool pool("db", 1, 8);
+    Hold hold(pool);
+    EXPECT_TRUE(hold.holding());
+    CountingYield yield;
+    yield.away = away;
+    UsageRecorder recorder(db(), pool, log_, UsageRecorder::kDefaultCapacity, yield);
+    record_one_batch(recorder, hold, n);
+    return *yield.calls;
   }
 
   std::int64_t prompt_tokens_total() {
@@ -228,6 +262,36 @@ TEST_P(UsageRecorderTest, ALongQueueIsWrittenInBoundedTransactions) {
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0]["events"], UsageRecorder::kMaxTransaction);
   EXPECT_EQ(log_file_.events("chat.usage_not_stored").size(), 1u);
+}
+
+TEST_P(UsageRecorderTest, ASmallBatchGivesTheCpuAwayBetweenEvents) {
+  WorkerPool pool("db", 1, 8);
+  Hold hold(pool);
+  ASSERT_TRUE(hold.holding());
+  CountingYield yield;
+  {
+    UsageRecorder recorder(db(), pool, log_, UsageRecorder::kDefaultCapacity, yield);
+    record_one_batch(recorder, hold, 9);
+    // Between 9 events (8 gaps), once every kYieldEvery = 2 events.
+    static_assert(UsageRecorder::kYieldEvery == 2);
+    EXPECT_EQ(*yield.calls, 4);
+    // The caller refused by a full queue writes without yielding (it is backpressure).
+    std::vector<UsageEvent> refused{event(100), event(101), event(102), event(103)};
+    EXPECT_EQ(recorder.write_with_queued(refused), 4u);
+    EXPECT_EQ(*yield.calls, 4);
+  }
+  EXPECT_EQ(count("usage_events"), 13);
+}
+
+TEST_P(UsageRecorderTest, AYieldThatKeepsTheWriterAwayEndsYieldingForThatBatch) {
+  // The CPU is contended: the first yield gives it away for longer than kBusyYield.
+  EXPECT_EQ(yields_writing_one_batch(20, UsageRecorder::kBusyYield + std::chrono::microseconds(1)), 1);
+  EXPECT_EQ(count("usage_events"), 20);
+}
+
+TEST_P(UsageRecorderTest, ABatchOfEnoughEventsIsWrittenWithoutYielding) {
+  EXPECT_EQ(yields_writing_one_batch(UsageRecorder::kEnough, std::chrono::nanoseconds(0)), 0);
+  EXPECT_EQ(count("usage_events"), static_cast<std::int64_t>(UsageRecorder::kEnough));
 }
 
 TEST_P(UsageRecorderTest, TheDestructorWritesWhatIsQueued) {
