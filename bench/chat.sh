@@ -153,15 +153,16 @@ wait_http "http://127.0.0.1:$proxy_port/plain/v1/chat/completions.body"
 # The rounds use chatd_serial_load (bench/serial_load.cpp), a blocking one-request-at-a-time
 # client, not wrk: at concurrency 1, wrk's own jitter is most of the tail it reports.
 printf '%s' '{"model":"bench","stream":false,"messages":[{"role":"user","content":"Hello there"}]}' > "$work/body.json"
-serial_round() {  # serial_round NAME HIST URL TOKEN PIDS...: 5 s, one request at a time
+round_seconds=5
+serial_round() {  # serial_round NAME HIST URL TOKEN PIDS...: one round, one request at a time
   local name=$1 hist=$2 url=$3 token=$4
   shift 4
   local cpu0 cpu1 out
   cpu0=$(cpu_seconds "$@")
-  out=$(build/chatd_serial_load 5 "$work/body.json" "$hist" "$url" $token)
+  out=$(build/chatd_serial_load "$round_seconds" "$work/body.json" "$hist" "$url" $token)
   cpu1=$(cpu_seconds "$@")
   set -- $out  # requests p50 p99
-  echo "$name 1 $(($1 / 5)) $2 $3 $1 $(python3 -c "print(round(($cpu1 - $cpu0) * 1e6 / $1, 1))")"
+  echo "$name 1 $(($1 / round_seconds)) $2 $3 $1 $(python3 -c "print(round(($cpu1 - $cpu0) * 1e6 / $1, 1))")"
 }
 for r in 1 2 3 4 5; do
   rounds+=("$(serial_round direct "$work/hist-direct.txt" "http://127.0.0.1:$nginx_port/plain/v1/chat/completions" "" $nginx_all)")

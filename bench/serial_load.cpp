@@ -42,6 +42,7 @@ struct Target {
   std::string url;
   std::string request;  // the whole request, sent as is every time
   int fd = -1;
+  std::string in;                  // the answer being read, its memory kept between requests
   std::map<long, long> histogram;  // microseconds -> count
   long requests = 0;
 };
@@ -93,7 +94,8 @@ Clock::duration exchange(Target& t) {
     if (n <= 0) fail(t.url + ": send failed");
     sent += static_cast<std::size_t>(n);
   }
-  std::string in;
+  std::string& in = t.in;
+  in.clear();
   std::size_t head_end = std::string::npos, want = 0;
   char buf[16384];
   for (;;) {

@@ -21,25 +21,22 @@ namespace {
 // about 11 to 7 us (bench/results/chat.md), at no cost under load.
 constexpr auto kGather = std::chrono::milliseconds(10);
 
-// Yields every kYieldEvery events until one yield takes longer than kBusyYield.
+// Gives the CPU away when asked, until one yield takes longer than kBusyYield.
 class Yielder {
  public:
   Yielder(const UsageRecorder::Yield& yield, bool on) : yield_(yield), on_(on) {}
-  void between_events() {
-    if (!on_ || ++since_ < UsageRecorder::kYieldEvery) return;
-    since_ = 0;
-    if (yield_() > UsageRecorder::kBusyYield) on_ = false;
+  void yield() {
+    if (on_ && yield_() > UsageRecorder::kBusyYield) on_ = false;
   }
 
  private:
   const UsageRecorder::Yield& yield_;
   bool on_;
-  std::size_t since_ = 0;
 };
 
 Status insert_all(store::Connection& c, std::span<const UsageEvent> events, Yielder& yielder) {
   for (std::size_t i = 0; i < events.size(); ++i) {
-    if (i > 0) yielder.between_events();
+    if (i > 0 && i % UsageRecorder::kYieldEvery == 0) yielder.yield();
     if (auto st = db::insert_usage_event(c, events[i]); !st) return st;
   }
   return ok();
