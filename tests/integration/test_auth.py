@@ -228,6 +228,15 @@ def test_lockout_after_threshold(make_chatd, smtp):
     problem(login(server, username, "wrong " + STRONG), 423, "account_locked")
     events = [r[0] for r in server.sql("SELECT event FROM audit_log ORDER BY at, id")]
     assert "login.locked" in events and events.count("login.failed") >= 4
+    # Each refusal is recorded with its reason; a locked account's password is not even checked.
+    reasons = [r[0] for r in server.sql(
+        "SELECT detail FROM audit_log WHERE event = 'login.failed' ORDER BY at, id")]
+    assert [json.loads(r)["reason"] for r in reasons] == ["wrong_password"] * 3 + ["locked"] * 2
+    problem(login(server, "nobody" + username), 401, "invalid_credentials")
+    unknown = server.sql("SELECT user_id, detail FROM audit_log WHERE event = 'login.failed' "
+                         "AND detail LIKE '%unknown_user%'")
+    assert len(unknown) == 1 and unknown[0][0] == ""
+    assert server.sql("SELECT locked_until FROM users")[0][0] != ""
     server.sql("UPDATE users SET locked_until = 1")  # time passes
     assert login(server, username).status == 200
 
