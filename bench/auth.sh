@@ -10,7 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 duration=${1:-15s}
 cd "$bench_root"
-[ -x build/chatd ] && [ -x build/chatd_micro_bench ] || {
+[ -x build/chatd ] && [ -x build/chatd_micro_bench ] && [ -x build/chatd_hash_server ] || {
   echo "build first: cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/chatd-bench.XXXXXX)
@@ -80,13 +80,49 @@ pace_pid=$!
 login_out=$(wrk -t2 -c16 -d"$duration" -s "$work/login.lua" "$base/auth/login")
 wait $pace_pid
 hash_after=$(hash_times)
+
+# Rounds beside the reference servers (bench/hash_server.cpp): the same logins and /healthz
+# pacing against a server that only hashes, and one that also commits a session row to
+# SQLite with a synced commit, then chatd, alternating so that this machine's drift falls
+# on all three alike. A single verification is timed before and after each round.
+rounds=${AUTH_ROUNDS:-3}
+round_seconds=8
+ref_port=$(free_port)
+login_rate() {  # login_rate BASE_URL: logins/s over one round, the /healthz pacer beside
+  wrk -t1 -c1 -d${round_seconds}s -s "$work/pace.lua" "$1/healthz" >/dev/null &
+  local pacer=$! out
+  out=$(wrk -t2 -c16 -d${round_seconds}s -s "$work/login.lua" "$1/auth/login")
+  wait $pacer
+  if grep -q "Non-2xx" <<<"$out"; then echo "logins failed against $1" >&2; exit 1; fi
+  awk '/Requests\/sec/{print $2}' <<<"$out"
+}
+reference_rate() {  # reference_rate [DATABASE_FILE]
+  build/chatd_hash_server "$ref_port" "$@" 2>>"$work/reference.log" &
+  local ref_pid=$!
+  pids+=("$ref_pid")
+  wait_http "http://127.0.0.1:$ref_port/healthz"
+  wrk -t2 -c16 -d2s -s "$work/login.lua" "http://127.0.0.1:$ref_port/auth/login" >/dev/null
+  login_rate "http://127.0.0.1:$ref_port"
+  kill "$ref_pid"
+  wait "$ref_pid" 2>/dev/null || true
+}
+: > "$work/rounds.txt"
+for round in $(seq "$rounds"); do
+  before=$(hash_times | cut -d' ' -f1)
+  bare=$(reference_rate)
+  durable=$(reference_rate "$work/reference-$round.db")
+  wrk -t2 -c16 -d2s -s "$work/login.lua" "$base/auth/login" >/dev/null
+  ours=$(login_rate "$base")
+  after=$(hash_times | cut -d' ' -f1)
+  echo "$round $before $after $bare $durable $ours" | tee -a "$work/rounds.txt" >&2
+done
 hash_ms=$(python3 -c "print(($(echo $hash_before | cut -d' ' -f1) + $(echo $hash_after | cut -d' ' -f1)) / 2)")
 parallel_ms=$(python3 -c "print(($(echo $hash_before | cut -d' ' -f2) + $(echo $hash_after | cut -d' ' -f2)) / 2)")
 echo "$login_out" >&2
 cat "$work/healthz.txt" >&2
 
 mkdir -p bench/results
-python3 - "$n_me" "$c_me" "$hash_ms" "$login_out" "$(cat "$work/healthz.txt")" "$duration" "$parallel_ms" <<'PY' | tee bench/results/auth.md
+python3 - "$n_me" "$c_me" "$hash_ms" "$login_out" "$(cat "$work/healthz.txt")" "$duration" "$parallel_ms" "$(cat "$work/rounds.txt")" <<'PY' | tee bench/results/auth.md
 import datetime, re, subprocess, sys
 def parse(line):
     rps, p50, p99, reqs, cpu = line.split()
@@ -133,4 +169,27 @@ m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (
 herr += sum(int(n) for n in m.groups()) if m else 0
 print(f"Meanwhile GET /healthz, one request every 5 ms on one connection (wrk, {hcount} requests, {herr} errors): "
       f"p50 {h50:.3f} ms, **p99 {h99:.3f} ms** (target < 5 ms), max {hmax:.3f} ms.")
+rows = [line.split() for line in sys.argv[8].splitlines() if line.strip()]
+if rows:
+    import statistics
+    print("\n## Login rounds beside the reference servers\n")
+    print(f"{len(rows)} rounds of 8 s each, wrk -t2 -c16 with the same /healthz pacer, alternating: "
+          "`chatd_hash_server` (bench/hash_server.cpp: an epoll thread and one hashing thread per core, "
+          "nothing else), the same server committing one session row per login to SQLite (WAL, synchronous = FULL), "
+          "then chatd. The ideal of each round comes from a single verification timed before and after it.\n")
+    print("| round | single verification ms | ideal logins/s | hashing only | + durable write | chatd | chatd / hashing only |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    shares = {"bare": [], "durable": [], "chatd": [], "vs": []}
+    for r, before, after, bare, durable, ours in rows:
+        single = (float(before) + float(after)) / 2
+        ideal_r = cores / (single / 1000)
+        b, d, o = float(bare), float(durable), float(ours)
+        shares["bare"].append(b / ideal_r); shares["durable"].append(d / ideal_r)
+        shares["chatd"].append(o / ideal_r); shares["vs"].append(o / b)
+        print(f"| {r} | {single:.2f} | {ideal_r:.0f} | {b:.0f} ({b / ideal_r:.0%}) | {d:.0f} ({d / ideal_r:.0%}) "
+              f"| {o:.0f} ({o / ideal_r:.0%}) | {o / b:.0%} |")
+    med = {k: statistics.median(v) for k, v in shares.items()}
+    print(f"\nMedians of the rounds: hashing only **{med['bare']:.0%}** of the ideal, with the durable write "
+          f"**{med['durable']:.0%}**, chatd **{med['chatd']:.0%}** (target >= 90%), chatd at **{med['vs']:.0%}** of the "
+          "hashing-only server.")
 PY
