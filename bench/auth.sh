@@ -96,10 +96,10 @@ login_rate() {  # login_rate BASE_URL: logins/s over one round, the /healthz pac
   if grep -q "Non-2xx" <<<"$out"; then echo "logins failed against $1" >&2; exit 1; fi
   awk '/Requests\/sec/{print $2}' <<<"$out"
 }
-reference_rate() {  # reference_rate [DATABASE_FILE]
+reference_rate() {  # reference_rate [DATABASE_FILE] (in a subshell: its EXIT trap stops the server)
   build/chatd_hash_server "$ref_port" "$@" 2>>"$work/reference.log" &
   local ref_pid=$!
-  pids+=("$ref_pid")
+  trap 'kill "$ref_pid" 2>/dev/null || true' EXIT
   wait_http "http://127.0.0.1:$ref_port/healthz"
   wrk -t2 -c16 -d2s -s "$work/login.lua" "http://127.0.0.1:$ref_port/auth/login" >/dev/null
   login_rate "http://127.0.0.1:$ref_port"
