@@ -12,8 +12,8 @@
 namespace chatd::store {
 
 // Opens `path` (relative to the working directory or absolute), creating the file and its
-// parent directory when missing, with WAL, foreign keys, synchronous=NORMAL and
-// busy_timeout; options.pool_size reader connections.
+// parent directory when missing, with WAL, foreign keys, synchronous=FULL (NORMAL for
+// Access::write_unsynced) and busy_timeout; options.pool_size reader connections.
 // Errors: Code::invalid_argument for an empty path or bad options, Code::unavailable when
 // the file cannot be created, opened or configured.
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, const DatabaseOptions& options);
