@@ -125,7 +125,7 @@ std::string Service::access_token_for(const User& user, const std::string& sessi
 
 Task<User> Service::register_user(std::string email, std::string username, std::string password,
                                   std::optional<std::string> invite_code, RequestMeta meta) {
-  email = ascii_lower(email);
+  email = normalize_email(email);
   std::vector<FieldError> fields;
   if (!valid_email(email)) fields.push_back({"email", "must be a valid e-mail address"});
   if (!valid_username(username)) fields.push_back({"username", "must be 3-32 characters of A-Z a-z 0-9 _ . -"});
@@ -206,7 +206,7 @@ std::optional<Error> mail_limited(limits::RateLimiter& limiter, const config::Co
 }  // namespace
 
 Task<bool> Service::request_verification(std::string email, RequestMeta meta) {
-  email = ascii_lower(email);
+  email = normalize_email(email);
   std::int64_t now = d_.clock.now_ms();
   if (auto limited = mail_limited(d_.limiter, d_.config, "verify", email, now)) co_return *limited;
   std::string token = new_secret("ev_");
@@ -253,6 +253,9 @@ Task<User> Service::confirm_verification(std::string token, RequestMeta meta) {
 Task<LoginResult> Service::login(std::string login, std::string password, std::optional<std::string> otp,
                                  RequestMeta meta) {
   std::int64_t now = d_.clock.now_ms();
+  // An e-mail address is looked up in the form it was stored in; a username as it is
+  // (matched case-insensitively).
+  if (login.find('@') != std::string::npos) login = normalize_email(login);
   // Per-account limit on top of the per-IP one the route applies.
   auto decision = d_.limiter.hit("login:account:" + ascii_lower(login), d_.config.rate_limits.at("login"), now);
   if (!decision.allowed) {
@@ -280,66 +283,91 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
     co_return invalid_credentials();
   }
   User user = std::move(*found.value());
-  if (user.locked_until && *user.locked_until > now) {
-    co_await audit(AuditEvent{"login.failed", user.id, std::nullopt, R"({"reason":"locked"})"});
-    co_return fail(Code::locked, "the account is locked after too many failed logins; try again later",
-                   "account_locked");
-  }
+  Error locked = fail(Code::locked, "the account is locked after too many failed logins; try again later",
+                      "account_locked");
 
-  auto good = co_await verify_password(user.password_hash, password);
-  if (!good) co_return good.error();
-  if (!good.value()) {
-    auto counted = co_await run_blocking(d_.db_pool, [&]() -> Result<db::FailureCount> {
-      return store::transact(d_.db, [&](store::Connection& c) -> Result<db::FailureCount> {
-        auto fc = db::record_login_failure(c, user.id, now, d_.config.lockout_threshold,
-                                           d_.config.lockout_seconds * 1000);
-        if (!fc) return fc.error();
-        if (auto r = db::insert_audit(c, AuditEvent{"login.failed", user.id, std::nullopt,
-                                                    R"({"reason":"wrong_password"})"},
-                                      meta, now);
-            !r)
-          return r.error();
-        if (fc.value().locked_until && *fc.value().locked_until > now) {
-          if (auto r = db::insert_audit(c, AuditEvent{"login.locked", user.id}, meta, now); !r) return r.error();
-        }
-        return fc;
+  // The lock check and the failure count are one atomic step, before the hash is checked
+  // (db::begin_login_attempt): parallel guesses get no more checks than the threshold.
+  auto attempt = co_await run_blocking(d_.db_pool, [&]() -> Result<db::LoginAttempt> {
+    return store::transact(d_.db, [&](store::Connection& c) {
+      return db::begin_login_attempt(c, user.id, now, d_.config.lockout_threshold,
+                                     d_.config.lockout_seconds * 1000);
+    });
+  });
+  if (!attempt) co_return attempt.error();
+  if (!attempt.value().allowed) {
+    co_await audit(AuditEvent{"login.failed", user.id, std::nullopt, R"({"reason":"locked"})"});
+    co_return locked;
+  }
+  // Gives the attempt's place back when it ends neither right nor wrong.
+  auto release = [&]() -> boost::asio::awaitable<void> {
+    auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
+      return store::transact(d_.db, [&](store::Connection& c) {
+        return db::release_login_attempt(c, user.id, attempt.value(), now);
       });
     });
-    if (!counted) co_return counted.error();
+    if (!st) d_.log.error("login.release_failed").str("error", st.error().internal);
+  };
+  // A wrong password or code: the attempt was counted when it began; what is left is the
+  // audit trail, and the lock when this attempt took the last place.
+  auto failed = [&](const char* reason) -> boost::asio::awaitable<Status> {
+    co_return co_await run_blocking(d_.db_pool, [&]() -> Status {
+      return store::transact(d_.db, [&](store::Connection& c) -> Status {
+        std::string detail = std::string(R"({"reason":")") + reason + "\"}";
+        if (auto r = db::insert_audit(c, AuditEvent{"login.failed", user.id, std::nullopt, detail}, meta, now); !r)
+          return r;
+        if (attempt.value().lock_set) return db::insert_audit(c, AuditEvent{"login.locked", user.id}, meta, now);
+        return ok();
+      });
+    });
+  };
+
+  auto good = co_await verify_password(user.password_hash, password);
+  if (!good) {
+    co_await release();
+    co_return good.error();
+  }
+  if (!good.value()) {
+    if (auto st = co_await failed("wrong_password"); !st) co_return st.error();
     co_return invalid_credentials();
   }
-  if (user.disabled_at) co_return fail(Code::permission_denied, "the account is disabled", "account_disabled");
-  if (d_.config.require_email_verification && !user.email_verified_at)
+  if (user.disabled_at) {
+    co_await release();
+    co_return fail(Code::permission_denied, "the account is disabled", "account_disabled");
+  }
+  if (d_.config.require_email_verification && !user.email_verified_at) {
+    co_await release();
     co_return fail(Code::permission_denied, "verify your e-mail address first", "email_not_verified");
+  }
   if (user.totp_enabled) {
-    if (!otp || otp->empty())
+    if (!otp || otp->empty()) {
+      co_await release();
       co_return fail(Code::unauthenticated, "a one-time code is required", "otp_required");
+    }
     // A wrong code counts as a failed login (toward the lockout), so codes cannot be
     // guessed faster than passwords: at most `lockout_threshold` wrong codes in a row.
     auto checked = co_await run_blocking(d_.db_pool, [&]() -> Result<bool> {
-      return store::transact(d_.db, [&](store::Connection& c) -> Result<bool> {
-        auto good_code = use_second_factor(c, user.id, *otp, now, meta);
-        if (!good_code) return good_code.error();
-        if (good_code.value()) return true;
-        auto fc = db::record_login_failure(c, user.id, now, d_.config.lockout_threshold,
-                                           d_.config.lockout_seconds * 1000);
-        if (!fc) return fc.error();
-        if (auto r = db::insert_audit(c, AuditEvent("login.failed", user.id, std::nullopt, R"({"reason":"wrong_otp"})"),
-                                      meta, now);
-            !r)
-          return r.error();
-        if (fc.value().locked_until && *fc.value().locked_until > now)
-          if (auto r = db::insert_audit(c, AuditEvent("login.locked", user.id), meta, now); !r) return r.error();
-        return false;
-      });
+      return store::transact(d_.db, [&](store::Connection& c) { return use_second_factor(c, user.id, *otp, now, meta); });
     });
-    if (!checked) co_return checked.error();
-    if (!checked.value()) co_return fail(Code::unauthenticated, "the one-time code is wrong or used", "invalid_otp");
+    if (!checked) {
+      co_await release();
+      co_return checked.error();
+    }
+    if (!checked.value()) {
+      if (auto st = co_await failed("wrong_otp"); !st) co_return st.error();
+      co_return fail(Code::unauthenticated, "the one-time code is wrong or used", "invalid_otp");
+    }
   }
-  co_return co_await start_session(std::move(user), std::move(meta));
+  std::string user_id = user.id;
+  auto started = co_await start_session(std::move(user), attempt.value(), meta);
+  if (!started && started.error().code == Code::locked) {
+    co_await audit(AuditEvent{"login.failed", user_id, std::nullopt, R"({"reason":"locked"})"});
+    co_return locked;
+  }
+  co_return started;
 }
 
-Task<LoginResult> Service::start_session(User user, RequestMeta meta) {
+Task<LoginResult> Service::start_session(User user, db::LoginAttempt attempt, RequestMeta meta) {
   std::int64_t now = d_.clock.now_ms();
   Session session;
   session.id = new_uuid_v7(now);
@@ -352,7 +380,10 @@ Task<LoginResult> Service::start_session(User user, RequestMeta meta) {
   std::string refresh = new_secret("rt_");
   auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
     return store::transact(d_.db, [&](store::Connection& c) -> Status {
-      if (auto r = db::record_login_success(c, user.id, now); !r) return r;
+      auto unlocked = db::record_login_success(c, user.id, attempt, now);
+      if (!unlocked) return unlocked.error();
+      // Locked by a parallel attempt while this one checked: the lock holds (nothing written).
+      if (!unlocked.value()) return fail(Code::locked, "locked meanwhile");
       if (auto r = db::insert_session(c, session); !r) return r;
       if (auto r = db::insert_refresh_token(c, RefreshToken{token_hash(refresh), session.id, now, session.expires_at, std::nullopt});
           !r)
@@ -563,7 +594,7 @@ Task<bool> Service::change_password(const Principal& who, std::string current_pa
 }
 
 Task<bool> Service::request_password_reset(std::string email, RequestMeta meta) {
-  email = ascii_lower(email);
+  email = normalize_email(email);
   std::int64_t now = d_.clock.now_ms();
   if (auto limited = mail_limited(d_.limiter, d_.config, "reset", email, now)) co_return *limited;
   std::string token = new_secret("pr_");

@@ -7,6 +7,7 @@
 
 #include "auth/keys.hpp"
 #include "auth/model.hpp"
+#include "auth/store.hpp"
 #include "auth/token_authenticator.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
@@ -110,7 +111,8 @@ class Service {
                                         std::vector<std::string> user_inputs);
   Task<std::string> hash_password(std::string normalized);
   Task<bool> verify_password(std::string encoded, std::string password);
-  Task<LoginResult> start_session(User user, RequestMeta meta);
+  // Errors: Code::locked when a parallel attempt locked the account meanwhile.
+  Task<LoginResult> start_session(User user, db::LoginAttempt attempt, RequestMeta meta);
   // Checks a TOTP code or a recovery code for a user with 2FA enabled, using it up.
   // Returns false for a wrong, replayed or used code.
   Result<bool> use_second_factor(store::Connection& c, const std::string& user_id, const std::string& code,

@@ -25,15 +25,28 @@ Result<std::optional<User>> find_user_by_email(Connection& c, const std::string&
 Status set_email_verified(Connection& c, const std::string& user_id, std::int64_t now);
 Status set_password_hash(Connection& c, const std::string& user_id, const std::string& hash, std::int64_t now);
 
-struct FailureCount {
-  std::int64_t failed_logins = 0;
-  std::optional<std::int64_t> locked_until;
+// Account lockout, race-free: every password check holds one of `threshold` places,
+// taken in one conditional UPDATE before the hash is checked, so no more than `threshold`
+// checks can ever run or have run for one lock period, however many arrive in parallel.
+// The attempt counts as a failure from the start (a crash mid-check leaves it counted);
+// the place that reaches `threshold` locks the account at once until now + lock_ms.
+struct LoginAttempt {
+  bool allowed = false;                  // false: locked (or every place is taken); answer 423
+  std::int64_t number = 0;               // the failure count including this attempt
+  std::optional<std::int64_t> lock_set;  // the lock this attempt set itself, if it took the last place
 };
-// Counts a failed login; the failure that reaches `threshold` locks the account until
-// now + lock_ms (and resets the count, so the next lock needs `threshold` more).
-Result<FailureCount> record_login_failure(Connection& c, const std::string& user_id, std::int64_t now,
-                                          std::int64_t threshold, std::int64_t lock_ms);
-Status record_login_success(Connection& c, const std::string& user_id, std::int64_t now);
+Result<LoginAttempt> begin_login_attempt(Connection& c, const std::string& user_id, std::int64_t now,
+                                         std::int64_t threshold, std::int64_t lock_ms);
+// A wrong password or code needs nothing more: the attempt was counted when it began.
+// An attempt that was neither right nor wrong (a code still to come, a disabled or
+// unverified account, a failure of chatd's own) gives its place back, and the lock it set.
+Status release_login_attempt(Connection& c, const std::string& user_id, const LoginAttempt& attempt,
+                             std::int64_t now);
+// A successful login resets the count and records the time. Returns false, changing
+// nothing, when another attempt locked the account meanwhile: a success never lifts a
+// lock it did not set itself.
+Result<bool> record_login_success(Connection& c, const std::string& user_id, const LoginAttempt& attempt,
+                                  std::int64_t now);
 
 // Sessions and refresh tokens.
 Status insert_session(Connection& c, const Session& session);

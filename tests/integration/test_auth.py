@@ -4,6 +4,7 @@ real SMTP server receiving the e-mails."""
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import statistics
 import threading
@@ -239,6 +240,84 @@ def test_lockout_after_threshold(make_chatd, smtp):
     assert server.sql("SELECT locked_until FROM users")[0][0] != ""
     server.sql("UPDATE users SET locked_until = 1")  # time passes
     assert login(server, username).status == 200
+
+
+def parallel_logins(server, attempts):
+    """Sends every (login, password) at once, each on a connection opened beforehand;
+    returns the answers in the same order."""
+    conns = []
+    for _ in attempts:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        conn.connect()
+        conns.append(conn)
+    barrier = threading.Barrier(len(attempts))
+    answers = [None] * len(attempts)
+
+    def one(i):
+        name, password = attempts[i]
+        body = json.dumps({"login": name, "password": password})
+        barrier.wait()
+        conns[i].request("POST", "/auth/login", body=body, headers={"Content-Type": "application/json"})
+        res = conns[i].getresponse()
+        answers[i] = (res.status, json.loads(res.read() or b"{}").get("code"))
+        conns[i].close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(attempts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert all(a is not None for a in answers), answers
+    return answers
+
+
+RACE_LIMITS = {"CHATD_LOCKOUT_THRESHOLD": "5", "CHATD_LOCKOUT_SECONDS": "600",
+               "CHATD_RATE_LIMITS": "login=1000/60s,register=1000/60s,verify=1000/60s,global=100000/60s"}
+
+
+@pytest.mark.parametrize("parallel", [8, 32, 64])
+def test_parallel_wrong_passwords_get_no_more_checks_than_the_threshold(make_chatd, smtp, parallel):
+    server = make_chatd({"CHATD_SMTP_URL": smtp.url, **RACE_LIMITS})
+    email, username = register_verified(server, smtp)
+    answers = parallel_logins(server, [(username, "wrong " + STRONG)] * parallel)
+    assert answers.count((401, "invalid_credentials")) == 5, answers
+    assert answers.count((423, "account_locked")) == parallel - 5, answers
+    # The audit log agrees: five passwords were checked, the rest refused unchecked.
+    reasons = [json.loads(r[0])["reason"] for r in server.sql(
+        "SELECT detail FROM audit_log WHERE event = 'login.failed'")]
+    assert reasons.count("wrong_password") == 5 and reasons.count("locked") == parallel - 5
+    assert len(server.sql("SELECT id FROM audit_log WHERE event = 'login.locked'")) == 1
+    problem(login(server, username), 423, "account_locked")
+
+
+def test_a_right_password_in_the_race_does_not_unlock_the_account(make_chatd, smtp):
+    server = make_chatd({"CHATD_SMTP_URL": smtp.url, **RACE_LIMITS})
+    email, username = register_verified(server, smtp)
+    for _ in range(3):  # several rounds: the right password lands at a different place each time
+        server.sql("UPDATE users SET locked_until = NULL, failed_logins = 0")
+        attempts = [(username, "wrong " + STRONG)] * 16
+        attempts[8:8] = [(username, STRONG)]
+        answers = parallel_logins(server, attempts)
+        right = answers[8]
+        wrong = answers[:8] + answers[9:]
+        assert right in [(200, None), (423, "account_locked")], answers
+        # A success resets the count, so it can give at most one more round of places.
+        checked = wrong.count((401, "invalid_credentials"))
+        assert checked <= (9 if right[0] == 200 else 5), answers
+        assert checked + wrong.count((423, "account_locked")) == 16, answers
+        # However the race went, the account ends locked: 16 wrong passwords are more than
+        # two rounds of places, and the success never lifted the lock.
+        problem(login(server, username), 423, "account_locked")
+
+
+def test_per_ip_limit_applies_before_the_lockout(make_chatd, smtp):
+    server = make_chatd({"CHATD_SMTP_URL": smtp.url, "CHATD_LOCKOUT_THRESHOLD": "5",
+                         "CHATD_RATE_LIMITS": "login=3/60s,register=1000/60s,verify=1000/60s"})
+    email, username = register_verified(server, smtp)
+    answers = parallel_logins(server, [(username, "wrong " + STRONG)] * 8)
+    assert answers.count((401, "invalid_credentials")) == 3, answers
+    assert answers.count((429, "rate_limited")) == 5, answers
+    assert server.sql("SELECT failed_logins FROM users") == [("3",)]
 
 
 def test_success_resets_failure_count(make_chatd, smtp):
