@@ -26,6 +26,7 @@
 #include "auth/password_policy.hpp"
 #include "auth/service.hpp"
 #include "auth/token_authenticator.hpp"
+#include "auth/validation.hpp"
 #include "crypto/aead.hpp"
 #include "limits/memory_rate_limiter.hpp"
 #include "mail/mailer.hpp"
@@ -71,7 +72,9 @@ class Maintenance {
             cv_.wait_for(lock, stop, std::chrono::seconds(30), [] { return false; });
             if (stop.stop_requested()) break;
             limiter.sweep(system_now_ms());
-            if (auto st = keys.load(); !st) log.warn("auth.keys_reload_failed").str("error", st.error().internal);
+            if (auto st = keys.load(); !st)
+              log.warn("auth.keys_reload_failed")
+                  .str("error", st.error().internal.empty() ? st.error().detail : st.error().internal);
           }
         }) {}
 
@@ -210,8 +213,7 @@ int run_create_admin(const config::Config& config, const std::string& email_in, 
   if (!ensure_data_dir(config, log)) return 1;
   auto db = open_and_migrate(config, log);
   if (!db) return 1;
-  std::string email = email_in;
-  for (auto& ch : email) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string email = auth::normalize_email(email_in);
   auto normalized = auth::normalize_password(password);
   if (!normalized) {
     std::fprintf(stderr, "chatd: the password is not valid UTF-8\n");
@@ -283,8 +285,10 @@ int run_serve(const config::Config& config, bool print_routes) {
   SystemClock clock;
   auth::KeyRing keys(*db, data_key.value(), clock, log, config.access_token_ttl * 1000);
   if (auto st = keys.load(); !st) {
-    log.error("startup.signing_keys").str("error", st.error().detail).str("cause", st.error().internal);
-    return 1;
+    auto line = log.error("startup.signing_keys");
+    line.str("error", st.error().detail);
+    if (!st.error().internal.empty()) line.str("cause", st.error().internal);
+    return st.error().code == Code::invalid_argument ? 2 : 1;  // a setting to fix, or a failure
   }
   if (auto st = auth::check_password_dictionary(); !st)
     log.warn("startup.password_dictionary").str("error", st.error().detail);

@@ -42,7 +42,7 @@ constexpr const char* kListPage =
 std::optional<Error> invalid_request(std::optional<std::string>& email, const std::optional<std::int64_t>& hours) {
   std::vector<FieldError> fields;
   if (email) {
-    *email = ascii_lower(*email);
+    *email = normalize_email(*email);
     if (!valid_email(*email)) fields.push_back({"email", "must be a valid e-mail address"});
   }
   if (hours && (*hours < 1 || *hours > Invitations::kMaxHours))
@@ -104,7 +104,7 @@ boost::asio::awaitable<Result<NewInvitation>> Invitations::create(const Principa
   out.code = new_code();
   Invitation& inv = out.invitation;
   inv.id = new_uuid_v7(now);
-  inv.code_prefix = out.code.substr(kCodePrefix.size(), kShownChars);
+  inv.code_prefix = out.code.substr(0, kCodePrefix.size() + kShownChars);  // as shown: "inv_" and 8 more
   inv.inviter_id = who.user_id;
   inv.email = email;
   inv.created_at = now;

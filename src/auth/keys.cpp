@@ -80,7 +80,11 @@ Status KeyRing::load_locked() {
     bool signs = !k.not_after || *k.not_after > now;
     if (signs && !next->signing_key) {
       auto seed = crypto::open(data_key_, k.private_key_sealed, k.kid);
-      if (!seed) return internal_error("cannot unseal signing key " + k.kid + " (wrong master key?)");
+      if (!seed)
+        return fail(Code::invalid_argument,
+                    "the signing keys in the database were sealed with another master key: give this instance "
+                    "the master key of the instance that created them (CHATD_MASTER_KEY, or that instance's "
+                    "master.key in CHATD_DATA_DIR); every instance that shares a database needs the same one");
       auto key = crypto::Ed25519PrivateKey::from_seed(std::span<const std::uint8_t>(seed->data(), seed->size()));
       if (!key) return internal_error("signing key " + k.kid + " is malformed");
       next->signing_kid = k.kid;

@@ -29,8 +29,9 @@ class KeyRing {
           std::int64_t token_lifetime_ms);
 
   // Blocking (startup or a worker thread): reads the keys; creates the first signing key
-  // when none signs. Errors: a database error, or Code::internal when a private key cannot
-  // be unsealed (wrong CHATD_MASTER_KEY / data directory).
+  // when none signs. Errors: a database error, or Code::invalid_argument, with a detail
+  // that says what to set, when the signing key cannot be unsealed: another instance
+  // created it with another master key (CHATD_MASTER_KEY / the data directory's master.key).
   Status load();
   // Blocking: adds a new signing key and retires the others; returns its kid.
   Result<std::string> rotate();

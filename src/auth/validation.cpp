@@ -1,6 +1,12 @@
 #include "auth/validation.hpp"
 
+#include <unicase.h>
+#include <unistr.h>
+#include <uninorm.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <string_view>
 
 namespace chatd::auth {
@@ -13,8 +19,21 @@ bool valid_username(const std::string& u) {
   });
 }
 
+std::string normalize_email(std::string_view email) {
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(email.data());
+  if (email.empty() || u8_check(bytes, email.size()) != nullptr) return std::string(email);
+  std::size_t length = 0;
+  std::uint8_t* folded = u8_casefold(bytes, email.size(), nullptr, UNINORM_NFKC, nullptr, &length);
+  // The input is valid, so the only possible failure is running out of memory.
+  if (folded == nullptr) throw std::bad_alloc();
+  std::string out(reinterpret_cast<const char*>(folded), length);
+  std::free(folded);
+  return out;
+}
+
 bool valid_email(const std::string& e) {
   if (e.size() > 254) return false;
+  if (u8_check(reinterpret_cast<const std::uint8_t*>(e.data()), e.size()) != nullptr) return false;
   auto at = e.find('@');
   if (at == std::string::npos || at == 0 || e.find('@', at + 1) != std::string::npos) return false;
   std::string_view local(e.data(), at);

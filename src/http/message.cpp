@@ -52,6 +52,20 @@ std::optional<std::string> Context::query_param(std::string_view name) const {
   return std::nullopt;
 }
 
+std::optional<std::string> query_param_holding_nul(std::string_view query) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    auto eq = pair.find('=');
+    std::string key = percent_decode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    if (key.find('\0') != std::string::npos) return std::string("query");
+    if (value.find('\0') != std::string::npos) return key;
+  }
+  return std::nullopt;
+}
+
 std::string Context::user_agent() const {
   auto it = req.find(bhttp::field::user_agent);
   if (it == req.end()) return {};

@@ -95,6 +95,10 @@ struct Context {
   std::optional<std::string> query_param(std::string_view name) const;
 };
 
+// The name of the first query parameter whose percent-decoded value holds a NUL
+// character ("query" when a name does); nullopt when none does.
+std::optional<std::string> query_param_holding_nul(std::string_view query);
+
 // A JSON response with the given status.
 Response json_response(bhttp::status status, const nlohmann::json& body);
 // A response with no body (204 and friends).

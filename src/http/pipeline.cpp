@@ -89,6 +89,47 @@ void to_openai_error(Response& res) {
 
 }  // namespace
 
+namespace {
+
+void append_path(std::string& path, std::string_view key) {
+  if (!path.empty()) path += '.';
+  // A NUL in a member name is shown escaped, so that the field name stays printable.
+  for (char c : key) c == '\0' ? path += "\\u0000" : path += c;
+}
+
+bool find_nul(const nlohmann::json& value, std::string& path) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::string:
+      return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+    case nlohmann::json::value_t::object:
+      for (const auto& [key, member] : value.items()) {
+        std::size_t mark = path.size();
+        append_path(path, key);
+        if (key.find('\0') != std::string::npos || find_nul(member, path)) return true;
+        path.resize(mark);
+      }
+      return false;
+    case nlohmann::json::value_t::array:
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        std::size_t mark = path.size();
+        path += '[' + std::to_string(i) + ']';
+        if (find_nul(value[i], path)) return true;
+        path.resize(mark);
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> field_holding_nul(const nlohmann::json& body) {
+  std::string path;
+  if (!find_nul(body, path)) return std::nullopt;
+  return path.empty() ? std::string("body") : path;
+}
+
 Pipeline::Pipeline(const Router& router, PipelineOptions options, Logger& log)
     : router_(router), options_(std::move(options)), log_(log) {}
 
@@ -134,6 +175,13 @@ std::string Pipeline::client_ip(const Request& req, const Peer& peer) const {
   return client;
 }
 
+bool Pipeline::peer_trusted(const Peer& peer) const {
+  if (options_.trusted_proxies.empty()) return false;
+  auto addr = config::parse_ip(peer.ip);
+  return addr && std::any_of(options_.trusted_proxies.begin(), options_.trusted_proxies.end(),
+                             [&](const config::Network& n) { return config::contains(n, *addr); });
+}
+
 bool Pipeline::origin_allowed(std::string_view origin) const {
   return std::find(options_.cors_origins.begin(), options_.cors_origins.end(), origin) != options_.cors_origins.end();
 }
@@ -145,7 +193,9 @@ Context Pipeline::begin(const Request& req, const Peer& peer) const {
   ctx.request_id = rid != req.end() && valid_request_id(rid->value()) ? std::string(rid->value()) : new_uuid_v7();
   ctx.client_ip = client_ip(req, peer);
   ctx.secure = peer.tls;
-  if (!peer.tls && !options_.trusted_proxies.empty() && ctx.client_ip != peer.ip) {
+  // Behind a trusted proxy its X-Forwarded-Proto says whether the client used TLS, also on
+  // requests the proxy makes itself (health checks carry no X-Forwarded-For).
+  if (!peer.tls && peer_trusted(peer)) {
     auto proto = req.find("X-Forwarded-Proto");
     ctx.secure = proto != req.end() && iequals(trim(proto->value()), "https");
   }
@@ -299,6 +349,11 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
     co_return res;
   }
   ctx.route = m.route->pattern;
+  if (auto field = query_param_holding_nul(ctx.query)) {
+    res = problem_response(Error::validation({{*field, "must not contain NUL characters"}}));
+    finish(ctx, res);
+    co_return res;
+  }
 
   std::optional<limits::Decision> limited = limit(ctx, *m.route);
   // Limited routes send their RateLimit-* headers on every response.
@@ -345,11 +400,17 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
   if (m.route->json_body) {
     // No body at all reads as an empty object, so that optional-only bodies may be left out.
     ctx.body = req.body().empty() ? nlohmann::json::object() : nlohmann::json::parse(req.body(), nullptr, false);
-    if (ctx.body.is_discarded() || !ctx.body.is_object()) {
-      res = problem_response(fail(Code::invalid_argument,
-                                  ctx.body.is_discarded() ? "the request body is not valid JSON"
-                                                          : "the request body must be a JSON object",
-                                  "invalid_json"));
+    if (ctx.body.is_discarded()) {
+      res = problem_response(fail(Code::invalid_argument, "the request body is not valid JSON", "invalid_json"));
+      finish_limited(res);
+      co_return res;
+    }
+    // Valid JSON of the wrong shape, or text no database can store: field errors (422).
+    std::optional<FieldError> unfit;
+    if (!ctx.body.is_object()) unfit = FieldError{"body", "must be a JSON object"};
+    else if (auto field = field_holding_nul(ctx.body)) unfit = FieldError{*field, "must not contain NUL characters"};
+    if (unfit) {
+      res = problem_response(Error::validation({*unfit}));
       finish_limited(res);
       co_return res;
     }

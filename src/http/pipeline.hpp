@@ -40,6 +40,10 @@ struct PipelineOptions {
   std::map<std::string, config::RateLimit> rate_limits;  // CHATD_RATE_LIMITS, every bucket
 };
 
+// The path of the first member of a request body ("messages[2].content") whose text, or
+// whose name, holds a NUL character, which neither database can store; nullopt when none.
+std::optional<std::string> field_holding_nul(const nlohmann::json& body);
+
 class Pipeline {
  public:
   Pipeline(const Router& router, PipelineOptions options, Logger& log);
@@ -64,6 +68,7 @@ class Pipeline {
   Context begin(const Request& req, const Peer& peer) const;
   void finish(Context& ctx, Response& res) const;
   bool origin_allowed(std::string_view origin) const;
+  bool peer_trusted(const Peer& peer) const;
 
   boost::asio::awaitable<std::optional<Response>> authorize(Context& ctx, const Route& route) const;
   // Applies the route's per-IP buckets; returns the decision whose headers the response

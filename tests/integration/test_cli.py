@@ -132,3 +132,21 @@ def test_port_in_use_fails_clearly(tmp_path):
         assert "startup.listen" in res.stdout + res.stderr
     finally:
         s.close()
+
+
+def test_second_instance_with_another_master_key_stops_saying_what_to_set(make_chatd, tmp_path):
+    first = make_chatd({"CHATD_MASTER_KEY": "11" * 32})
+    shared = first.env["CHATD_DATABASE_URL"]
+    other = tmp_path / "other"
+    other.mkdir()
+    env = dict(first.env, CHATD_DATA_DIR=str(other / "data"), CHATD_MASTER_KEY="22" * 32)
+    res = subprocess.run([CHATD_BIN, "serve"], env=env, cwd=other, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = [l for l in (res.stdout + res.stderr).splitlines() if "startup.signing_keys" in l]
+    assert len(lines) == 1, res.stdout + res.stderr
+    assert "another master key" in lines[0] and "CHATD_MASTER_KEY" in lines[0]
+    assert "internal error" not in lines[0]
+    # With the same key, a second instance on the same database starts.
+    second = make_chatd({"CHATD_MASTER_KEY": "11" * 32, "CHATD_DATABASE_URL": shared,
+                         "CHATD_DATA_DIR": str(other / "data2")})
+    assert second.request("GET", "/healthz").status == 200

@@ -51,7 +51,8 @@ def test_unknown_route_is_404_problem(chatd):
 
 def test_wrong_method_is_405_with_allow(chatd):
     res = chatd.request("DELETE", "/healthz")
-    assert_problem(res, 405, "method_not_allowed")
+    # HTTP's status, the contract's nearest code: no resource answers that method.
+    assert_problem(res, 405, "not_found")
     assert res.header("allow") == "GET, HEAD"
 
 
@@ -86,16 +87,47 @@ def test_body_that_is_not_json_is_415(chatd):
     assert chatd.request("GET", "/healthz", body=b"{}", headers={"Content-Type": "application/json"}).status == 200
 
 
-def test_invalid_json_is_400_and_wrong_type_is_415_on_a_json_route(chatd):
-    for body in (b"{", b'{"login": }', b"[1, 2]", b'"text"'):
+def test_invalid_json_is_400_and_wrong_type_is_415_on_a_json_route(make_chatd):
+    chatd = make_chatd({"CHATD_RATE_LIMITS": "login=1000/60s"})
+    for body in (b"{", b'{"login": }', b"nul", b'{"a": 1} trailing'):
         res = chatd.request("POST", "/auth/login", body=body, headers={"Content-Type": "application/json"})
         assert_problem(res, 400, "invalid_json")
+    # Valid JSON that is not an object is a field error, not a parse error.
+    for body in (b"[]", b"[1, 2]", b'"a"', b"42", b"null", b"true"):
+        res = chatd.request("POST", "/auth/login", body=body, headers={"Content-Type": "application/json"})
+        problem = assert_problem(res, 422, "validation_failed")
+        assert problem["errors"] == [{"field": "body", "message": "must be a JSON object"}], body
     res = chatd.request("POST", "/auth/login", body=b"login=a&password=b",
                         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert_problem(res, 415, "unsupported_media_type")
     body = assert_problem(chatd.request("POST", "/auth/login", body=b"{}",
                                         headers={"Content-Type": "application/json"}), 422, "validation_failed")
     assert {e["field"] for e in body["errors"]} == {"login", "password"}
+
+
+def test_text_holding_nul_is_422_naming_the_field(make_chatd):
+    server = make_chatd({"CHATD_REQUIRE_EMAIL_VERIFICATION": "false"})
+    res = server.api("POST", "/auth/register", {"email": "nul@example.com", "username": "nul\u0000user",
+                                                "password": "correct horse battery staple"})
+    problem = assert_problem(res, 422, "validation_failed")
+    assert problem["errors"] == [{"field": "username", "message": "must not contain NUL characters"}]
+    assert server.sql("SELECT count(*) FROM users") == [("0",)]  # nothing changed
+    assert server.api("POST", "/auth/register", {"email": "nul@example.com", "username": "nuluser",
+                                                 "password": "correct horse battery staple"}).status == 201
+    token = server.api("POST", "/auth/login", {"login": "nuluser", "password": "correct horse battery staple"}
+                       ).json()["access_token"]
+    problem = assert_problem(server.api("POST", "/conversations", {"title": "a\u0000b"}, token=token),
+                             422, "validation_failed")
+    assert problem["errors"][0]["field"] == "title"
+    problem = assert_problem(server.request("GET", "/conversations?q=a%00b",
+                                            headers={"Authorization": "Bearer " + token}), 422, "validation_failed")
+    assert problem["errors"][0]["field"] == "q"
+    # /v1 answers in OpenAI's error shape, naming the parameter.
+    res = server.api("POST", "/v1/chat/completions",
+                     {"model": "demo", "messages": [{"role": "user", "content": "hi\u0000"}]}, token=token)
+    assert res.status == 422
+    error = res.json()["error"]
+    assert error["code"] == "validation_failed" and error["param"] == "messages[0].content"
 
 
 def test_request_id_echoed_when_valid(chatd):
@@ -136,6 +168,21 @@ def test_hsts_only_via_trusted_proxy_https(make_chatd):
     assert "max-age=" in res.header("strict-transport-security")
     line = server.wait_log(lambda l: l.get("event") == "http.request")
     assert line["ip"] == "203.0.113.7"
+    # Every response behind the proxy carries it, the proxy's own health checks (no
+    # X-Forwarded-For) and every kind of answer included.
+    for method, path, forwarded in [("GET", "/healthz", None), ("GET", "/readyz", None),
+                                    ("GET", "/readyz", "127.0.0.1"), ("GET", "/nope", None),
+                                    ("DELETE", "/healthz", None), ("POST", "/auth/login", None)]:
+        headers = {"X-Forwarded-Proto": "https"}
+        if forwarded:
+            headers["X-Forwarded-For"] = forwarded
+        res = server.request(method, path, headers=headers)
+        assert "max-age=" in (res.header("strict-transport-security") or ""), (method, path, res.status)
+        for name, value in SECURITY_HEADERS.items():
+            assert res.header(name) == value, (path, name)
+    # Plain http through the proxy: none.
+    res = server.request("GET", "/healthz", headers={"X-Forwarded-Proto": "http"})
+    assert res.header("strict-transport-security") is None
 
 
 def test_forwarded_for_ignored_from_untrusted_peer(chatd):
@@ -209,4 +256,5 @@ def test_oversized_head_is_refused(make_chatd):
     status, headers, body = parse_raw_response(raw)
     assert status == 431
     assert headers["content-type"] == "application/problem+json"
-    assert json.loads(body)["code"] == "headers_too_large"
+    # HTTP's precise status; the contract's code for "too large" (API.md has no other).
+    assert json.loads(body)["code"] == "payload_too_large"

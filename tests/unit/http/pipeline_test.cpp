@@ -125,11 +125,36 @@ TEST_F(PipelineTest, InvalidJsonIs400) {
     EXPECT_EQ(res.result_int(), 400u) << body;
     EXPECT_EQ(json(res)["code"], "invalid_json") << body;
   }
-  for (const char* body : {"[1,2]", "\"text\"", "42", "null"}) {
+}
+
+TEST_F(PipelineTest, JsonThatIsNotAnObjectIs422) {
+  for (const char* body : {"[1,2]", "[]", "\"text\"", "\"a\"", "42", "null", "true"}) {
     Response res = run(make(bhttp::verb::post, "/echo", body));
-    EXPECT_EQ(res.result_int(), 400u) << body;
-    EXPECT_EQ(json(res)["code"], "invalid_json") << body;
+    EXPECT_EQ(res.result_int(), 422u) << body;
+    auto problem = json(res);
+    EXPECT_EQ(problem["code"], "validation_failed") << body;
+    ASSERT_EQ(problem["errors"].size(), 1u) << body;
+    EXPECT_EQ(problem["errors"][0]["field"], "body");
   }
+}
+
+TEST_F(PipelineTest, TextHoldingNulIs422NamingTheField) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"a":"x\u0000y"})", "a"},
+      {R"({"ok":"fine","messages":[{"role":"user"},{"content":"\u0000"}]})", "messages[1].content"},
+      {R"({"n":{"deep":["ok",["\u0000"]]}})", "n.deep[1][0]"},
+      {R"({"k\u0000":1})", "k\\u0000"},
+  };
+  for (const auto& [body, field] : cases) {
+    Response res = run(make(bhttp::verb::post, "/echo", body));
+    EXPECT_EQ(res.result_int(), 422u) << body;
+    auto problem = json(res);
+    EXPECT_EQ(problem["code"], "validation_failed") << body;
+    ASSERT_EQ(problem["errors"].size(), 1u) << body;
+    EXPECT_EQ(problem["errors"][0]["field"], field) << body;
+  }
+  // Escapes that are not NUL pass.
+  EXPECT_EQ(run(make(bhttp::verb::post, "/echo", R"({"a":"\u0001 \n \u00e9"})")).result_int(), 200u);
 }
 
 TEST_F(PipelineTest, MissingBodyReadsAsEmptyObject) {
@@ -153,7 +178,20 @@ TEST_F(PipelineTest, UnknownPathIs404AndWrongMethodIs405) {
   res = run(make(bhttp::verb::delete_, "/echo"));
   EXPECT_EQ(res.result_int(), 405u);
   EXPECT_EQ(res[bhttp::field::allow], "POST");
-  EXPECT_EQ(json(res)["code"], "method_not_allowed");
+  EXPECT_EQ(json(res)["code"], "not_found");  // API.md has no code of its own for 405
+}
+
+TEST_F(PipelineTest, QueryParameterHoldingNulIs422NamingIt) {
+  Response res = run(make(bhttp::verb::get, "/items/1?x=1&q=a%00b"));
+  EXPECT_EQ(res.result_int(), 422u);
+  auto problem = json(res);
+  EXPECT_EQ(problem["code"], "validation_failed");
+  EXPECT_EQ(problem["errors"][0]["field"], "q");
+  EXPECT_EQ(json(run(make(bhttp::verb::get, "/items/1?a%00=1")))["errors"][0]["field"], "query");
+  EXPECT_EQ(run(make(bhttp::verb::get, "/items/1?q=%01%0A")).result_int(), 200u);
+  EXPECT_EQ(query_param_holding_nul("a=1&b=%00"), "b");
+  EXPECT_EQ(query_param_holding_nul("a=1&b=%0"), std::nullopt);
+  EXPECT_EQ(query_param_holding_nul(""), std::nullopt);
 }
 
 TEST_F(PipelineTest, PathParamsAndQuery) {
@@ -262,6 +300,14 @@ TEST_F(PipelineTest, HstsOnlyForHttpsFromTrustedProxyOrTls) {
   EXPECT_NE(run(req)[bhttp::field::strict_transport_security].find("max-age="), std::string::npos);
   Request direct = make(bhttp::verb::get, "/items/1");
   EXPECT_NE(run(direct, Peer{"127.0.0.1", true})[bhttp::field::strict_transport_security], "");
+  // The proxy's own requests (a health check: no X-Forwarded-For) too.
+  Request probe = make(bhttp::verb::get, "/items/1");
+  probe.set("X-Forwarded-Proto", "https");
+  EXPECT_NE(run(probe, Peer{"10.1.2.3", false})[bhttp::field::strict_transport_security].find("max-age="),
+            std::string::npos);
+  // From a peer that is not a trusted proxy, the header means nothing.
+  Response spoofed = run(probe, Peer{"192.0.2.7", false});
+  EXPECT_EQ(spoofed.find(bhttp::field::strict_transport_security), spoofed.end());
 }
 
 TEST_F(PipelineTest, CorsPreflightForConfiguredOriginsOnly) {

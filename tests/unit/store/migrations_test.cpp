@@ -176,6 +176,23 @@ TEST_P(MigrationsTest, ConcurrentInstancesMigrateOnce) {
   EXPECT_EQ(count("roles"), 2);
 }
 
+TEST_P(MigrationsTest, InvitationPrefixesWrittenBeforeMigrationTwoGainTheirInvPrefix) {
+  std::vector<Migration> first(embedded().begin(), embedded().begin() + 1);
+  ASSERT_TRUE(migrate(db(), first));
+  exec("INSERT INTO users (id, email, username, password_hash, failed_logins, created_at, updated_at) "
+       "VALUES ('u', 'u@example.com', 'u', 'h', 0, 1, 1)");
+  exec("INSERT INTO invitations (id, code_hash, code_prefix, inviter_id, created_at, expires_at) "
+       "VALUES ('old', 'h1', 'AbCdEfGh', 'u', 1, 2)");
+  ASSERT_TRUE(migrate(db(), embedded()));
+  EXPECT_EQ(select("SELECT code_prefix FROM invitations WHERE id = 'old'").rows[0].text(0), "inv_AbCdEfGh");
+  // A prefix already in the new form is left alone, however often the migration runs.
+  exec("INSERT INTO invitations (id, code_hash, code_prefix, inviter_id, created_at, expires_at) "
+       "VALUES ('new', 'h2', 'inv_12345678', 'u', 1, 2)");
+  exec(embedded()[1].sql);
+  EXPECT_EQ(select("SELECT code_prefix FROM invitations WHERE id = 'new'").rows[0].text(0), "inv_12345678");
+  EXPECT_EQ(select("SELECT code_prefix FROM invitations WHERE id = 'old'").rows[0].text(0), "inv_AbCdEfGh");
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, MigrationsTest, ::testing::Values(Dialect::sqlite, Dialect::postgres), dialect_name);
 
 TEST(EmbeddedMigrations, AreNumberedAndMatchAcrossDialects) {
