@@ -133,6 +133,24 @@ def test_register_conflicts_and_validation(server, smtp):
     assert server.sql("SELECT count(*) FROM users")[0][0] == "1"
 
 
+def test_email_compatibility_forms_are_one_address(server, smtp):
+    email, username = new_identity()  # u...@Example.com
+    assert register(server, email, username).status == 201
+    local, domain = email.split("@")
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in local)  # ｕ１２...
+    problem(register(server, fullwidth + "@" + domain.upper(), "x" + username), 409, "conflict")
+    problem(register(server, local + "\uff20" + domain, "y" + username), 409, "conflict")  # full-width @
+    assert server.sql("SELECT email FROM users") == [(email.lower(),)]
+    # The same forms find the account everywhere an address is typed.
+    token = smtp.token_in(smtp.wait_for(email.lower()))
+    assert server.api("POST", "/auth/email/verify/confirm", {"token": token}).status == 200
+    res = login(server, fullwidth + "@" + domain)
+    assert res.status == 200, res.body
+    assert res.json()["user"]["email"] == email.lower()
+    assert server.api("POST", "/auth/password-reset/request", {"email": fullwidth + "@" + domain}).status == 202
+    smtp.wait_for(email.lower(), count=2)  # the verification e-mail, then the reset one
+
+
 @pytest.mark.parametrize("password", ["password1234", "123456789012", "qwertyuiopasdf", "iloveyou1234",
                                       "passwordpassword", "football1234"])
 def test_common_passwords_refused(server, password):
