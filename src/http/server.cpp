@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "http/framing.hpp"
 #include "http/wire.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -60,6 +61,11 @@ struct NetworkThread {
   std::thread thread;
 };
 
+std::string_view buffered(const beast::flat_buffer& buffer) {
+  auto data = buffer.data();
+  return {static_cast<const char*>(data.data()), data.size()};
+}
+
 template <class S>
 std::string peer_address(const S& socket) {
   boost::system::error_code ec;
@@ -69,52 +75,6 @@ std::string peer_address(const S& socket) {
   if (addr.is_v6() && addr.to_v6().is_v4_mapped())
     addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
   return addr.to_string();
-}
-
-// RFC 9112 §6.3: a request with both Content-Length and Transfer-Encoding, a repeated or
-// list-valued Content-Length, or a Transfer-Encoding that does not end in chunked is a
-// smuggling vector: refuse it and close the connection.
-const char* framing_problem(const Request& head) {
-  int content_lengths = 0;
-  int hosts = 0;
-  bool transfer_encoding = false;
-  for (const auto& f : head) {
-    if (f.name() == bhttp::field::content_length) {
-      ++content_lengths;
-      if (f.value().find(',') != std::string_view::npos) return "Content-Length holds a list";
-    } else if (f.name() == bhttp::field::transfer_encoding) {
-      if (transfer_encoding) return "Transfer-Encoding is repeated";
-      transfer_encoding = true;
-      // chatd decodes no transfer coding but chunked, so anything before it (gzip, chunked)
-      // would be read as plain data. (Beast has trimmed the value of surrounding white space.)
-      if (!beast::iequals(f.value(), "chunked")) return "Transfer-Encoding other than chunked";
-    } else if (f.name() == bhttp::field::host) {
-      ++hosts;
-    }
-  }
-  if (content_lengths > 1) return "Content-Length is repeated";
-  if (content_lengths > 0 && transfer_encoding) return "Content-Length and Transfer-Encoding together";
-  if (transfer_encoding && head.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
-  // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host (HTTP/1.0 may omit it).
-  if (hosts > 1) return "Host is repeated";
-  if (hosts == 0 && head.version() >= 11) return "Host is missing";
-  return nullptr;
-}
-
-// Fields chatd reads one value of: a second copy could be read differently by a proxy in
-// front, so the request is refused rather than one copy chosen.
-const char* repeated_field(const Request& head) {
-  struct Single {
-    bhttp::field name;
-    const char* why;
-  };
-  static constexpr Single kSingle[] = {{bhttp::field::content_type, "Content-Type is repeated"},
-                                       {bhttp::field::authorization, "Authorization is repeated"},
-                                       {bhttp::field::content_encoding, "Content-Encoding is repeated"}};
-  for (const auto& single : kSingle) {
-    if (head.count(single.name) > 1) return single.why;
-  }
-  return nullptr;
 }
 
 // The state of one streamed response body, shared by the handler's writes, the heartbeat
@@ -548,6 +508,7 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
   std::string out;  // serialised response, reused across requests
   boost::system::error_code ec;
   const auto max_body = static_cast<std::uint64_t>(options.max_body_bytes);
+  const auto max_head = static_cast<std::size_t>(options.max_header_bytes);
   auto write = [&](const Response& res) -> asio::awaitable<void> {
     out.clear();
     serialize_response(res, false, out);
@@ -565,6 +526,11 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     linger = true;
     rejection.emplace(pipeline.reject(head, peer, error));
     rejection->keep_alive(false);
+  };
+  auto refuse_head = [&](const Request& head, boost::optional<std::uint64_t> content_length) {
+    auto problem = head_problem(head, content_length ? std::optional(*content_length) : std::nullopt, max_body);
+    if (problem) refuse(head, *problem);
+    return problem.has_value();
   };
 
   for (;;) {
@@ -587,6 +553,15 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     // The whole head must arrive within the header timeout, however slowly it drips.
     entry.expires_after(options.header_timeout_ms);
+    // Beast joins obsolete folded lines without saying so: see the head as it was sent
+    // first. A client that goes away early leaves what it sent to the parser's judgement.
+    while (head_length(buffered(buffer)) == 0 && buffer.size() < max_head) {
+      std::size_t n = co_await socket.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      buffer.commit(n);
+    }
+    if (ec && (ec != asio::error::eof || entry.timed_out)) break;  // gone or too slow
+    const bool folded = has_obsolete_line_folding(buffered(buffer).substr(0, head_length(buffered(buffer))));
     co_await bhttp::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == bhttp::error::header_limit) {
@@ -602,26 +577,11 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     }
 
     const Request& head = parser.get();
-    if (const char* why = framing_problem(head)) {
-      refuse(head, fail(Code::invalid_argument, std::string("ambiguous request framing: ") + why,
-                                 "bad_request"));
+    if (folded) {
+      refuse(head, fail(Code::invalid_argument, "obsolete line folding in the request head", "bad_request"));
       break;
     }
-    if (const char* why = repeated_field(head)) {
-      refuse(head, fail(Code::invalid_argument, why, "bad_request"));
-      break;
-    }
-    if (auto coding = head.find(bhttp::field::content_encoding);
-        coding != head.end() && !beast::iequals(coding->value(), "identity")) {
-      // A compressed body would be read as JSON. RFC 9110 section 8.4.1: 415.
-      refuse(head, fail(Code::unsupported, "a request body must not be compressed (Content-Encoding)",
-                        "unsupported_media_type"));
-      break;
-    }
-    if (parser.content_length() && *parser.content_length() > max_body) {
-      refuse(head, fail(Code::too_large, "the request body exceeds " + std::to_string(max_body) + " bytes"));
-      break;
-    }
+    if (refuse_head(head, parser.content_length())) break;
     parser.body_limit(max_body);
     if (!parser.is_done()) {
       auto expect = head.find(bhttp::field::expect);
@@ -633,7 +593,30 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
         if (ec) break;
       }
       entry.expires_after(options.body_timeout_ms);
-      co_await bhttp::async_read(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      // Beast's read loop, with one more check between reads: a chunk-size line that is
+      // already malformed is refused at once rather than when a line end arrives, if ever.
+      parser.eager(true);
+      for (;;) {
+        if (buffer.size() > 0) {
+          buffer.consume(parser.put(buffer.data(), ec));
+          if (ec == bhttp::error::need_more) ec = {};
+          if (ec || parser.is_done()) break;
+        }
+        if (parser.chunked() && starts_malformed_chunk_size(buffered(buffer))) {
+          ec = bhttp::error::bad_chunk;
+          break;
+        }
+        std::size_t n =
+            co_await socket.async_read_some(buffer.prepare(65536), asio::redirect_error(asio::use_awaitable, ec));
+        buffer.commit(n);
+        if (ec == asio::error::eof) {
+          ec = {};
+          parser.put_eof(ec);  // partial_message: the body was cut short
+          if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
+          break;
+        }
+        if (ec) break;
+      }
       if (ec) {
         if (ec == bhttp::error::body_limit) {
           refuse(parser.get(),

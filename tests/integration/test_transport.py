@@ -101,6 +101,8 @@ SMUGGLING = [
      b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"),
     ("two Authorizations",
      b"GET /auth/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n"),
+    ("obsolete line folding",
+     b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: a\r\n b\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
     ("two Content-Types",
      b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Type: text/plain\r\n"
      b"Content-Length: 2\r\n\r\n{}"),
@@ -117,6 +119,42 @@ def test_smuggling_attempt_is_400_and_connection_closed(chatd, name, payload):
     # Exactly one response: nothing smuggled behind the first request was answered.
     assert raw.count(b"HTTP/1.1 ") == 1, raw
     assert chatd.request("GET", "/healthz").status == 200
+
+
+@pytest.mark.parametrize("fold", [b" ", b"\t"], ids=["space", "tab"])
+def test_folded_header_line_is_400_and_connection_closed(chatd, fold):
+    # RFC 9112 section 5.2: Beast would join the lines; a proxy in front may read them otherwise.
+    raw = chatd.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: a\r\n" + fold + b"b\r\n\r\n")
+    status, headers, body = parse_raw_response(raw)
+    assert status == 400, raw[:200]
+    assert json.loads(body)["code"] == "invalid_json"  # API.md's code for a request that cannot be read
+    assert headers.get("connection", "").lower() == "close"
+
+
+CHUNKED_HEAD = (b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n")
+
+
+@pytest.mark.parametrize("body", [b"zz", b"2\n{}\n0\n\n", b"2\r\n{}\r\n-1"], ids=["not hex", "bare LF", "second chunk"])
+@pytest.mark.parametrize("half_close", [False, True], ids=["client waits", "client half-closes"])
+def test_malformed_chunk_size_is_answered_400_before_close(make_chatd, body, half_close):
+    # The size line never ends (or ends with a bare LF): the answer must not wait for a CRLF.
+    server = make_chatd({"CHATD_HTTP_BODY_TIMEOUT_MS": "30000"})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(CHUNKED_HEAD + body)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        raw = b""
+        while True:
+            chunk = s.recv(65536)  # a socket.timeout here: no answer within 5 s
+            if not chunk:
+                break
+            raw += chunk
+    status, headers, payload = parse_raw_response(raw)
+    assert status == 400, raw[:200]
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(payload)["code"] == "invalid_json"
+    assert headers.get("connection", "").lower() == "close"
 
 
 def test_compressed_request_body_is_415(chatd):
