@@ -35,6 +35,34 @@ std::string day_of(std::int64_t epoch_day) { return format_rfc3339(epoch_day * 8
 
 }  // namespace
 
+Result<auth::UserPatch> read_user_patch(const nlohmann::json& body) {
+  auth::UserPatch patch;
+  std::vector<FieldError> errors;
+  if (auto it = body.find("roles"); it != body.end() && !it->is_null()) {
+    std::vector<std::string> roles;
+    if (!it->is_array()) errors.push_back({"roles", "must be an array of role names"});
+    else
+      for (const auto& r : *it) {
+        if (!r.is_string() || r.get_ref<const std::string&>().empty() || r.get_ref<const std::string&>().size() > 64) {
+          errors.push_back({"roles", "must be an array of role names"});
+          break;
+        }
+        roles.push_back(r.get<std::string>());
+      }
+    patch.roles = std::move(roles);
+  }
+  if (auto it = body.find("disabled"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean()) errors.push_back({"disabled", "must be true or false"});
+    else patch.disabled = it->get<bool>();
+  }
+  if (auto it = body.find("unlock"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean()) errors.push_back({"unlock", "must be true or false"});
+    else patch.unlock = it->get<bool>();
+  }
+  if (!errors.empty()) return Error::validation(std::move(errors));
+  return patch;
+}
+
 void add_admin_routes(http::Router& router, auth::AdminService& admin) {
   auto& svc = admin;
 
@@ -76,32 +104,9 @@ void add_admin_routes(http::Router& router, auth::AdminService& admin) {
 
   router.add({bhttp::verb::patch, "/admin/users/{id}",
               [&svc](Context& ctx) -> awaitable<Response> {
-                auth::UserPatch patch;
-                std::vector<FieldError> errors;
-                if (auto it = ctx.body.find("roles"); it != ctx.body.end() && !it->is_null()) {
-                  std::vector<std::string> roles;
-                  if (!it->is_array()) errors.push_back({"roles", "must be an array of role names"});
-                  else
-                    for (const auto& r : *it) {
-                      if (!r.is_string() || r.get_ref<const std::string&>().empty() ||
-                          r.get_ref<const std::string&>().size() > 64) {
-                        errors.push_back({"roles", "must be an array of role names"});
-                        break;
-                      }
-                      roles.push_back(r.get<std::string>());
-                    }
-                  patch.roles = std::move(roles);
-                }
-                if (auto it = ctx.body.find("disabled"); it != ctx.body.end() && !it->is_null()) {
-                  if (!it->is_boolean()) errors.push_back({"disabled", "must be true or false"});
-                  else patch.disabled = it->get<bool>();
-                }
-                if (auto it = ctx.body.find("unlock"); it != ctx.body.end() && !it->is_null()) {
-                  if (!it->is_boolean()) errors.push_back({"unlock", "must be true or false"});
-                  else patch.unlock = it->get<bool>();
-                }
-                if (!errors.empty()) co_return http::error_response(ctx, Error::validation(std::move(errors)));
-                auto user = co_await svc.patch_user(*ctx.principal, ctx.params.get("id"), std::move(patch), meta_of(ctx));
+                auto patch = read_user_patch(ctx.body);
+                if (!patch) co_return http::error_response(ctx, patch.error());
+                auto user = co_await svc.patch_user(*ctx.principal, ctx.params.get("id"), std::move(patch).value(), meta_of(ctx));
                 if (!user) co_return http::error_response(ctx, user.error());
                 co_return http::json_response(bhttp::status::ok, admin_user_json(user.value()));
               },

@@ -13,14 +13,6 @@ using http::Access;
 using http::Context;
 using http::Response;
 
-namespace {
-
-struct NewKeyRequest {
-  std::string name;
-  std::optional<std::int64_t> expires_at;
-};
-
-// The body of POST /api-keys; every field problem in one 422.
 Result<NewKeyRequest> read_new_key(const nlohmann::json& body) {
   BodyReader in(body);
   NewKeyRequest out;
@@ -36,6 +28,8 @@ Result<NewKeyRequest> read_new_key(const nlohmann::json& body) {
   if (!fields.empty()) return Error::validation(std::move(fields));
   return out;
 }
+
+namespace {
 
 nlohmann::json key_json(const auth::ApiKey& k) {
   return {{"id", k.id},

@@ -36,8 +36,9 @@ json conversation_json(const chat::Conversation& c) {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// {title?, model?, system_prompt?}: strings; system_prompt may be null to clear it.
-Result<chat::ConversationChanges> read_changes(const json& body, std::int64_t max_chars) {
+}  // namespace
+
+Result<chat::ConversationChanges> read_conversation_changes(const json& body, std::int64_t max_chars) {
   chat::ConversationChanges out;
   std::vector<FieldError> fields;
   auto text = [&](const char* name, std::size_t max_bytes, bool nullable) -> std::optional<std::optional<std::string>> {
@@ -63,6 +64,8 @@ Result<chat::ConversationChanges> read_changes(const json& body, std::int64_t ma
   if (!fields.empty()) return Error::validation(std::move(fields));
   return out;
 }
+
+namespace {
 
 bool wants_event_stream(const http::Request& req) {
   auto accept = req.find(bhttp::field::accept);
@@ -155,7 +158,7 @@ void add_chat_routes(http::Router& router, chat::Service& chat) {
 
   router.add({bhttp::verb::post, "/conversations",
               [&svc](Context& ctx) -> awaitable<Response> {
-                auto changes = read_changes(ctx.body, 32000);
+                auto changes = read_conversation_changes(ctx.body, 32000);
                 if (!changes) co_return http::error_response(ctx, changes.error());
                 auto created = co_await svc.create(*ctx.principal, std::move(changes).value());
                 if (!created) co_return http::error_response(ctx, created.error());
@@ -190,7 +193,7 @@ void add_chat_routes(http::Router& router, chat::Service& chat) {
 
   router.add({bhttp::verb::patch, "/conversations/{id}",
               [&svc](Context& ctx) -> awaitable<Response> {
-                auto changes = read_changes(ctx.body, 32000);
+                auto changes = read_conversation_changes(ctx.body, 32000);
                 if (!changes) co_return http::error_response(ctx, changes.error());
                 auto conv = co_await svc.update(*ctx.principal, ctx.params.get("id"), std::move(changes).value());
                 if (!conv) co_return http::error_response(ctx, conv.error());

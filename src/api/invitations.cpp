@@ -20,13 +20,8 @@ nlohmann::json text_or_null(const std::optional<std::string>& s) {
   return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
 }
 
-struct NewInvitationRequest {
-  std::optional<std::string> email;
-  std::optional<std::int64_t> expires_in_hours;
-};
+}  // namespace
 
-// The body of POST /invitations; every field problem in one 422. The range of
-// expires_in_hours is the service's rule; here only its type.
 Result<NewInvitationRequest> read_new_invitation(const nlohmann::json& body) {
   BodyReader in(body);
   NewInvitationRequest out;
@@ -47,6 +42,8 @@ Result<NewInvitationRequest> read_new_invitation(const nlohmann::json& body) {
   if (!fields.empty()) return Error::validation(std::move(fields));
   return out;
 }
+
+namespace {
 
 nlohmann::json invitation_json(const auth::Invitation& inv) {
   return {{"id", inv.id},

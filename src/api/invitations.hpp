@@ -2,9 +2,26 @@
 // Routes of API.md's "Invitations" section: POST /invitations, GET /invitations.
 
 #include "auth/invitations.hpp"
+#include "core/result.hpp"
 #include "http/router.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
 namespace chatd::api {
+
+struct NewInvitationRequest {
+  std::optional<std::string> email;
+  std::optional<std::int64_t> expires_in_hours;
+};
+
+// The body of POST /invitations: {email?, expires_in_hours?}; every field problem is one
+// entry of a single Code::invalid_argument. The range of expires_in_hours is the service's
+// rule; here only its type (an integer; anything above 1,000,000 reads as 1,000,000).
+Result<NewInvitationRequest> read_new_invitation(const nlohmann::json& body);
 
 void add_invitation_routes(http::Router& router, auth::Invitations& invitations);
 

@@ -20,15 +20,6 @@ namespace {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-struct CompletionCall {
-  Principal who;
-  llm::ModelInfo model;
-  llm::ChatRequest request;
-  bool include_usage = false;
-  std::string id;
-  std::int64_t created = 0;
-};
-
 // OpenAI message content: a string, or a list of parts of which the text ones count.
 std::optional<std::string> content_text(const json& content) {
   if (content.is_string()) return content.get<std::string>();
@@ -43,9 +34,9 @@ std::optional<std::string> content_text(const json& content) {
   return out;
 }
 
-// The request body; every problem as a field error (the pipeline turns it into OpenAI's
-// error shape with the first field as `param`).
-Result<CompletionCall> read_request(const json& body, std::int64_t max_chars) {
+}  // namespace
+
+Result<CompletionCall> read_completion_request(const json& body, std::int64_t max_chars) {
   CompletionCall call;
   std::vector<FieldError> fields;
   if (!body.contains("model") || !body["model"].is_string() || body["model"].get_ref<const std::string&>().empty())
@@ -128,6 +119,8 @@ Result<CompletionCall> read_request(const json& body, std::int64_t max_chars) {
   if (!fields.empty()) return Error::validation(std::move(fields));
   return call;
 }
+
+namespace {
 
 void write_usage(JsonWriter& w, const llm::Usage& u) {
   w.begin_object()
@@ -277,7 +270,7 @@ void add_openai_routes(http::Router& router, chat::Service& chat) {
   http::Route completions{
       bhttp::verb::post, "/v1/chat/completions",
       [&svc](Context& ctx) -> awaitable<Response> {
-        auto call = read_request(ctx.body, 32000);
+        auto call = read_completion_request(ctx.body, 32000);
         if (!call) co_return http::error_response(ctx, call.error());
         auto model = co_await svc.begin_completion(*ctx.principal, call.value().model.id);
         if (!model) co_return http::error_response(ctx, model.error());

@@ -69,7 +69,9 @@ class AnthropicStreamDecoder final : public SseStreamDecoder {
 
 };
 
-Result<WholeAnswer> parse_whole(std::string_view body) {
+}  // namespace
+
+Result<WholeAnswer> anthropic_parse_whole(std::string_view body) {
   const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   const json* content = json_member(doc, "content");
   if (content == nullptr || !content->is_array()) {
@@ -90,7 +92,7 @@ Result<WholeAnswer> parse_whole(std::string_view body) {
   return answer;
 }
 
-}  // namespace
+std::unique_ptr<StreamDecoder> anthropic_stream_decoder() { return std::make_unique<AnthropicStreamDecoder>(); }
 
 Result<std::string> anthropic_request_body(const ChatRequest& request, std::int64_t default_max_tokens) {
   AlternatingConversation conversation = to_alternating(request.messages);
@@ -139,7 +141,7 @@ boost::asio::awaitable<Outcome> AnthropicProvider::complete(const ChatRequest& r
   exchange.request.body = std::move(body).value();
   exchange.timeouts = options_.timeouts;
   if (request.stream) exchange.decoder = &decoder;
-  exchange.parse_whole = &parse_whole;
+  exchange.parse_whole = &anthropic_parse_whole;
   exchange.secret = options_.api_key;
   exchange.messages = &request.messages;
   co_return co_await complete_guarded(transport_, exchange, on_delta, cancel);

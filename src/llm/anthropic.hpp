@@ -2,11 +2,14 @@
 // Anthropic's Messages API (POST {base}/v1/messages), streaming or not.
 
 #include "core/result.hpp"
+#include "llm/exchange.hpp"
 #include "llm/provider.hpp"
 #include "llm/transport.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 
 namespace chatd::llm {
 
@@ -22,6 +25,11 @@ struct AnthropicOptions {
 // the rest made to alternate as to_alternating() describes. Code::invalid_argument when no user
 // message remains.
 Result<std::string> anthropic_request_body(const ChatRequest& request, std::int64_t default_max_tokens);
+
+// How run_exchange reads this provider's answers (exposed for tests and fuzzing): the decoder
+// of a streamed body and the parser of a whole 2xx body. Neither throws.
+std::unique_ptr<StreamDecoder> anthropic_stream_decoder();
+Result<WholeAnswer> anthropic_parse_whole(std::string_view body);
 
 class AnthropicProvider final : public Provider {
  public:

@@ -89,7 +89,9 @@ class BedrockStreamDecoder final : public StreamDecoder {
   std::vector<EventStreamMessage> messages_;
 };
 
-Result<WholeAnswer> parse_whole(std::string_view body) {
+}  // namespace
+
+Result<WholeAnswer> bedrock_parse_whole(std::string_view body) {
   const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   const json* output = json_member(doc, "output");
   const json* message = output != nullptr ? json_member(*output, "message") : nullptr;
@@ -107,6 +109,10 @@ Result<WholeAnswer> parse_whole(std::string_view body) {
   read_usage(doc, answer.prompt_tokens, answer.completion_tokens);
   return answer;
 }
+
+std::unique_ptr<StreamDecoder> bedrock_stream_decoder() { return std::make_unique<BedrockStreamDecoder>(); }
+
+namespace {
 
 json text_content(std::string text) {
   json block = json::object();
@@ -226,7 +232,7 @@ boost::asio::awaitable<Outcome> BedrockProvider::complete(const ChatRequest& req
   exchange.request = std::move(upstream).value();
   exchange.timeouts = options_.timeouts;
   if (request.stream) exchange.decoder = &decoder;
-  exchange.parse_whole = &parse_whole;
+  exchange.parse_whole = &bedrock_parse_whole;
   exchange.secret = options_.credentials.secret_access_key;
   exchange.error_type_header = "x-amzn-ErrorType";
   exchange.messages = &request.messages;

@@ -2,13 +2,16 @@
 // AWS Bedrock Runtime: Converse (non-streaming) and ConverseStream, signed with SigV4.
 
 #include "core/result.hpp"
+#include "llm/exchange.hpp"
 #include "llm/provider.hpp"
 #include "llm/sigv4.hpp"
 #include "llm/transport.hpp"
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 
 namespace chatd::llm {
 
@@ -32,6 +35,11 @@ Result<std::string> bedrock_request_body(const ChatRequest& request);
 // The request path as sent on the wire: /model/{model id, URI-encoded}/converse[-stream]
 // (so "anthropic.claude-3-haiku-20240307-v1:0" appears as "...-v1%3A0").
 std::string bedrock_path(std::string_view model_id, bool stream);
+
+// How run_exchange reads this provider's answers (exposed for tests and fuzzing): the decoder
+// of a ConverseStream body (AWS event stream) and the parser of a whole Converse answer. Neither throws.
+std::unique_ptr<StreamDecoder> bedrock_stream_decoder();
+Result<WholeAnswer> bedrock_parse_whole(std::string_view body);
 
 class BedrockProvider final : public Provider {
  public:

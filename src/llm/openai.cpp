@@ -89,7 +89,9 @@ class OpenAiStreamDecoder final : public SseStreamDecoder {
   }
 };
 
-Result<WholeAnswer> parse_whole(std::string_view body) {
+}  // namespace
+
+Result<WholeAnswer> openai_parse_whole(std::string_view body) {
   CompletionReader doc("message");
   if (!scan_json(body, doc) || !doc.object) {
     Error e = fail(Code::upstream, "malformed completion");
@@ -109,7 +111,7 @@ Result<WholeAnswer> parse_whole(std::string_view body) {
   return answer;
 }
 
-}  // namespace
+std::unique_ptr<StreamDecoder> openai_stream_decoder() { return std::make_unique<OpenAiStreamDecoder>(); }
 
 // JsonWriter replaces invalid UTF-8 instead of refusing it: one broken byte must not fail
 // the request.
@@ -160,7 +162,7 @@ boost::asio::awaitable<Outcome> OpenAiProvider::complete(const ChatRequest& requ
   exchange.request.body = openai_request_body(request);
   exchange.timeouts = options_.timeouts;
   if (request.stream) exchange.decoder = &decoder;
-  exchange.parse_whole = &parse_whole;
+  exchange.parse_whole = &openai_parse_whole;
   exchange.secret = options_.api_key;
   exchange.messages = &request.messages;
   co_return co_await complete_guarded(transport_, exchange, on_delta, cancel);

@@ -1,10 +1,14 @@
 #pragma once
 // Any OpenAI-compatible Chat Completions server: OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp.
 
+#include "core/result.hpp"
+#include "llm/exchange.hpp"
 #include "llm/provider.hpp"
 #include "llm/transport.hpp"
 
+#include <memory>
 #include <string>
+#include <string_view>
 
 namespace chatd::llm {
 
@@ -24,6 +28,11 @@ struct OpenAiOptions {
 
 // The JSON body of POST {base}/chat/completions for `request`.
 std::string openai_request_body(const ChatRequest& request);
+
+// How run_exchange reads this provider's answers (exposed for tests and fuzzing): the decoder
+// of a streamed body and the parser of a whole 2xx body. Neither throws.
+std::unique_ptr<StreamDecoder> openai_stream_decoder();
+Result<WholeAnswer> openai_parse_whole(std::string_view body);
 
 class OpenAiProvider final : public Provider {
  public:
