@@ -21,6 +21,21 @@ PG_URL = os.environ.get("CHATD_TEST_DATABASE_URL", "")
 START_TIMEOUT = float(os.environ.get("CHATD_TEST_START_TIMEOUT", "30"))
 
 
+# The first line of a sanitizer's report (ThreadSanitizer, AddressSanitizer, LeakSanitizer,
+# UndefinedBehaviorSanitizer) in chatd's output: a test whose server printed one fails.
+SANITIZER_REPORT = re.compile(
+    r"^(?:==\d+==)?(?:WARNING|ERROR|FATAL): (?:ThreadSanitizer|AddressSanitizer|LeakSanitizer)\b.*$"
+    r"|^\S+:\d+:\d+: runtime error: .*$", re.M)
+
+
+def sanitizer_report(text):
+    """The report's first lines when `text` holds a sanitizer report, else None."""
+    m = SANITIZER_REPORT.search(text)
+    if not m:
+        return None
+    return "\n".join(text[m.start():].splitlines()[:40])
+
+
 def wait_for(predicate, timeout, what):
     """Polls `predicate` until it returns a truthy value or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
@@ -208,8 +223,14 @@ def make_chatd(tmp_path, db):
         return server.start() if start else server
 
     yield make
+    reports = []
     for s in servers:
         s.stop()
+        report = sanitizer_report(s.log())
+        if report:
+            reports.append(f"{s.log_path.name}:\n{report}")
+    if reports:
+        pytest.fail("a sanitizer reported a problem in chatd:\n" + "\n\n".join(reports), pytrace=False)
 
 
 @pytest.fixture
