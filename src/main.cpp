@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   // takes it again on the next burst: under load that is a brk or madvise call every few
   // requests. Keep up to 1 MiB per heap instead (bench/results/chat.md: CPU per completion;
   // 8 MiB saved no more CPU and kept about 2 MiB more after 10,000 streams came and went).
-  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);  // NOLINT(concurrency-mt-unsafe): before any thread starts
   CLI::App app{"chatd: a self-hosted AI chat backend. Settings come from the environment, "
                "then ./.env, then defaults (see the README)."};
   app.set_version_flag("--version", std::string("chatd ") + CHATD_VERSION);

@@ -25,7 +25,7 @@ constexpr std::string_view kVisibleAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
 constexpr std::size_t kMaxNameChars = 100;
 // Ids of keys revoked here are kept this long: far longer than any lookup that may have
 // started before the revocation, after which the database answers for them.
-constexpr std::int64_t kRevokedKeepMs = 10 * 60 * 1000;
+constexpr std::int64_t kRevokedKeepMs = std::int64_t{10} * 60 * 1000;
 constexpr std::size_t kMaxRevokedIds = 10000;
 
 constexpr const char* kSelectKeyByHash =

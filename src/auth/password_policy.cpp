@@ -217,12 +217,12 @@ std::optional<std::string> normalize_password(std::string_view utf8) {
   if (u8_check(bytes(utf8), utf8.size()) != nullptr) return std::nullopt;
   if (utf8.empty()) return std::string();
   std::size_t length = 0;
-  std::uint8_t* normalized = u8_normalize(UNINORM_NFKC, bytes(utf8), utf8.size(), nullptr, &length);
+  std::unique_ptr<std::uint8_t, decltype(&std::free)> normalized(
+      u8_normalize(UNINORM_NFKC, bytes(utf8), utf8.size(), nullptr, &length), &std::free);
   // The input is valid, so the only possible failure is running out of memory.
-  if (normalized == nullptr) throw std::bad_alloc();
-  std::string out(reinterpret_cast<const char*>(normalized), length);
-  explicit_bzero(normalized, length);  // a password copy should not linger in freed memory
-  std::free(normalized);
+  if (!normalized) throw std::bad_alloc();
+  std::string out(reinterpret_cast<const char*>(normalized.get()), length);
+  explicit_bzero(normalized.get(), length);  // a password copy should not linger in freed memory
   return out;
 }
 

@@ -22,7 +22,7 @@ namespace chatd::auth {
 
 namespace {
 
-constexpr std::int64_t kVerifyTokenTtlMs = 24 * 3600 * 1000LL;
+constexpr std::int64_t kVerifyTokenTtlMs = 24LL * 3600 * 1000;
 constexpr std::int64_t kResetTokenTtlMs = 3600 * 1000LL;
 constexpr const char* kPurposeVerify = "verify_email";
 constexpr const char* kPurposeReset = "password_reset";
@@ -81,6 +81,7 @@ Task<std::string> Service::acceptable_password(std::string password, std::string
     auto problems = check_password(*normalized, policy, views);
     if (!problems.empty()) {
       std::vector<FieldError> fields;
+      fields.reserve(problems.size());
       for (auto& p : problems) fields.push_back({field, std::move(p)});
       return Error::validation(std::move(fields));
     }
@@ -278,7 +279,7 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
 
   if (!found.value()) {
     // Spend the same time as a real check so that unknown users cannot be told apart.
-    co_await verify_password(crypto::password::dummy_hash(), password);
+    (void)co_await verify_password(crypto::password::dummy_hash(), password);
     co_await audit(AuditEvent{"login.failed", std::nullopt, std::nullopt, R"({"reason":"unknown_user"})"});
     co_return invalid_credentials();
   }
@@ -727,6 +728,7 @@ Task<std::vector<std::string>> Service::totp_verify(const Principal& who, std::s
   std::int64_t now = d_.clock.now_ms();
   std::vector<std::string> codes = new_recovery_codes();
   std::vector<std::string> hashes;
+  hashes.reserve(codes.size());
   for (const auto& c : codes) hashes.push_back(recovery_code_hash(normalize_recovery_code(c)));
   auto enabled = co_await run_blocking(d_.db_pool, [&]() -> Status {
     return store::transact(d_.db, [&](store::Connection& c) -> Status {

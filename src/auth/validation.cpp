@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <string_view>
 
@@ -23,12 +24,11 @@ std::string normalize_email(std::string_view email) {
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(email.data());
   if (email.empty() || u8_check(bytes, email.size()) != nullptr) return std::string(email);
   std::size_t length = 0;
-  std::uint8_t* folded = u8_casefold(bytes, email.size(), nullptr, UNINORM_NFKC, nullptr, &length);
+  std::unique_ptr<std::uint8_t, decltype(&std::free)> folded(
+      u8_casefold(bytes, email.size(), nullptr, UNINORM_NFKC, nullptr, &length), &std::free);
   // The input is valid, so the only possible failure is running out of memory.
-  if (folded == nullptr) throw std::bad_alloc();
-  std::string out(reinterpret_cast<const char*>(folded), length);
-  std::free(folded);
-  return out;
+  if (!folded) throw std::bad_alloc();
+  return std::string(reinterpret_cast<const char*>(folded.get()), length);
 }
 
 bool valid_email(const std::string& e) {

@@ -21,10 +21,15 @@
 #include <cstring>
 #include <limits>
 #include <set>
+#include <system_error>
 
 namespace chatd::config {
 
 namespace {
+
+// strerror is not thread-safe; this is.
+std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
 
 constexpr std::int64_t kTenYears = 315360000;  // bound on durations, keeps time arithmetic far from overflow
 constexpr std::string_view kRedacted = "***";
@@ -460,7 +465,7 @@ void parse_cors_origins(Field& f, Config& c) {
     std::string error;
     auto url = parse_url(item, error);
     std::string bad = "origin " + item_quoted(item) + " ";
-    if (!url) return f.fail(bad + "must be scheme://host[:port] (" + error + ")");
+    if (!url) return f.fail(bad.append("must be scheme://host[:port] (").append(error).append(")"));
     if (url->scheme != "http" && url->scheme != "https") return f.fail(bad + "must be http:// or https://");
     if (url->host.host.empty()) return f.fail(bad + "must name a host");
     if (url->has_userinfo) return f.fail(bad + "must not contain credentials");
@@ -498,9 +503,9 @@ std::string render_networks(const Config& c) {
 void parse_providers_file(Field& f, Config& c) {
   std::string path(f.value);
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return f.fail(std::string("cannot be opened (") + std::strerror(errno) + ")");
+  if (::stat(path.c_str(), &st) != 0) return f.fail("cannot be opened (" + errno_text(errno) + ")");
   if (!S_ISREG(st.st_mode)) return f.fail("is not a regular file");
-  if (::access(path.c_str(), R_OK) != 0) return f.fail(std::string("cannot be read (") + std::strerror(errno) + ")");
+  if (::access(path.c_str(), R_OK) != 0) return f.fail("cannot be read (" + errno_text(errno) + ")");
   c.providers_file = std::move(path);
 }
 
@@ -753,7 +758,7 @@ std::string absolute_path(const std::string& path) {
     auto slash = head.rfind('/');
     if (slash == std::string::npos || head == "/") return abs;
     std::string last = head.substr(slash + 1);
-    tail = tail.empty() ? last : last + "/" + tail;
+    tail = tail.empty() ? last : last.append("/").append(tail);
     head = slash == 0 ? "/" : head.substr(0, slash);
   }
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 extern char** environ;  // NOLINT: POSIX
@@ -58,7 +59,7 @@ Sources system_sources() {
   if (auto text = read_file(".env")) {
     sources.dotenv = std::move(*text);
   } else if (errno != ENOENT) {
-    sources.dotenv_error = std::strerror(errno);
+    sources.dotenv_error = std::error_code(errno, std::generic_category()).message();  // strerror is not thread-safe
   }
   if (auto mounts = read_file("/proc/mounts")) sources.proc_mounts = std::move(*mounts);
   sources.hardware_threads = std::max(1u, std::thread::hardware_concurrency());

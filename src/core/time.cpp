@@ -93,7 +93,8 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   }
   if (pos != s.size()) return std::nullopt;
   std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + (se == 60 ? 59 : se) - offset_min * 60;
+  std::int64_t secs = days * 86400 + std::int64_t{h} * 3600 + std::int64_t{mi} * 60 + (se == 60 ? 59 : se) -
+                     std::int64_t{offset_min} * 60;
   return secs * 1000 + ms;
 }
 

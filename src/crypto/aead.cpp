@@ -46,7 +46,7 @@ class Fd {
   int fd_;
 };
 
-Error file_error(const std::filesystem::path& path, std::string what) {
+Error file_error(const std::filesystem::path& path, const std::string& what) {
   Error e = fail(Code::internal, path.string() + ": " + what);
   e.internal = e.detail;
   return e;

@@ -44,8 +44,12 @@ class DataKey {
   static Result<DataKey> resolve(const std::optional<std::array<std::uint8_t, kSize>>& master_key,
                                  const std::filesystem::path& data_dir);
 
+  // Move-only: the key's one copy is wiped when freed (SecretBytes).
   DataKey(DataKey&&) noexcept = default;
   DataKey& operator=(DataKey&&) noexcept = default;
+  DataKey(const DataKey&) = delete;
+  DataKey& operator=(const DataKey&) = delete;
+  ~DataKey() = default;
 
  private:
   DataKey() : bytes_(kSize) {}

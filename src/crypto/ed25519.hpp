@@ -28,6 +28,8 @@ class Ed25519PrivateKey {
 
   Ed25519PrivateKey(Ed25519PrivateKey&&) noexcept;
   Ed25519PrivateKey& operator=(Ed25519PrivateKey&&) noexcept;
+  Ed25519PrivateKey(const Ed25519PrivateKey&) = delete;
+  Ed25519PrivateKey& operator=(const Ed25519PrivateKey&) = delete;
   ~Ed25519PrivateKey();
 
   // The 32-byte seed (to be stored encrypted with crypto::seal) and the raw public key.

@@ -13,6 +13,7 @@ class Cancellation {
   Cancellation() = default;
   Cancellation(const Cancellation&) = delete;
   Cancellation& operator=(const Cancellation&) = delete;
+  ~Cancellation() = default;
 
   // Idempotent. Runs the registered action once.
   void cancel() {

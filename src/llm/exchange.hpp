@@ -85,9 +85,9 @@ struct Exchange {
   const std::vector<ChatMessage>* messages = nullptr;  // for usage estimates
 };
 
-inline constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;
-inline constexpr std::size_t kMaxWholeBodyBytes = 16 * 1024 * 1024;
-inline constexpr std::size_t kMaxAnswerBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxErrorBodyBytes = std::size_t{64} * 1024;
+inline constexpr std::size_t kMaxWholeBodyBytes = std::size_t{16} * 1024 * 1024;
+inline constexpr std::size_t kMaxAnswerBytes = std::size_t{16} * 1024 * 1024;
 
 // Runs `exchange` and fills `out` (which the caller owns, so a partial answer survives even an
 // exception escaping from `on_delta`). Usage is filled (reported or estimated) whenever the

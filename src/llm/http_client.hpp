@@ -35,9 +35,9 @@ struct HttpClientOptions {
   // SSL_CERT_FILE and SSL_CERT_DIR).
   std::optional<std::string> ca_file;
   // Larger response heads are refused with Code::upstream.
-  std::size_t max_head_bytes = 64 * 1024;
+  std::size_t max_head_bytes = std::size_t{64} * 1024;
   // read_some() hands out at most this many body bytes at a time.
-  std::size_t max_chunk_bytes = 64 * 1024;
+  std::size_t max_chunk_bytes = std::size_t{64} * 1024;
 };
 
 class HttpClient final : public Transport {

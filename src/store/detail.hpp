@@ -23,6 +23,7 @@ class StatementCache {
   explicit StatementCache(std::size_t capacity) : capacity_(capacity) {}
   StatementCache(const StatementCache&) = delete;
   StatementCache& operator=(const StatementCache&) = delete;
+  ~StatementCache() = default;
 
   // The entry for `sql`, now the most recently used, or nullptr.
   T* find(std::string_view sql) {

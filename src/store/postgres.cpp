@@ -1,5 +1,6 @@
 #include "store/postgres.hpp"
 
+#include "core/scope_exit.hpp"
 #include "store/detail.hpp"
 
 #include <libpq-fe.h>
@@ -307,9 +308,8 @@ Result<std::unique_ptr<PgConnection>> connect(const std::string& url, std::int64
 class PgDatabase final : public Database {
  public:
   PgDatabase(std::string url, const DatabaseOptions& options, std::unique_ptr<PgConnection> first)
-      : url_(std::move(url)), size_(options.pool_size), timeout_ms_(options.busy_timeout_ms) {
+      : url_(std::move(url)), size_(options.pool_size), timeout_ms_(options.busy_timeout_ms), open_(1) {
     idle_.push_back(std::move(first));
-    open_ = 1;
   }
 
   Dialect dialect() const override { return Dialect::postgres; }
@@ -321,21 +321,15 @@ class PgDatabase final : public Database {
     PgConnection& conn = lease.conn();
 
     if (access == Access::read) {
-      struct Settle {
-        PgConnection& conn;
-        ~Settle() { conn.rollback_if_open(); }
-      } settle{conn};
+      ScopeExit settle([&conn] { conn.rollback_if_open(); });
       return fn(conn);
     }
 
-    struct Finish {
-      PgConnection& conn;
-      bool committed = false;
-      ~Finish() {
-        conn.end_tracking();
-        if (!committed) conn.rollback_if_open();
-      }
-    } finish{conn};
+    bool committed = false;
+    ScopeExit finish([&conn, &committed] {
+      conn.end_tracking();
+      if (!committed) conn.rollback_if_open();
+    });
 
     if (auto st = conn.exec_control(kBegin); !st) return st;
     // For this transaction only (see Access::write_unsynced in database.hpp).
@@ -352,7 +346,7 @@ class PgDatabase final : public Database {
       return e;
     }
     if (auto st = conn.exec_control(kCommit); !st) return st;
-    finish.committed = true;
+    committed = true;
     return ok();
   }
 

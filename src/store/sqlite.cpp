@@ -1,5 +1,6 @@
 #include "store/sqlite.hpp"
 
+#include "core/scope_exit.hpp"
 #include "store/detail.hpp"
 
 #include <sqlite3.h>
@@ -307,17 +308,13 @@ class SqliteDatabase final : public Database {
       idle_readers_.pop_back();
     }
     // Hands the reader back however fn leaves (it may throw).
-    struct Return {
-      SqliteDatabase* db;
-      SqliteConnection* conn;
-      ~Return() {
-        {
-          std::lock_guard lock(db->mu_);
-          db->idle_readers_.push_back(conn);
-        }
-        db->readers_cv_.notify_one();
+    ScopeExit give_back([this, conn] {
+      {
+        std::lock_guard lock(mu_);
+        idle_readers_.push_back(conn);
       }
-    } give_back{this, conn};
+      readers_cv_.notify_one();
+    });
     return fn(*conn);
   }
 
@@ -333,20 +330,16 @@ class SqliteDatabase final : public Database {
 
     SqliteConnection& conn = *writer_;
     // Rolls back unless committed, also when fn throws, and frees the writer.
-    struct Finish {
-      SqliteDatabase* db;
-      SqliteConnection& conn;
-      bool committed = false;
-      ~Finish() {
-        conn.end_tracking();
-        if (!committed) conn.rollback_if_open();
-        {
-          std::lock_guard lock(db->mu_);
-          db->writer_busy_ = false;
-        }
-        db->writer_cv_.notify_one();
+    bool committed = false;
+    ScopeExit finish([this, &conn, &committed] {
+      conn.end_tracking();
+      if (!committed) conn.rollback_if_open();
+      {
+        std::lock_guard lock(mu_);
+        writer_busy_ = false;
       }
-    } finish{this, conn};
+      writer_cv_.notify_one();
+    });
 
     // Each write sets the sync level it needs (outside a transaction, where SQLite takes it),
     // so a failure to set it refuses that write instead of leaving the next one unsynced.
@@ -365,7 +358,7 @@ class SqliteDatabase final : public Database {
       return e;
     }
     if (auto st = conn.exec_control(kCommit); !st) return st;
-    finish.committed = true;
+    committed = true;
     return ok();
   }
 
