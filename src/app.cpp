@@ -392,6 +392,11 @@ int run_serve(const config::Config& config, bool print_routes) {
       .str("database", db->dialect() == store::Dialect::sqlite ? "sqlite" : "postgresql");
   Discovery discovery(gateway);
   bool clean = server.run();
+  // The network threads have stopped; a request that missed the drain deadline may still
+  // have a job on a pool, which uses the services and posts its result to an io_context of
+  // the server. Finish those jobs now, while all of that still exists.
+  workers.shutdown();
+  hashing.shutdown();
   return clean ? 0 : 1;
 }
 

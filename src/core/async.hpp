@@ -9,6 +9,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -41,7 +42,12 @@ auto run_blocking(WorkerPool& pool, F fn)
       [&pool](auto handler, F job) {
         auto ex = boost::asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        bool queued = pool.try_submit([shared, ex, job = std::move(job)]() mutable {
+        // Outstanding work on the coroutine's io_context until the worker is done with it:
+        // the resumed coroutine may finish before post() has returned on the worker, and
+        // without the work its io_context's run() could return and the io_context be
+        // destroyed under that post().
+        auto work = boost::asio::make_work_guard(ex);
+        bool queued = pool.try_submit([shared, ex, work = std::move(work), job = std::move(job)]() mutable {
           std::optional<R> out;
           try {
             out.emplace(job());
@@ -49,6 +55,8 @@ auto run_blocking(WorkerPool& pool, F fn)
             out.emplace(internal_error(std::string("blocking task threw: ") + e.what()));
           }
           boost::asio::post(ex, [shared, out = std::move(*out)]() mutable { (*shared)(std::move(out)); });
+          shared.reset();
+          work.reset();  // the last touch of the io_context from this thread
         });
         if (!queued) {
           R busy = fail(Code::unavailable, "the server is busy, try again shortly");

@@ -17,13 +17,16 @@ WorkerPool::WorkerPool(std::string name, std::size_t threads, std::size_t queue_
   }
 }
 
-WorkerPool::~WorkerPool() {
+WorkerPool::~WorkerPool() { shutdown(); }
+
+void WorkerPool::shutdown() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
 }
 
 bool WorkerPool::try_submit(Job job) {

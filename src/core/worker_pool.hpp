@@ -44,12 +44,16 @@ class WorkerPool {
   // scheduling niceness for the pool's threads (0..19), so that long CPU-bound jobs such as
   // password hashing yield to the network threads.
   WorkerPool(std::string name, std::size_t threads, std::size_t queue_capacity, int nice = 0);
-  ~WorkerPool();  // finishes queued jobs, then joins
+  ~WorkerPool();  // shutdown()
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Returns false (and drops the job) when the queue is full or the pool is stopping.
   bool try_submit(Job job);
+
+  // Refuses new jobs, finishes the queued ones and joins the threads. Blocks until then;
+  // a second call (from the same thread) returns at once.
+  void shutdown();
 
   std::size_t threads() const { return threads_.size(); }
   std::size_t queue_capacity() const { return capacity_; }
