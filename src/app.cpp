@@ -65,7 +65,7 @@ namespace {
 class Maintenance {
  public:
   Maintenance(limits::MemoryRateLimiter& limiter, auth::KeyRing& keys, Logger& log)
-      : thread_([this, &limiter, &keys, &log](std::stop_token stop) {
+      : thread_([this, &limiter, &keys, &log](const std::stop_token& stop) {
           std::mutex mu;
           std::unique_lock lock(mu);
           while (!stop.stop_requested()) {
@@ -136,6 +136,8 @@ class Discovery {
     ioc_.stop();
     if (thread_.joinable()) thread_.join();
   }
+  Discovery(const Discovery&) = delete;
+  Discovery& operator=(const Discovery&) = delete;
 
  private:
   boost::asio::awaitable<void> loop() {
