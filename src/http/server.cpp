@@ -56,8 +56,11 @@ struct Connection {
 constexpr auto kSweepInterval = 100ms;
 
 struct NetworkThread {
-  asio::io_context ioc{1};
+  // Declared before the io_context so that it outlives it: ~io_context destroys the
+  // sessions still suspended (after a missed drain deadline), and each takes itself off
+  // this list as it goes.
   std::list<Connection*> connections;
+  asio::io_context ioc{1};
   std::thread thread;
 };
 

@@ -3,12 +3,13 @@
 import json
 import signal
 import socket
+import sqlite3
 import threading
 import time
 
 import pytest
 
-from conftest import parse_raw_response, wait_for
+from conftest import Chatd, parse_raw_response, wait_for
 
 
 def test_slowloris_does_not_block_others_and_is_cut_off(make_chatd):
@@ -250,3 +251,43 @@ def test_many_concurrent_clients(chatd):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_client_stuck_mid_body_past_the_drain_deadline_exits_1_cleanly(make_chatd):
+    server = make_chatd({"CHATD_SHUTDOWN_GRACE_MS": "300", "CHATD_HTTP_BODY_TIMEOUT_MS": "60000"})
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    conn.sendall(b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 100\r\n\r\n{\"log")  # 5 of 100 body bytes, then nothing
+    server.signal(signal.SIGTERM)
+    # The session still suspended at the deadline is destroyed with its network thread:
+    # chatd says so and exits 1, instead of crashing on the way out.
+    assert server.wait(timeout=30) == 1, server.log()
+    assert "server.drain_timeout" in server.log()
+    conn.close()
+
+
+def test_request_stuck_in_the_database_past_the_drain_deadline_exits_1_cleanly(tmp_path):
+    server = Chatd(tmp_path, "sqlite", {"CHATD_SHUTDOWN_GRACE_MS": "500"}).start()
+    outside = sqlite3.connect(server.env["CHATD_DATABASE_URL"][len("sqlite:"):], timeout=10, isolation_level=None)
+    try:
+        outside.execute("BEGIN IMMEDIATE")  # chatd's writes wait (busy timeout 5 s)
+        conn = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b'{"status":"ok"}' not in first:
+            first += conn.recv(4096)
+        body = json.dumps({"email": "late@example.com", "username": "late",
+                           "password": "correct horse battery staple"}).encode()
+        conn.sendall(b"POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        server.signal(signal.SIGTERM)
+        wait_for(lambda: "server.drain_timeout" in server.log(), 15, "the drain deadline to pass")
+    finally:
+        outside.execute("ROLLBACK")
+        outside.close()
+    try:
+        # The pool's job finishes once the lock is gone, while what it uses still exists.
+        assert server.wait(timeout=30) == 1, server.log()
+    finally:
+        server.stop()
+    conn.close()
