@@ -226,7 +226,7 @@ void add_chat_routes(http::Router& router, chat::Service& chat) {
   http::Route send{bhttp::verb::post, "/conversations/{id}/messages",
                    [&svc](Context& ctx) -> awaitable<Response> {
                      BodyReader in(ctx.body);
-                     std::string content = in.required_string("content", 4 * 1024 * 1024);
+                     std::string content = in.required_string("content", std::size_t{4} * 1024 * 1024);
                      auto model = in.optional_string("model", 400);
                      if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
                      auto pending = co_await svc.begin_send(*ctx.principal, ctx.params.get("id"), std::move(content),

@@ -91,7 +91,11 @@ boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::
         return out;
       });
     });
-    if (!state) co_return state.error();
+    if (!state) {
+      // The request is refused with 503 (or 500); the cause is an operator's concern.
+      log_.warn("auth.session_check_failed").str("error", state.error().internal);
+      co_return state.error();
+    }
     std::lock_guard lock(mu_);
     // A revocation recorded while the query ran wins over what the query saw.
     auto it = sessions_.find(sid);

@@ -1,6 +1,7 @@
 #include "chat/usage_recorder.hpp"
 
 #include "chat/store.hpp"
+#include "core/scope_exit.hpp"
 
 #include <sched.h>
 
@@ -92,16 +93,12 @@ std::size_t UsageRecorder::write_with_queued(std::vector<UsageEvent>& events) {
     if (taken > 0) ++helping_;
   }
   // However write() leaves, a flush() waiting for the taken events is told.
-  struct Done {
-    UsageRecorder& r;
-    bool helping;
-    ~Done() {
-      if (!helping) return;
-      std::lock_guard lock(r.mu_);
-      --r.helping_;
-      r.idle_.notify_all();
-    }
-  } done{*this, taken > 0};
+  ScopeExit done([this, helping = taken > 0] {
+    if (!helping) return;
+    std::lock_guard lock(mu_);
+    --helping_;
+    idle_.notify_all();
+  });
   return write(events);
 }
 

@@ -61,8 +61,12 @@ class JsonVisitor {
   // Every value of the document, in order; objects and arrays when they start.
   virtual void value(const JsonPath& at, const JsonValue& v) = 0;
 
- protected:
-  ~JsonVisitor() = default;
+  virtual ~JsonVisitor() = default;
+  JsonVisitor() = default;
+  JsonVisitor(const JsonVisitor&) = default;
+  JsonVisitor& operator=(const JsonVisitor&) = default;
+  JsonVisitor(JsonVisitor&&) = default;
+  JsonVisitor& operator=(JsonVisitor&&) = default;
 };
 
 // False when `text` is not one well-formed JSON value (the visitor may have seen part of it).

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "core/scope_exit.hpp"
 #include "http/framing.hpp"
 #include "http/wire.hpp"
 
@@ -306,7 +307,7 @@ bool Server::run() {
     impl->log.info("server.signal").num("signal", sig);
     impl->begin_shutdown();
   });
-  asio::co_spawn(main.ioc, impl_->accept_loop(), [impl = impl_.get()](std::exception_ptr e) {
+  asio::co_spawn(main.ioc, impl_->accept_loop(), [impl = impl_.get()](const std::exception_ptr& e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
@@ -392,7 +393,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     }
     socket.set_option(tcp::no_delay(true), ec);
     open_connections.fetch_add(1);
-    asio::co_spawn(home.ioc, session(home, std::move(socket)), [this](std::exception_ptr e) {
+    asio::co_spawn(home.ioc, session(home, std::move(socket)), [this](const std::exception_ptr& e) {
       open_connections.fetch_sub(1);
       if (!e) return;
       try {
@@ -501,11 +502,7 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
   Peer peer{peer_address(socket), false};
   Connection entry{&socket};
   home.connections.push_front(&entry);
-  struct Unregister {
-    NetworkThread& home;
-    std::list<Connection*>::iterator it;
-    ~Unregister() { home.connections.erase(it); }
-  } unregister{home, home.connections.begin()};
+  ScopeExit unregister([&home, it = home.connections.begin()] { home.connections.erase(it); });
 
   beast::flat_buffer buffer;
   std::string out;  // serialised response, reused across requests
@@ -661,7 +658,7 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     constexpr std::size_t kSink = 16384;
     auto sink = std::make_unique_for_overwrite<char[]>(kSink);
     std::size_t discarded = 0;
-    while (discarded < 4 * 1024 * 1024) {
+    while (discarded < std::size_t{4} * 1024 * 1024) {
       std::size_t n =
           co_await socket.async_read_some(asio::buffer(sink.get(), kSink), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;

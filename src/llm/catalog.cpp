@@ -46,6 +46,7 @@ std::string secret_field(const json& p, const std::string& key, const std::strin
       return {};
     }
     auto name = p[env_key].get<std::string>();
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at startup; chatd never sets variables
     const char* value = std::getenv(name.c_str());
     if (!value || !*value) problems.add(where + ": environment variable " + name + " (from \"" + env_key + "\") is not set");
     else return value;

@@ -192,7 +192,7 @@ Outcome refused_outcome(std::string detail, std::string internal) {
   return out;
 }
 
-Outcome invalid_request_outcome(std::string detail) {
+Outcome invalid_request_outcome(const std::string& detail) {
   Outcome out = refused_outcome(detail, "request not sent: " + detail);
   out.invalid_request = true;
   return out;

@@ -100,7 +100,7 @@ boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& exchan
 // An Outcome for a request refused before anything was sent (a configuration or input problem).
 Outcome refused_outcome(std::string detail, std::string internal);
 // The same for a request this provider cannot take as the caller wrote it (invalid_request).
-Outcome invalid_request_outcome(std::string detail);
+Outcome invalid_request_outcome(const std::string& detail);
 
 // complete() without throwing: runs `exchange` and turns an escaping exception into an error.
 boost::asio::awaitable<Outcome> complete_guarded(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,

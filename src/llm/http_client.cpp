@@ -558,7 +558,7 @@ asio::awaitable<Status> Exchange::acquire() {
 }
 
 asio::awaitable<Status> Exchange::connect() {
-  const std::size_t buffer_limit = state_->options.max_head_bytes + 64 * 1024;
+  const std::size_t buffer_limit = state_->options.max_head_bytes + std::size_t{64} * 1024;
   conn_ = std::make_unique<Connection>(ex_, *home_, target_.tls ? state_->tls.get() : nullptr, buffer_limit);
   error_code ec;
   std::vector<tcp::endpoint> endpoints;

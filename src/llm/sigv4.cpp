@@ -175,7 +175,7 @@ SigV4Result sigv4_sign(const SigV4Request& request, const SigV4Credentials& cred
   std::string canonical_headers;
   std::string signed_headers;
   for (const auto& [name, value] : headers) {
-    canonical_headers += name + ":" + value + "\n";
+    canonical_headers.append(name).append(":").append(value).append("\n");
     if (!signed_headers.empty()) signed_headers.push_back(';');
     signed_headers += name;
   }
