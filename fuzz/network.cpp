@@ -1,12 +1,33 @@
-// config/network: IP addresses and networks, as X-Forwarded-For items (from clients,
-// through trusted proxies) and CHATD_TRUSTED_PROXIES entries are read. A network contains
-// the address it was written with.
+// config/network and the pipeline's client address: IP addresses and networks as
+// CHATD_TRUSTED_PROXIES entries are read, and X-Forwarded-For lines (from clients, through
+// trusted proxies) as Pipeline::client_ip walks them. A network contains the address it was
+// written with; the client address is the peer's or one of the forwarded addresses.
 
 #include "config/config.hpp"
 #include "fuzz.hpp"
+#include "http/pipeline.hpp"
+#include "http/router.hpp"
+
+#include <fcntl.h>
+
+namespace {
+
+using namespace chatd;
+
+const http::Pipeline& pipeline() {
+  static Logger log(LogLevel::error, LogFormat::json, ::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  static const http::Router router;
+  static const http::Pipeline p = [] {
+    http::PipelineOptions options;
+    for (const char* n : {"10.0.0.0/8", "::1/128", "fd00::/8"}) options.trusted_proxies.push_back(*config::parse_network(n));
+    return http::Pipeline(router, std::move(options), log);
+  }();
+  return p;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace chatd;
   const std::string_view text = fuzz::text_of(data, size);
   auto ip = config::parse_ip(text);
   auto network = config::parse_network(text);
@@ -17,5 +38,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (network) {
     if (auto first = config::parse_ip(text.substr(0, text.find('/')))) (void)config::contains(*network, *first);
   }
+
+  // Each line of the input is one X-Forwarded-For field of a request from a trusted proxy.
+  http::Request req;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (line.find_first_of("\r\0", 0, 2) != std::string_view::npos) continue;  // not a field value
+    req.insert("X-Forwarded-For", line);
+  }
+  const std::string client = pipeline().client_ip(req, http::Peer{"10.1.2.3", false});
+  FUZZ_CHECK(client == "10.1.2.3" || (config::parse_ip(client) && text.find(client) != std::string_view::npos));
   return 0;
 }
