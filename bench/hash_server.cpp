@@ -14,14 +14,8 @@
 // fall short of this server's, measured in the same minutes, is chatd's own cost; what this
 // server falls short of cores / single-hash time is the machine's.
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sodium.h>
 #include <sqlite3.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -32,8 +26,14 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string>
 #include <string_view>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -188,7 +188,8 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   if (durable) threads.emplace_back(database_loop, argv[2]);
   unsigned cores = std::thread::hardware_concurrency();
-  for (unsigned i = 0; i < (cores == 0 ? 1 : cores); ++i) threads.emplace_back(hash_loop, std::string(stored.data()), durable);
+  for (unsigned i = 0; i < (cores == 0 ? 1 : cores); ++i)
+    threads.emplace_back(hash_loop, std::string(stored.data()), durable);
   for (auto& t : threads) t.detach();
   std::fprintf(stderr, "ready\n");
 

@@ -14,13 +14,10 @@
 // and nothing else, gives 140 µs; the p50s agree (77 µs). The tail being compared is the
 // servers', not the client's.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
@@ -29,10 +26,13 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sys/socket.h>
 
 namespace {
 
@@ -66,7 +66,8 @@ Target open_target(const std::string& url, const std::string& token, const std::
   addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(authority.substr(colon + 1))));
   if (inet_pton(AF_INET, authority.substr(0, colon).c_str(), &addr.sin_addr) != 1) fail("not an IPv4 address: " + url);
   t.fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (t.fd < 0 || ::connect(t.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("cannot connect to " + url);
+  if (t.fd < 0 || ::connect(t.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    fail("cannot connect to " + url);
   const int one = 1;
   ::setsockopt(t.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 

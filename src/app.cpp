@@ -1,10 +1,32 @@
 #include "app.hpp"
 
 #include "api/admin.hpp"
+#include "api/api_keys.hpp"
+#include "api/auth.hpp"
 #include "api/chat.hpp"
+#include "api/health.hpp"
+#include "api/invitations.hpp"
 #include "api/openai.hpp"
+#include "auth/admin.hpp"
 #include "auth/api_authenticator.hpp"
+#include "auth/api_keys.hpp"
+#include "auth/invitations.hpp"
+#include "auth/keys.hpp"
+#include "auth/password_policy.hpp"
+#include "auth/service.hpp"
+#include "auth/store.hpp"
+#include "auth/token_authenticator.hpp"
+#include "auth/validation.hpp"
 #include "chat/service.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/worker_pool.hpp"
+#include "crypto/aead.hpp"
+#include "crypto/password_hash.hpp"
+#include "http/pipeline.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "limits/memory_rate_limiter.hpp"
 #include "llm/anthropic.hpp"
 #include "llm/bedrock.hpp"
 #include "llm/catalog.hpp"
@@ -12,29 +34,7 @@
 #include "llm/gateway.hpp"
 #include "llm/http_client.hpp"
 #include "llm/openai.hpp"
-#include "api/api_keys.hpp"
-#include "api/auth.hpp"
-#include "auth/admin.hpp"
-#include "auth/store.hpp"
-#include "core/ids.hpp"
-#include "crypto/password_hash.hpp"
-#include "api/health.hpp"
-#include "api/invitations.hpp"
-#include "auth/api_keys.hpp"
-#include "auth/invitations.hpp"
-#include "auth/keys.hpp"
-#include "auth/password_policy.hpp"
-#include "auth/service.hpp"
-#include "auth/token_authenticator.hpp"
-#include "auth/validation.hpp"
-#include "crypto/aead.hpp"
-#include "limits/memory_rate_limiter.hpp"
 #include "mail/mailer.hpp"
-#include "core/log.hpp"
-#include "core/worker_pool.hpp"
-#include "http/pipeline.hpp"
-#include "http/router.hpp"
-#include "http/server.hpp"
 #include "store/database.hpp"
 #include "store/migrations.hpp"
 
@@ -42,19 +42,19 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <condition_variable>
-#include <mutex>
-#include <stop_token>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <stop_token>
 #include <system_error>
+#include <thread>
 
 namespace chatd {
 
@@ -255,9 +255,10 @@ int run_create_admin(const config::Config& config, const std::string& email_in, 
     user.created_at = user.updated_at = now;
     user.roles = {"user", "admin"};
     if (auto r = auth::db::insert_user(c, user); !r) return r;
-    return auth::db::insert_audit(c, auth::AuditEvent("user.registered", user.id, std::nullopt,
-                                                      R"({"by":"create-admin","roles":["user","admin"]})"),
-                                  meta, now);
+    return auth::db::insert_audit(
+        c,
+        auth::AuditEvent("user.registered", user.id, std::nullopt, R"({"by":"create-admin","roles":["user","admin"]})"),
+        meta, now);
   });
   if (!st) {
     if (st.error().code == Code::conflict) {
@@ -305,7 +306,8 @@ int run_serve(const config::Config& config, bool print_routes) {
   auto mailer = mail::make_mailer(config, log);
   limits::MemoryRateLimiter limiter;
   auth::TokenAuthenticator authenticator(keys, *db, workers, clock, log, {config.public_url});
-  auth::Service accounts({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()});
+  auth::Service accounts(
+      {*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()});
   auth::ApiKeyAuthenticator api_key_authenticator(*db, workers, clock, log);
   auth::ApiKeys api_keys({*db, workers, api_key_authenticator, clock, log});
   auth::Invitations invitations({*db, workers, *mailer, limiter, config, clock, log});
@@ -317,12 +319,11 @@ int run_serve(const config::Config& config, bool print_routes) {
   api::add_auth_routes(router, accounts, keys);
   api::add_invitation_routes(router, invitations);
   api::add_api_key_routes(router, api_keys);
-  auth::AdminService administration({*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()},
-                                    accounts);
+  auth::AdminService administration(
+      {*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()}, accounts);
   // A disabled user's API keys stop working at once, not when their cache entry expires.
-  administration.on_user_changed([&api_key_authenticator](const std::string& id) {
-    api_key_authenticator.forget_user(id);
-  });
+  administration.on_user_changed(
+      [&api_key_authenticator](const std::string& id) { api_key_authenticator.forget_user(id); });
   api::add_admin_routes(router, administration);
 
   std::optional<std::string> providers_text;
@@ -342,8 +343,8 @@ int run_serve(const config::Config& config, bool print_routes) {
   if (catalog.value().demo)
     log.warn("startup.demo_model").str("detail", "no LLM provider is configured: serving the built-in demo model only");
   Providers providers;
-  llm::Gateway gateway(std::move(catalog).value(), [&providers](const llm::ProviderSpec& spec) { return providers.make(spec); },
-                       log);
+  llm::Gateway gateway(
+      std::move(catalog).value(), [&providers](const llm::ProviderSpec& spec) { return providers.make(spec); }, log);
   chat::Service chat({*db, workers, usage_writer, gateway, config, clock, log});
   api::add_chat_routes(router, chat);
   api::add_openai_routes(router, chat);
@@ -352,7 +353,7 @@ int run_serve(const config::Config& config, bool print_routes) {
   if (print_routes) {
     nlohmann::json table = nlohmann::json::array();
     for (const auto& r : router.routes()) {
-      const char* access = r->access == http::Access::admin ? "admin"
+      const char* access = r->access == http::Access::admin  ? "admin"
                            : r->access == http::Access::user ? "user"
                            : r->access == http::Access::api  ? "api"
                                                              : "anonymous";

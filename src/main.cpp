@@ -5,12 +5,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include <malloc.h>
-
 #include <cctype>
 #include <cstdio>
-#include <string>
 #include <iostream>
+#include <malloc.h>
+#include <string>
 
 namespace {
 
@@ -30,21 +29,24 @@ int main(int argc, char** argv) {
   // requests. Keep up to 1 MiB per heap instead (bench/results/chat.md: CPU per completion;
   // 8 MiB saved no more CPU and kept about 2 MiB more after 10,000 streams came and went).
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024);  // NOLINT(concurrency-mt-unsafe): before any thread starts
-  CLI::App app{"chatd: a self-hosted AI chat backend. Settings come from the environment, "
-               "then ./.env, then defaults (see the README)."};
+  CLI::App app{
+      "chatd: a self-hosted AI chat backend. Settings come from the environment, "
+      "then ./.env, then defaults (see the README)."};
   app.set_version_flag("--version", std::string("chatd ") + CHATD_VERSION);
   app.require_subcommand(0, 1);
   auto* serve = app.add_subcommand("serve", "Migrate the database if needed, then serve (the default)");
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
-  auto* create_admin = app.add_subcommand(
-      "create-admin", "Create a verified administrator, or promote an existing account (by e-mail); "
-                      "the password comes from CHATD_ADMIN_PASSWORD or the first line of standard input");
+  auto* create_admin =
+      app.add_subcommand("create-admin",
+                         "Create a verified administrator, or promote an existing account (by e-mail); "
+                         "the password comes from CHATD_ADMIN_PASSWORD or the first line of standard input");
   std::string admin_email, admin_username;
   create_admin->add_option("--email", admin_email, "E-mail address")->required();
   create_admin->add_option("--username", admin_username, "Username (3-32 characters of A-Z a-z 0-9 _ . -)")->required();
   auto* routes = app.add_subcommand("routes", "Print every route with its access level as JSON");
   auto* config_cmd = app.add_subcommand("config", "Inspect the settings");
-  auto* check = config_cmd->add_subcommand("check", "Validate the settings and print the effective ones (secrets masked)");
+  auto* check =
+      config_cmd->add_subcommand("check", "Validate the settings and print the effective ones (secrets masked)");
   config_cmd->require_subcommand(1);
 
   try {
@@ -74,7 +76,8 @@ int main(int argc, char** argv) {
     }
     bool valid_username = admin_username.size() >= 3 && admin_username.size() <= 32;
     for (char c : admin_username)
-      valid_username = valid_username && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+      valid_username =
+          valid_username && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
     if (!valid_username || admin_email.find('@') == std::string::npos) {
       std::cerr << "chatd: --email must be an e-mail address and --username 3-32 characters of A-Z a-z 0-9 _ . -\n";
       return 2;

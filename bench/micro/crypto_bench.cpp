@@ -16,7 +16,8 @@ BENCHMARK(BM_Argon2idHashProduction)->Unit(benchmark::kMillisecond)->UseRealTime
 
 void BM_Argon2idVerifyProduction(benchmark::State& state) {
   auto encoded = chatd::crypto::password::hash("correct horse battery staple").value();
-  for (auto _ : state) benchmark::DoNotOptimize(chatd::crypto::password::verify(encoded, "correct horse battery staple"));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(chatd::crypto::password::verify(encoded, "correct horse battery staple"));
 }
 BENCHMARK(BM_Argon2idVerifyProduction)->Unit(benchmark::kMillisecond)->UseRealTime();
 // One verification per core at once: what the hashing pool does under a login flood.
@@ -24,8 +25,14 @@ BENCHMARK(BM_Argon2idVerifyProduction)->Unit(benchmark::kMillisecond)->UseRealTi
 
 void BM_JwtVerify(benchmark::State& state) {
   auto key = chatd::crypto::Ed25519PrivateKey::generate();
-  nlohmann::json claims = {{"iss", "https://chat.example"}, {"sub", "u"}, {"aud", "chatd"}, {"iat", 1},
-                           {"exp", 4102444800}, {"jti", "j"}, {"sid", "s"}, {"roles", {"user"}}};
+  nlohmann::json claims = {{"iss", "https://chat.example"},
+                           {"sub", "u"},
+                           {"aud", "chatd"},
+                           {"iat", 1},
+                           {"exp", 4102444800},
+                           {"jti", "j"},
+                           {"sid", "s"},
+                           {"roles", {"user"}}};
   std::string token = chatd::auth::sign_jwt(claims, "kid1", key);
   std::vector<std::uint8_t> pub(key.public_key().begin(), key.public_key().end());
   chatd::auth::VerifyOptions opt{"https://chat.example", "chatd", 2000000000, 30, 8192};

@@ -23,7 +23,9 @@ nlohmann::json admin_user_json(const auth::User& u) {
   return j;
 }
 
-nlohmann::json opt_json(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json opt_json(const std::optional<std::string>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 
 // "2026-11-01" (midnight UTC) or an RFC 3339 timestamp.
 std::optional<std::int64_t> parse_time_or_date(const std::string& text) {
@@ -40,7 +42,8 @@ Result<auth::UserPatch> read_user_patch(const nlohmann::json& body) {
   std::vector<FieldError> errors;
   if (auto it = body.find("roles"); it != body.end() && !it->is_null()) {
     std::vector<std::string> roles;
-    if (!it->is_array()) errors.push_back({"roles", "must be an array of role names"});
+    if (!it->is_array())
+      errors.push_back({"roles", "must be an array of role names"});
     else
       for (const auto& r : *it) {
         if (!r.is_string() || r.get_ref<const std::string&>().empty() || r.get_ref<const std::string&>().size() > 64) {
@@ -52,12 +55,16 @@ Result<auth::UserPatch> read_user_patch(const nlohmann::json& body) {
     patch.roles = std::move(roles);
   }
   if (auto it = body.find("disabled"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean()) errors.push_back({"disabled", "must be true or false"});
-    else patch.disabled = it->get<bool>();
+    if (!it->is_boolean())
+      errors.push_back({"disabled", "must be true or false"});
+    else
+      patch.disabled = it->get<bool>();
   }
   if (auto it = body.find("unlock"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean()) errors.push_back({"unlock", "must be true or false"});
-    else patch.unlock = it->get<bool>();
+    if (!it->is_boolean())
+      errors.push_back({"unlock", "must be true or false"});
+    else
+      patch.unlock = it->get<bool>();
   }
   if (!errors.empty()) return Error::validation(std::move(errors));
   return patch;
@@ -106,7 +113,8 @@ void add_admin_routes(http::Router& router, auth::AdminService& admin) {
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto patch = read_user_patch(ctx.body);
                 if (!patch) co_return http::error_response(ctx, patch.error());
-                auto user = co_await svc.patch_user(*ctx.principal, ctx.params.get("id"), std::move(patch).value(), meta_of(ctx));
+                auto user = co_await svc.patch_user(*ctx.principal, ctx.params.get("id"), std::move(patch).value(),
+                                                    meta_of(ctx));
                 if (!user) co_return http::error_response(ctx, user.error());
                 co_return http::json_response(bhttp::status::ok, admin_user_json(user.value()));
               },
@@ -160,12 +168,16 @@ void add_admin_routes(http::Router& router, auth::AdminService& admin) {
                 std::int64_t to = system_now_ms() + 1;
                 std::int64_t from = to - 30LL * 86'400'000;
                 if (auto v = ctx.query_param("from")) {
-                  if (auto t = parse_time_or_date(*v)) from = *t;
-                  else errors.push_back({"from", "must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"});
+                  if (auto t = parse_time_or_date(*v))
+                    from = *t;
+                  else
+                    errors.push_back({"from", "must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"});
                 }
                 if (auto v = ctx.query_param("to")) {
-                  if (auto t = parse_time_or_date(*v)) to = *t;
-                  else errors.push_back({"to", "must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"});
+                  if (auto t = parse_time_or_date(*v))
+                    to = *t;
+                  else
+                    errors.push_back({"to", "must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"});
                 }
                 std::string group_by = ctx.query_param("group_by").value_or("user");
                 if (group_by != "user" && group_by != "model" && group_by != "day")

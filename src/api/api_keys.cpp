@@ -60,8 +60,8 @@ void add_api_key_routes(http::Router& router, auth::ApiKeys& keys) {
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto req = read_new_key(ctx.body);
                 if (!req) co_return http::error_response(ctx, req.error());
-                auto created = co_await svc.create(*ctx.principal, req.value().name, req.value().expires_at,
-                                                   meta_of(ctx));
+                auto created =
+                    co_await svc.create(*ctx.principal, req.value().name, req.value().expires_at, meta_of(ctx));
                 if (!created) co_return http::error_response(ctx, created.error());
                 // The only time the key is shown.
                 co_return no_store(http::json_response(bhttp::status::created, created_json(created.value())));

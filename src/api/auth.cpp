@@ -17,7 +17,7 @@ using http::Response;
 namespace {
 
 nlohmann::json login_json(const auth::LoginResult& r) {
-  return {{"access_token", r.access_token}, {"token_type", "Bearer"},   {"expires_in", r.expires_in},
+  return {{"access_token", r.access_token},   {"token_type", "Bearer"},     {"expires_in", r.expires_in},
           {"refresh_token", r.refresh_token}, {"session_id", r.session_id}, {"user", user_json(r.user)}};
 }
 
@@ -32,8 +32,10 @@ void append_user_json(std::string& out, const auth::User& u) {
   for (const auto& role : u.roles) w.string(role);
   w.end_array().key("totp_enabled").boolean(u.totp_enabled).key("created_at").string(format_rfc3339(u.created_at));
   w.key("last_login_at");
-  if (u.last_login_at) w.string(format_rfc3339(*u.last_login_at));
-  else w.null();
+  if (u.last_login_at)
+    w.string(format_rfc3339(*u.last_login_at));
+  else
+    w.null();
   w.end_object();
 }
 

@@ -5,9 +5,9 @@
 #include "api/pagination.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "core/utf8.hpp"
 #include "http/problem.hpp"
 #include "llm/sse.hpp"
-#include "core/utf8.hpp"
 
 #include <memory>
 
@@ -213,7 +213,8 @@ void add_chat_routes(http::Router& router, chat::Service& chat) {
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto page = page_request(ctx);
                 if (!page) co_return http::error_response(ctx, page.error());
-                auto list = co_await svc.messages(*ctx.principal, ctx.params.get("id"), page.value().after, page.value().limit);
+                auto list =
+                    co_await svc.messages(*ctx.principal, ctx.params.get("id"), page.value().after, page.value().limit);
                 if (!list) co_return http::error_response(ctx, list.error());
                 json items = json::array();
                 for (const auto& m : list.value().items) items.push_back(message_json(m));

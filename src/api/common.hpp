@@ -12,9 +12,7 @@
 namespace chatd::api {
 
 // Who made the request, for sessions and audit rows.
-inline auth::RequestMeta meta_of(const http::Context& ctx) {
-  return {ctx.client_ip, ctx.user_agent(), ctx.request_id};
-}
+inline auth::RequestMeta meta_of(const http::Context& ctx) { return {ctx.client_ip, ctx.user_agent(), ctx.request_id}; }
 
 // An RFC 3339 string, or null.
 inline nlohmann::json time_or_null(const std::optional<std::int64_t>& ms) {

@@ -7,12 +7,14 @@ namespace chatd::api {
 namespace bhttp = boost::beast::http;
 
 void add_health_routes(http::Router& router, HealthDeps deps) {
-  router.add({bhttp::verb::get, "/healthz", [](http::Context&) -> boost::asio::awaitable<http::Response> {
+  router.add({bhttp::verb::get, "/healthz",
+              [](http::Context&) -> boost::asio::awaitable<http::Response> {
                 co_return http::json_response(bhttp::status::ok, {{"status", "ok"}});
               },
               false, http::Access::anonymous, "", false});
 
-  router.add({bhttp::verb::get, "/readyz", [deps](http::Context& ctx) -> boost::asio::awaitable<http::Response> {
+  router.add({bhttp::verb::get, "/readyz",
+              [deps](http::Context& ctx) -> boost::asio::awaitable<http::Response> {
                 bool ready = true;
                 nlohmann::json checks = nlohmann::json::object();
                 Status db = co_await run_blocking(deps.pool, [&db = deps.db] { return db.ping(); });

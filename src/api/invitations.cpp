@@ -78,8 +78,8 @@ void add_invitation_routes(http::Router& router, auth::Invitations& invitations)
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto req = read_new_invitation(ctx.body);
                 if (!req) co_return http::error_response(ctx, req.error());
-                auto created = co_await svc.create(*ctx.principal, req.value().email, req.value().expires_in_hours,
-                                                   meta_of(ctx));
+                auto created =
+                    co_await svc.create(*ctx.principal, req.value().email, req.value().expires_in_hours, meta_of(ctx));
                 if (!created) co_return http::error_response(ctx, created.error());
                 // The only time the code is shown.
                 co_return no_store(http::json_response(bhttp::status::created, created_json(created.value())));

@@ -68,12 +68,13 @@ Result<CompletionCall> read_completion_request(const json& body, std::int64_t ma
       total += text->size();
       call.request.messages.push_back({role, std::move(*text)});
     }
-    if (total > static_cast<std::size_t>(max_chars) * 4 * 8)
-      fields.push_back({"messages", "are too long"});
+    if (total > static_cast<std::size_t>(max_chars) * 4 * 8) fields.push_back({"messages", "are too long"});
   }
   if (body.contains("stream") && !body["stream"].is_null()) {
-    if (!body["stream"].is_boolean()) fields.push_back({"stream", "must be a boolean"});
-    else call.request.stream = body["stream"].get<bool>();
+    if (!body["stream"].is_boolean())
+      fields.push_back({"stream", "must be a boolean"});
+    else
+      call.request.stream = body["stream"].get<bool>();
   } else {
     call.request.stream = false;
   }
@@ -81,13 +82,15 @@ Result<CompletionCall> read_completion_request(const json& body, std::int64_t ma
     call.include_usage = body["stream_options"].value("include_usage", false);
   for (const char* name : {"max_tokens", "max_completion_tokens"}) {
     if (!body.contains(name) || body[name].is_null()) continue;
-    if (!body[name].is_number_integer() || body[name].get<std::int64_t>() < 1 || body[name].get<std::int64_t>() > 10000000)
+    if (!body[name].is_number_integer() || body[name].get<std::int64_t>() < 1 ||
+        body[name].get<std::int64_t>() > 10000000)
       fields.push_back({name, "must be a positive integer"});
     else
       call.request.max_tokens = body[name].get<std::int64_t>();
   }
   if (body.contains("temperature") && !body["temperature"].is_null()) {
-    if (!body["temperature"].is_number() || body["temperature"].get<double>() < 0 || body["temperature"].get<double>() > 2)
+    if (!body["temperature"].is_number() || body["temperature"].get<double>() < 0 ||
+        body["temperature"].get<double>() > 2)
       fields.push_back({"temperature", "must be a number from 0 to 2"});
     else
       call.request.temperature = body["temperature"].get<double>();
@@ -124,9 +127,12 @@ namespace {
 
 void write_usage(JsonWriter& w, const llm::Usage& u) {
   w.begin_object()
-      .key("prompt_tokens").number(u.prompt_tokens)
-      .key("completion_tokens").number(u.completion_tokens)
-      .key("total_tokens").number(u.prompt_tokens + u.completion_tokens)
+      .key("prompt_tokens")
+      .number(u.prompt_tokens)
+      .key("completion_tokens")
+      .number(u.completion_tokens)
+      .key("total_tokens")
+      .number(u.prompt_tokens + u.completion_tokens)
       .end_object();
 }
 
@@ -155,8 +161,10 @@ void append_chunk(std::string& out, const CompletionCall& call, const ChunkDelta
   if (d.role) w.key("role").string("assistant");
   if (d.content) w.key("content").string(*d.content);
   w.end_object().key("logprobs").null().key("finish_reason");
-  if (d.finish_reason) w.string(*d.finish_reason);
-  else w.null();
+  if (d.finish_reason)
+    w.string(*d.finish_reason);
+  else
+    w.null();
   w.end_object().end_array().end_object();
   out += "\n\n";
 }
@@ -192,14 +200,16 @@ json error_body(const llm::Outcome& o) {
     e["code"] = "validation_failed";
     return {{"error", e}};
   }
-  e["message"] = o.detail.empty() ? (timeout ? "the model did not answer in time" : "the model provider failed") : o.detail;
+  e["message"] =
+      o.detail.empty() ? (timeout ? "the model did not answer in time" : "the model provider failed") : o.detail;
   e["type"] = "api_error";
   e["param"] = nullptr;
   e["code"] = timeout ? "upstream_timeout" : "upstream_error";
   return {{"error", e}};
 }
 
-awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<CompletionCall> call, http::ResponseStream& out) {
+awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<CompletionCall> call,
+                                  http::ResponseStream& out) {
   llm::Cancellation cancel;
   out.on_close([&cancel] { cancel.cancel(); });
   bool started = false;
@@ -212,7 +222,8 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
     append_chunk(frames, *call, {false, text, std::nullopt});
     co_return co_await out.write(frames);
   };
-  llm::GatewayResult result = co_await chat.complete(call->who, call->model, std::move(call->request), on_delta, cancel);
+  llm::GatewayResult result =
+      co_await chat.complete(call->who, call->model, std::move(call->request), on_delta, cancel);
   out.on_close({});
   if (out.closed()) co_return;
   const llm::Outcome& o = result.outcome;
@@ -282,7 +293,8 @@ void add_openai_routes(http::Router& router, chat::Service& chat) {
         if (!shared->request.stream) {
           llm::Cancellation cancel;
           llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
-          llm::GatewayResult result = co_await svc.complete(shared->who, shared->model, std::move(shared->request), ignore, cancel);
+          llm::GatewayResult result =
+              co_await svc.complete(shared->who, shared->model, std::move(shared->request), ignore, cancel);
           const llm::Outcome& o = result.outcome;
           if (o.status != llm::Outcome::Status::complete) {
             ctx.error_note = o.internal;

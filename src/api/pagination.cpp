@@ -47,5 +47,4 @@ std::string encode_cursor(std::int64_t sort_key, const std::string& id) {
   return crypto::base64url_encode(std::string_view("v1|" + std::to_string(sort_key) + "|" + id));
 }
 
-
 }  // namespace chatd::api

@@ -7,8 +7,7 @@
 namespace chatd::auth {
 
 Task<std::vector<User>> AdminService::list_users(std::string q,
-                                                 std::optional<std::pair<std::int64_t, std::string>> after,
-                                                 int limit) {
+                                                 std::optional<std::pair<std::int64_t, std::string>> after, int limit) {
   co_return co_await run_blocking(d_.db_pool, [&]() {
     return store::read(d_.db, [&](store::Connection& c) { return db::list_users(c, q, after, limit); });
   });
@@ -47,8 +46,7 @@ Task<User> AdminService::patch_user(const Principal& admin, std::string id, User
         if (roles != before.roles) {
           if (auto r = db::set_roles(c, id, roles); !r) return r.error();
           nlohmann::json detail = {{"from", before.roles}, {"to", roles}};
-          if (auto r = db::insert_audit(c, AuditEvent("role.changed", id, admin.user_id, detail.dump()), meta, now);
-              !r)
+          if (auto r = db::insert_audit(c, AuditEvent("role.changed", id, admin.user_id, detail.dump()), meta, now); !r)
             return r.error();
         }
       }
@@ -95,8 +93,7 @@ Task<bool> AdminService::revoke_sessions(const Principal& admin, std::string id,
       auto ids = db::revoke_user_sessions(c, id, now, "admin", std::nullopt);
       if (!ids) return ids;
       nlohmann::json detail = {{"count", ids.value().size()}, {"reason", "admin"}};
-      if (auto r = db::insert_audit(c, AuditEvent("session.revoked", id, admin.user_id, detail.dump()), meta, now);
-          !r)
+      if (auto r = db::insert_audit(c, AuditEvent("session.revoked", id, admin.user_id, detail.dump()), meta, now); !r)
         return r.error();
       return ids;
     });

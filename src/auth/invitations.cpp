@@ -1,15 +1,14 @@
 #include "auth/invitations.hpp"
 
-#include "auth/validation.hpp"
-
 #include "auth/store.hpp"
+#include "auth/validation.hpp"
+#include "core/ascii.hpp"
 #include "core/async.hpp"
 #include "core/ids.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "mail/templates.hpp"
-#include "core/ascii.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -57,9 +56,7 @@ std::string new_code() {
   return std::string(kCodePrefix) + crypto::base64url_encode(raw);
 }
 
-store::Value text_or_null(const std::optional<std::string>& v) {
-  return v ? store::Value(*v) : store::Value(nullptr);
-}
+store::Value text_or_null(const std::optional<std::string>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
 
 Invitation invitation_from(const store::Row& r) {
   Invitation inv;
@@ -134,8 +131,7 @@ boost::asio::awaitable<Result<NewInvitation>> Invitations::create(const Principa
       if (!inserted) return inserted.error();
       nlohmann::json detail = {{"invitation_id", inv.id}};
       if (inv.email) detail["email"] = *inv.email;
-      return db::insert_audit(c, AuditEvent{"invitation.created", who.user_id, who.user_id, detail.dump()}, meta,
-                              now);
+      return db::insert_audit(c, AuditEvent{"invitation.created", who.user_id, who.user_id, detail.dump()}, meta, now);
     });
   });
   if (!st) co_return st.error();

@@ -71,8 +71,7 @@ class Invitations {
   // when a non-admin already has kMaxOpenPerUser open invitations, Code::rate_limited when
   // the address was sent too many e-mails.
   boost::asio::awaitable<Result<NewInvitation>> create(const Principal& who, std::optional<std::string> email,
-                                                       std::optional<std::int64_t> expires_in_hours,
-                                                       RequestMeta meta);
+                                                       std::optional<std::int64_t> expires_in_hours, RequestMeta meta);
   // The caller's invitations, newest first, at most `limit` of them, starting after `after`.
   boost::asio::awaitable<Result<InvitationPage>> list(const Principal& who, int limit,
                                                       std::optional<InvitationPosition> after);

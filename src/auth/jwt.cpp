@@ -28,17 +28,14 @@ std::optional<json> parse_object(std::string_view text) {
   bool duplicate = false;
   json::parser_callback_t callback = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
-      case json::parse_event_t::object_start:
-        open_objects.emplace_back();
-        break;
+      case json::parse_event_t::object_start: open_objects.emplace_back(); break;
       case json::parse_event_t::key:
         if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second) duplicate = true;
         break;
       case json::parse_event_t::object_end:
         if (!open_objects.empty()) open_objects.pop_back();
         break;
-      default:
-        break;
+      default: break;
     }
     return true;
   };

@@ -53,9 +53,9 @@ struct RefreshToken {
 
 struct SigningKey {
   std::string kid;
-  std::string algorithm;          // "EdDSA"
-  std::string public_key;         // base64url of the raw 32-byte Ed25519 key
-  std::string private_key_sealed; // AEAD-sealed raw seed
+  std::string algorithm;           // "EdDSA"
+  std::string public_key;          // base64url of the raw 32-byte Ed25519 key
+  std::string private_key_sealed;  // AEAD-sealed raw seed
   std::int64_t created_at = 0;
   std::optional<std::int64_t> not_after;     // stops signing from here
   std::optional<std::int64_t> retire_after;  // leaves the JWKS from here
@@ -71,7 +71,9 @@ struct RequestMeta {
 struct AuditEvent {
   AuditEvent(std::string event_name, std::optional<std::string> user = std::nullopt,
              std::optional<std::string> actor = std::nullopt, std::string detail = "{}")
-      : event(std::move(event_name)), user_id(std::move(user)), actor_id(std::move(actor)),
+      : event(std::move(event_name)),
+        user_id(std::move(user)),
+        actor_id(std::move(actor)),
         detail_json(std::move(detail)) {}
 
   std::string event;

@@ -1,20 +1,20 @@
 #include "auth/password_policy.hpp"
 
 // crack.h uses size_t without including a header that declares it.
-#include <cstddef>
 #include <crack.h>
-#include <libintl.h>
+#include <uninorm.h>
 #include <unistd.h>
 #include <unistr.h>
-#include <uninorm.h>
 #include <zxcvbn.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <libintl.h>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -140,20 +140,14 @@ const char* zxcvbn_problem(const std::string& password, const std::vector<std::s
     const bool repeated = (type & MULTIPLE_MATCH) != 0;  // a part that recurs ("abab", "xyzxyz")
     switch (type & ~static_cast<int>(MULTIPLE_MATCH)) {
       case USER_MATCH:
-      case USER_LEET_MATCH:
-        user = true;
-        break;
+      case USER_LEET_MATCH: user = true; break;
       case DICTIONARY_MATCH:
-      case DICT_LEET_MATCH:
-        dictionary_chars += m->Length;
-        break;
+      case DICT_LEET_MATCH: dictionary_chars += m->Length; break;
       case REPEATS_MATCH:
       case SEQUENCE_MATCH:
       case SPATIAL_MATCH:
       case DATE_MATCH:
-      case YEAR_MATCH:
-        pattern_chars += m->Length;
-        break;
+      case YEAR_MATCH: pattern_chars += m->Length; break;
       default:
         if (repeated) pattern_chars += m->Length;
         break;
@@ -279,8 +273,8 @@ std::vector<std::string> check_password(std::string_view normalized, const Passw
 Status check_password_dictionary() {
   const std::string dictionary = GetDefaultCracklibDict();
   if (dictionary_files_readable(dictionary)) return ok();
-  return fail(Code::unavailable, "the cracklib dictionary " + dictionary +
-                                     ".pwd/.pwi cannot be read (install cracklib-runtime)");
+  return fail(Code::unavailable,
+              "the cracklib dictionary " + dictionary + ".pwd/.pwi cannot be read (install cracklib-runtime)");
 }
 
 }  // namespace chatd::auth

@@ -4,15 +4,15 @@
 #include "auth/store.hpp"
 #include "auth/totp.hpp"
 #include "auth/validation.hpp"
-#include "crypto/aead.hpp"
+#include "core/ascii.hpp"
 #include "core/async.hpp"
 #include "core/ids.hpp"
+#include "crypto/aead.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/password_hash.hpp"
 #include "crypto/random.hpp"
 #include "mail/templates.hpp"
-#include "core/ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -240,7 +240,8 @@ Task<User> Service::confirm_verification(std::string token, RequestMeta meta) {
       if (!id) return id.error();
       if (!id.value()) return fail(Code::invalid_argument, "the token is unknown, used or expired", "invalid_token");
       if (auto r = db::set_email_verified(c, *id.value(), now); !r) return r.error();
-      if (auto r = db::insert_audit(c, AuditEvent{"email.verified", *id.value(), *id.value()}, meta, now); !r) return r.error();
+      if (auto r = db::insert_audit(c, AuditEvent{"email.verified", *id.value(), *id.value()}, meta, now); !r)
+        return r.error();
       auto u = db::find_user_by_id(c, *id.value());
       if (!u) return u.error();
       if (!u.value()) return fail(Code::invalid_argument, "the token is unknown, used or expired", "invalid_token");
@@ -284,15 +285,14 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
     co_return invalid_credentials();
   }
   User user = std::move(*found.value());
-  Error locked = fail(Code::locked, "the account is locked after too many failed logins; try again later",
-                      "account_locked");
+  Error locked =
+      fail(Code::locked, "the account is locked after too many failed logins; try again later", "account_locked");
 
   // The lock check and the failure count are one atomic step, before the hash is checked
   // (db::begin_login_attempt): parallel guesses get no more checks than the threshold.
   auto attempt = co_await run_blocking(d_.db_pool, [&]() -> Result<db::LoginAttempt> {
     return store::transact(d_.db, [&](store::Connection& c) {
-      return db::begin_login_attempt(c, user.id, now, d_.config.lockout_threshold,
-                                     d_.config.lockout_seconds * 1000);
+      return db::begin_login_attempt(c, user.id, now, d_.config.lockout_threshold, d_.config.lockout_seconds * 1000);
     });
   });
   if (!attempt) co_return attempt.error();
@@ -303,9 +303,8 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
   // Gives the attempt's place back when it ends neither right nor wrong.
   auto release = [&]() -> boost::asio::awaitable<void> {
     auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
-      return store::transact(d_.db, [&](store::Connection& c) {
-        return db::release_login_attempt(c, user.id, attempt.value(), now);
-      });
+      return store::transact(
+          d_.db, [&](store::Connection& c) { return db::release_login_attempt(c, user.id, attempt.value(), now); });
     });
     if (!st) d_.log.error("login.release_failed").str("error", st.error().internal);
   };
@@ -348,7 +347,8 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
     // A wrong code counts as a failed login (toward the lockout), so codes cannot be
     // guessed faster than passwords: at most `lockout_threshold` wrong codes in a row.
     auto checked = co_await run_blocking(d_.db_pool, [&]() -> Result<bool> {
-      return store::transact(d_.db, [&](store::Connection& c) { return use_second_factor(c, user.id, *otp, now, meta); });
+      return store::transact(d_.db,
+                             [&](store::Connection& c) { return use_second_factor(c, user.id, *otp, now, meta); });
     });
     if (!checked) {
       co_await release();
@@ -386,7 +386,8 @@ Task<LoginResult> Service::start_session(User user, db::LoginAttempt attempt, Re
       // Locked by a parallel attempt while this one checked: the lock holds (nothing written).
       if (!unlocked.value()) return fail(Code::locked, "locked meanwhile");
       if (auto r = db::insert_session(c, session); !r) return r;
-      if (auto r = db::insert_refresh_token(c, RefreshToken{token_hash(refresh), session.id, now, session.expires_at, std::nullopt});
+      if (auto r = db::insert_refresh_token(
+              c, RefreshToken{token_hash(refresh), session.id, now, session.expires_at, std::nullopt});
           !r)
         return r;
       nlohmann::json detail = {{"session_id", session.id}};
@@ -419,7 +420,8 @@ Task<LoginResult> Service::refresh(std::string refresh_token, RequestMeta meta) 
       if (!token.value()) return fail(Code::unauthenticated, "the refresh token is not valid");
       auto session = db::find_session(c, token.value()->session_id);
       if (!session) return session.error();
-      if (!session.value() || session.value()->revoked_at || session.value()->expires_at <= now || token.value()->expires_at <= now)
+      if (!session.value() || session.value()->revoked_at || session.value()->expires_at <= now ||
+          token.value()->expires_at <= now)
         return fail(Code::unauthenticated, "the session has ended");
       bool won = false;
       if (!token.value()->rotated_at) {
@@ -434,8 +436,8 @@ Task<LoginResult> Service::refresh(std::string refresh_token, RequestMeta meta) 
         if (!ids) return ids.error();
         revoked = ids.value();
         nlohmann::json detail = {{"session_id", session.value()->id}};
-        if (auto r = db::insert_audit(c, AuditEvent{"token.reused", session.value()->user_id, std::nullopt, detail.dump()},
-                                      meta, now);
+        if (auto r = db::insert_audit(
+                c, AuditEvent{"token.reused", session.value()->user_id, std::nullopt, detail.dump()}, meta, now);
             !r)
           return r.error();
         return Outcome();
@@ -444,12 +446,14 @@ Task<LoginResult> Service::refresh(std::string refresh_token, RequestMeta meta) 
       if (!user) return user.error();
       if (!user.value() || user.value()->disabled_at) return fail(Code::unauthenticated, "the account is not active");
       std::int64_t expires = now + d_.config.refresh_token_ttl * 1000;
-      if (auto r = db::insert_refresh_token(c, RefreshToken{token_hash(next), session.value()->id, now, expires, std::nullopt}); !r)
+      if (auto r = db::insert_refresh_token(
+              c, RefreshToken{token_hash(next), session.value()->id, now, expires, std::nullopt});
+          !r)
         return r.error();
       if (auto r = db::touch_session(c, session.value()->id, now, expires); !r) return r.error();
       nlohmann::json detail = {{"session_id", session.value()->id}};
-      if (auto r = db::insert_audit(c, AuditEvent{"token.refreshed", user.value()->id, user.value()->id, detail.dump()}, meta,
-                                    now);
+      if (auto r = db::insert_audit(c, AuditEvent{"token.refreshed", user.value()->id, user.value()->id, detail.dump()},
+                                    meta, now);
           !r)
         return r.error();
       return Outcome(std::pair<User, Session>{std::move(*user.value()), std::move(*session.value())});
@@ -478,8 +482,8 @@ Task<bool> Service::logout(const Principal& who, RequestMeta meta) {
       auto ids = db::revoke_session(c, who.session_id, now, "logout");
       if (!ids) return ids;
       nlohmann::json detail = {{"session_id", who.session_id}, {"reason", "logout"}};
-      if (auto r = db::insert_audit(c, AuditEvent{"session.revoked", who.user_id, who.user_id, detail.dump()}, meta,
-                                    now);
+      if (auto r =
+              db::insert_audit(c, AuditEvent{"session.revoked", who.user_id, who.user_id, detail.dump()}, meta, now);
           !r)
         return r.error();
       return ids;
@@ -610,7 +614,8 @@ Task<bool> Service::request_password_reset(std::string email, RequestMeta meta) 
                                              now + kResetTokenTtlMs);
           !r)
         return r;
-      if (auto r = db::insert_audit(c, AuditEvent{"password.reset_requested", user.value()->id}, meta, now); !r) return r;
+      if (auto r = db::insert_audit(c, AuditEvent{"password.reset_requested", user.value()->id}, meta, now); !r)
+        return r;
       target = std::move(*user.value());
       return ok();
     });

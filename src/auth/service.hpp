@@ -24,9 +24,9 @@
 
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <utility>
-#include <string>
 #include <vector>
 
 namespace chatd::auth {
@@ -77,8 +77,7 @@ class Service {
   Task<bool> request_verification(std::string email, RequestMeta meta);
   Task<User> confirm_verification(std::string token, RequestMeta meta);
 
-  Task<LoginResult> login(std::string login, std::string password, std::optional<std::string> otp,
-                          RequestMeta meta);
+  Task<LoginResult> login(std::string login, std::string password, std::optional<std::string> otp, RequestMeta meta);
   Task<LoginResult> refresh(std::string refresh_token, RequestMeta meta);
   Task<bool> logout(const Principal& who, RequestMeta meta);
   Task<bool> logout_all(const Principal& who, RequestMeta meta);
@@ -107,8 +106,7 @@ class Service {
 
  private:
   // Normalises and checks a new password; field errors name `field`.
-  Task<std::string> acceptable_password(std::string password, std::string field,
-                                        std::vector<std::string> user_inputs);
+  Task<std::string> acceptable_password(std::string password, std::string field, std::vector<std::string> user_inputs);
   Task<std::string> hash_password(std::string normalized);
   Task<bool> verify_password(std::string encoded, std::string password);
   // Errors: Code::locked when a parallel attempt locked the account meanwhile.

@@ -95,7 +95,8 @@ const std::string kListUsers =
     "ORDER BY created_at DESC, id DESC LIMIT $5";
 constexpr const char* kDeleteRoles = "DELETE FROM user_roles WHERE user_id = $1";
 constexpr const char* kSetDisabled = "UPDATE users SET disabled_at = $2, updated_at = $3 WHERE id = $1";
-constexpr const char* kUnlock = "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1";
+constexpr const char* kUnlock =
+    "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1";
 constexpr const char* kListRoleNames = "SELECT name FROM roles ORDER BY name";
 constexpr const char* kListAudit =
     "SELECT id, at, event, user_id, actor_id, ip, user_agent, detail FROM audit_log "
@@ -134,12 +135,8 @@ constexpr const char* kInsertAudit =
     "INSERT INTO audit_log (id, at, event, user_id, actor_id, ip, user_agent, detail) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
-store::Value opt(const std::optional<std::int64_t>& v) {
-  return v ? store::Value(*v) : store::Value(nullptr);
-}
-store::Value opt(const std::optional<std::string>& v) {
-  return v ? store::Value(*v) : store::Value(nullptr);
-}
+store::Value opt(const std::optional<std::int64_t>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
+store::Value opt(const std::optional<std::string>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
 store::Value text_or_null(const std::string& v) { return v.empty() ? store::Value(nullptr) : store::Value(v); }
 
 User user_from(const store::Row& r) {
@@ -200,8 +197,8 @@ Status status_of(const Result<store::Rows>& rows) {
 }  // namespace
 
 Status insert_user(Connection& c, const User& u) {
-  auto st = status_of(c.query(kInsertUser, {u.id, u.email, u.username, u.password_hash, opt(u.email_verified_at),
-                                            u.created_at}));
+  auto st = status_of(
+      c.query(kInsertUser, {u.id, u.email, u.username, u.password_hash, opt(u.email_verified_at), u.created_at}));
   if (!st) return st;
   for (const auto& role : u.roles)
     if (auto r = add_role(c, u.id, role); !r) return r;
@@ -246,8 +243,7 @@ Result<LoginAttempt> begin_login_attempt(Connection& c, const std::string& user_
   return attempt;
 }
 
-Status release_login_attempt(Connection& c, const std::string& user_id, const LoginAttempt& attempt,
-                             std::int64_t now) {
+Status release_login_attempt(Connection& c, const std::string& user_id, const LoginAttempt& attempt, std::int64_t now) {
   return status_of(c.query(kReleaseLoginAttempt, {user_id, now, attempt.lock_set.value_or(-1)}));
 }
 
@@ -259,9 +255,9 @@ Result<bool> record_login_success(Connection& c, const std::string& user_id, con
 }
 
 Status insert_session(Connection& c, const Session& s) {
-  return status_of(c.query(kInsertSession, {s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at,
-                                            text_or_null(s.ip), text_or_null(s.user_agent),
-                                            text_or_null(s.device_fingerprint)}));
+  return status_of(
+      c.query(kInsertSession, {s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, text_or_null(s.ip),
+                               text_or_null(s.user_agent), text_or_null(s.device_fingerprint)}));
 }
 
 Result<std::optional<Session>> find_session(Connection& c, const std::string& id) {
@@ -280,8 +276,8 @@ Result<std::vector<std::string>> revoke_session(Connection& c, const std::string
   return ids_of(c.query(kRevokeSession, {id, now, reason}));
 }
 
-Result<std::vector<std::string>> revoke_user_sessions(Connection& c, const std::string& user_id,
-                                                      std::int64_t now, const std::string& reason,
+Result<std::vector<std::string>> revoke_user_sessions(Connection& c, const std::string& user_id, std::int64_t now,
+                                                      const std::string& reason,
                                                       const std::optional<std::string>& except_session) {
   return ids_of(c.query(kRevokeUserSessions, {user_id, now, reason, except_session.value_or("")}));
 }
@@ -352,8 +348,8 @@ Result<std::vector<SigningKey>> list_signing_keys(Connection& c) {
   if (!rows) return rows.error();
   std::vector<SigningKey> out;
   for (const auto& r : rows.value().rows)
-    out.push_back(SigningKey{r.text(0), r.text(1), r.text(2), r.text(3), r.integer(4), r.opt_integer(5),
-                             r.opt_integer(6)});
+    out.push_back(
+        SigningKey{r.text(0), r.text(1), r.text(2), r.text(3), r.integer(4), r.opt_integer(5), r.opt_integer(6)});
   return out;
 }
 
@@ -397,7 +393,8 @@ Status set_roles(Connection& c, const std::string& user_id, const std::vector<st
   return ok();
 }
 
-Status set_disabled(Connection& c, const std::string& user_id, std::optional<std::int64_t> disabled_at, std::int64_t now) {
+Status set_disabled(Connection& c, const std::string& user_id, std::optional<std::int64_t> disabled_at,
+                    std::int64_t now) {
   return status_of(c.query(kSetDisabled, {user_id, opt(disabled_at), now}));
 }
 
@@ -438,8 +435,7 @@ Result<std::optional<TotpRecord>> find_totp(Connection& c, const std::string& us
   return std::optional<TotpRecord>(TotpRecord{r.text(0), r.opt_integer(1), r.opt_integer(2)});
 }
 
-Status put_pending_totp(Connection& c, const std::string& user_id, const std::string& secret_sealed,
-                        std::int64_t now) {
+Status put_pending_totp(Connection& c, const std::string& user_id, const std::string& secret_sealed, std::int64_t now) {
   return status_of(c.query(kPutPendingTotp, {user_id, secret_sealed, now}));
 }
 

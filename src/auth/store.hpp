@@ -40,8 +40,7 @@ Result<LoginAttempt> begin_login_attempt(Connection& c, const std::string& user_
 // A wrong password or code needs nothing more: the attempt was counted when it began.
 // An attempt that was neither right nor wrong (a code still to come, a disabled or
 // unverified account, a failure of chatd's own) gives its place back, and the lock it set.
-Status release_login_attempt(Connection& c, const std::string& user_id, const LoginAttempt& attempt,
-                             std::int64_t now);
+Status release_login_attempt(Connection& c, const std::string& user_id, const LoginAttempt& attempt, std::int64_t now);
 // A successful login resets the count and records the time. Returns false, changing
 // nothing, when another attempt locked the account meanwhile: a success never lifts a
 // lock it did not set itself.
@@ -55,8 +54,8 @@ Status touch_session(Connection& c, const std::string& id, std::int64_t now, std
 // Returns the ids revoked now (already revoked ones are left alone).
 Result<std::vector<std::string>> revoke_session(Connection& c, const std::string& id, std::int64_t now,
                                                 const std::string& reason);
-Result<std::vector<std::string>> revoke_user_sessions(Connection& c, const std::string& user_id,
-                                                      std::int64_t now, const std::string& reason,
+Result<std::vector<std::string>> revoke_user_sessions(Connection& c, const std::string& user_id, std::int64_t now,
+                                                      const std::string& reason,
                                                       const std::optional<std::string>& except_session);
 // Active (not revoked, not expired) sessions, newest first.
 Result<std::vector<Session>> list_active_sessions(Connection& c, const std::string& user_id, std::int64_t now);
@@ -100,8 +99,7 @@ struct TotpRecord {
 };
 Result<std::optional<TotpRecord>> find_totp(Connection& c, const std::string& user_id);
 // Stores a new pending secret unless 2FA is already enabled (then nothing changes).
-Status put_pending_totp(Connection& c, const std::string& user_id, const std::string& secret_sealed,
-                        std::int64_t now);
+Status put_pending_totp(Connection& c, const std::string& user_id, const std::string& secret_sealed, std::int64_t now);
 Result<bool> enable_totp(Connection& c, const std::string& user_id, std::int64_t now, std::int64_t step);
 // Records `step` as used if it is newer than every step used before; false means a replay.
 Result<bool> use_totp_step(Connection& c, const std::string& user_id, std::int64_t step);
@@ -113,10 +111,11 @@ Result<bool> use_recovery_code(Connection& c, const std::string& user_id, const 
 
 // Administration. Users newest first, keyset-paginated on (created_at, id); `q` matches
 // the start of the e-mail address or the username, case-insensitively.
-Result<std::vector<User>> list_users(Connection& c, const std::string& q, std::optional<std::pair<std::int64_t, std::string>> after,
-                                     int limit);
+Result<std::vector<User>> list_users(Connection& c, const std::string& q,
+                                     std::optional<std::pair<std::int64_t, std::string>> after, int limit);
 Status set_roles(Connection& c, const std::string& user_id, const std::vector<std::string>& roles);
-Status set_disabled(Connection& c, const std::string& user_id, std::optional<std::int64_t> disabled_at, std::int64_t now);
+Status set_disabled(Connection& c, const std::string& user_id, std::optional<std::int64_t> disabled_at,
+                    std::int64_t now);
 Status unlock_user(Connection& c, const std::string& user_id, std::int64_t now);
 // Role names that exist.
 Result<std::vector<std::string>> list_roles(Connection& c);

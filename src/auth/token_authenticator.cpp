@@ -56,8 +56,10 @@ boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::
   {
     std::lock_guard lock(mu_);
     if (auto it = tokens_.find(std::string(token)); it != tokens_.end()) {
-      if (it->second.expires_ms > now) principal = it->second.principal;
-      else tokens_.erase(it);
+      if (it->second.expires_ms > now)
+        principal = it->second.principal;
+      else
+        tokens_.erase(it);
     }
   }
   if (!principal) {
@@ -102,8 +104,7 @@ boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::
     if (it != sessions_.end() && !it->second.active) {
       session = it->second;
     } else {
-      make_room(sessions_, options_.max_cached_sessions,
-                [now](const SessionState& s) { return s.expires_ms <= now; });
+      make_room(sessions_, options_.max_cached_sessions, [now](const SessionState& s) { return s.expires_ms <= now; });
       sessions_[sid] = state.value();
       auto& list = sessions_by_user_[principal->user_id];
       if (std::find(list.begin(), list.end(), sid) == list.end()) list.push_back(sid);
@@ -111,8 +112,7 @@ boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::
       session = state.value();
     }
   }
-  if (!session->active || session->expires_ms <= now)
-    co_return fail(Code::unauthenticated, "the session has ended");
+  if (!session->active || session->expires_ms <= now) co_return fail(Code::unauthenticated, "the session has ended");
   principal->roles = session->roles;  // a role change takes effect within a second
   co_return std::move(*principal);
 }

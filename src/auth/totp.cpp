@@ -4,11 +4,11 @@
 #include "crypto/random.hpp"
 #include "crypto/secret.hpp"
 
+#include <climits>
 #include <liboath/oath.h>
 #include <qrencode.h>
 
 #include <array>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>

@@ -1,8 +1,8 @@
 #include "auth/validation.hpp"
 
 #include <unicase.h>
-#include <unistr.h>
 #include <uninorm.h>
+#include <unistr.h>
 
 #include <algorithm>
 #include <cstdlib>

@@ -39,7 +39,8 @@ std::string title_from(std::string_view content) {
 Result<std::string> Service::resolve_model(const std::optional<std::string>& requested, const char* field) const {
   if (requested) {
     if (!d_.gateway.find(*requested))
-      return Error::validation({{field, "unknown model \"" + requested->substr(0, 100) + "\"; GET /models lists them"}});
+      return Error::validation(
+          {{field, "unknown model \"" + requested->substr(0, 100) + "\"; GET /models lists them"}});
     return *requested;
   }
   std::string fallback = d_.gateway.default_model();
@@ -57,7 +58,8 @@ awaitable<Result<Conversation>> Service::create(const Principal& who, Conversati
     fields.push_back({"title", "must be at most 200 characters"});
   if (input.system_prompt && *input.system_prompt &&
       utf8::code_points(**input.system_prompt) > static_cast<std::size_t>(d_.config.max_message_chars))
-    fields.push_back({"system_prompt", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
+    fields.push_back(
+        {"system_prompt", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
   std::string model;
   if (auto m = resolve_model(input.model, "model"); !m) {
     if (m.error().fields.empty()) co_return m.error();
@@ -97,7 +99,8 @@ awaitable<Result<Conversation>> Service::update(const Principal& who, const std:
     fields.push_back({"title", "must be at most 200 characters"});
   if (changes.system_prompt && *changes.system_prompt &&
       utf8::code_points(**changes.system_prompt) > static_cast<std::size_t>(d_.config.max_message_chars))
-    fields.push_back({"system_prompt", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
+    fields.push_back(
+        {"system_prompt", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
   if (changes.model && !d_.gateway.find(*changes.model))
     fields.push_back({"model", "unknown model \"" + changes.model->substr(0, 100) + "\"; GET /models lists them"});
   if (!fields.empty()) co_return Error::validation(std::move(fields));
@@ -115,7 +118,8 @@ awaitable<Result<Conversation>> Service::update(const Principal& who, const std:
 awaitable<Status> Service::remove(const Principal& who, const std::string& id) {
   std::int64_t now = d_.clock.now_ms();
   auto removed = co_await run_blocking(d_.db_pool, [&]() -> Result<bool> {
-    return store::transact(d_.db, [&](store::Connection& c) { return db::soft_delete_conversation(c, who.user_id, id, now); });
+    return store::transact(d_.db,
+                           [&](store::Connection& c) { return db::soft_delete_conversation(c, who.user_id, id, now); });
   });
   if (!removed) co_return removed.error();
   if (!removed.value()) co_return fail(Code::not_found, "no such conversation");
@@ -123,8 +127,8 @@ awaitable<Status> Service::remove(const Principal& who, const std::string& id) {
 }
 
 awaitable<Result<Page<Conversation>>> Service::list(const Principal& who, std::string q,
-                                                     std::optional<std::pair<std::int64_t, std::string>> after,
-                                                     int limit) {
+                                                    std::optional<std::pair<std::int64_t, std::string>> after,
+                                                    int limit) {
   if (utf8::code_points(q) > 200) co_return Error::validation({{"q", "must be at most 200 characters"}});
   auto rows = co_await run_blocking(d_.db_pool, [&]() -> Result<std::vector<Conversation>> {
     return store::read(d_.db, [&](store::Connection& c) {
@@ -185,7 +189,8 @@ awaitable<Status> Service::check_quota(const Principal& who) {
 awaitable<Result<PendingSend>> Service::begin_send(const Principal& who, const std::string& conversation_id,
                                                    std::string content, std::optional<std::string> model) {
   std::vector<FieldError> fields;
-  if (blank(content)) fields.push_back({"content", "must not be empty"});
+  if (blank(content))
+    fields.push_back({"content", "must not be empty"});
   else if (utf8::code_points(content) > static_cast<std::size_t>(d_.config.max_message_chars))
     fields.push_back({"content", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
   if (model && !d_.gateway.find(*model))
@@ -225,8 +230,8 @@ awaitable<Result<PendingSend>> Service::begin_send(const Principal& who, const s
       if (!stored) return stored.error();
       p.user_message.created_at = stored.value();
       if (new_title) {
-        auto renamed = db::update_conversation(c, who.user_id, p.conversation.id, new_title, std::nullopt,
-                                               std::nullopt, p.user_message.created_at);
+        auto renamed = db::update_conversation(c, who.user_id, p.conversation.id, new_title, std::nullopt, std::nullopt,
+                                               p.user_message.created_at);
         if (!renamed) return renamed.error();
         if (renamed.value()) p.conversation = *renamed.value();
       }
@@ -241,8 +246,10 @@ awaitable<Result<PendingSend>> Service::begin_send(const Principal& who, const s
     if (m.role == "assistant" && m.content.empty()) continue;
     turns.push_back({m.role, m.content});
   }
-  if (turns.empty() || turns.back().content != p.user_message.content) turns.push_back({"user", p.user_message.content});
-  p.request.messages = fit_history(p.conversation.system_prompt, turns, p.model.context_window, p.model.max_output_tokens);
+  if (turns.empty() || turns.back().content != p.user_message.content)
+    turns.push_back({"user", p.user_message.content});
+  p.request.messages =
+      fit_history(p.conversation.system_prompt, turns, p.model.context_window, p.model.max_output_tokens);
   p.request.stream = true;
   co_return p;
 }

@@ -78,7 +78,7 @@ class Service {
   // Errors: not_found for a missing, deleted or another user's conversation.
   boost::asio::awaitable<Result<Conversation>> get(const Principal& who, const std::string& id);
   boost::asio::awaitable<Result<Conversation>> update(const Principal& who, const std::string& id,
-                                                     ConversationChanges changes);
+                                                      ConversationChanges changes);
   boost::asio::awaitable<Status> remove(const Principal& who, const std::string& id);
   boost::asio::awaitable<Result<Page<Conversation>>> list(const Principal& who, std::string q,
                                                           std::optional<std::pair<std::int64_t, std::string>> after,

@@ -19,9 +19,10 @@ const std::string kSelectConversation = std::string("SELECT ") + kConversationCo
                                         " FROM conversations WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL";
 // $5 says whether to set system_prompt (to $6, possibly NULL); NULL $3/$4 keep the title/model.
 const std::string kUpdateConversation =
-    std::string("UPDATE conversations SET title = COALESCE($3, title), model = COALESCE($4, model), "
-                "system_prompt = CASE WHEN $5 = 1 THEN $6 ELSE system_prompt END, updated_at = $7 "
-                "WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ") +
+    std::string(
+        "UPDATE conversations SET title = COALESCE($3, title), model = COALESCE($4, model), "
+        "system_prompt = CASE WHEN $5 = 1 THEN $6 ELSE system_prompt END, updated_at = $7 "
+        "WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ") +
     kConversationColumns;
 constexpr const char* kSoftDeleteConversation =
     "UPDATE conversations SET deleted_at = $3 WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL";
@@ -203,15 +204,13 @@ Result<std::optional<Conversation>> find_conversation(Connection& c, const std::
 }
 
 Result<std::optional<Conversation>> update_conversation(Connection& c, const std::string& user_id,
-                                                        const std::string& id,
-                                                        const std::optional<std::string>& title,
+                                                        const std::string& id, const std::optional<std::string>& title,
                                                         const std::optional<std::string>& model,
                                                         const std::optional<std::optional<std::string>>& system_prompt,
                                                         std::int64_t now) {
   const std::int64_t set_prompt = system_prompt.has_value() ? 1 : 0;
   const store::Value prompt = system_prompt ? opt(*system_prompt) : store::Value(nullptr);
-  return one_conversation(
-      c.query(kUpdateConversation, {user_id, id, opt(title), opt(model), set_prompt, prompt, now}));
+  return one_conversation(c.query(kUpdateConversation, {user_id, id, opt(title), opt(model), set_prompt, prompt, now}));
 }
 
 Result<bool> soft_delete_conversation(Connection& c, const std::string& user_id, const std::string& id,
@@ -221,9 +220,9 @@ Result<bool> soft_delete_conversation(Connection& c, const std::string& user_id,
   return rows.value().affected == 1;
 }
 
-Result<std::vector<Conversation>> list_conversations(Connection& c, store::Dialect dialect,
-                                                     const std::string& user_id, const std::string& q,
-                                                     const std::optional<Cursor>& after, int limit) {
+Result<std::vector<Conversation>> list_conversations(Connection& c, store::Dialect dialect, const std::string& user_id,
+                                                     const std::string& q, const std::optional<Cursor>& after,
+                                                     int limit) {
   if (limit <= 0) return std::vector<Conversation>();
   const std::int64_t after_time = after ? after->first : kNoUpperBound;
   const std::string after_id = after ? after->second : std::string();
@@ -233,8 +232,8 @@ Result<std::vector<Conversation>> list_conversations(Connection& c, store::Diale
   const std::vector<std::string> words = words_of(q);
   if (words.empty()) return std::vector<Conversation>();
   if (dialect == store::Dialect::sqlite) {
-    return conversations_of(c.query(kSearchConversationsSqlite,
-                                    {user_id, after_time, after_id, std::int64_t{limit}, fts5_query(q)}));
+    return conversations_of(
+        c.query(kSearchConversationsSqlite, {user_id, after_time, after_id, std::int64_t{limit}, fts5_query(q)}));
   }
   // plainto_tsquery ANDs the words; handing it only the words keeps its parser from
   // reading e-mail addresses, URLs or hyphenated compounds in q differently from FTS5.
@@ -258,10 +257,9 @@ Result<std::int64_t> insert_message(Connection& c, const Message& m) {
   return rows.value().rows.front().integer(0);
 }
 
-Result<bool> finish_message(Connection& c, const std::string& id, const std::string& content,
-                            const std::string& status, std::optional<std::int64_t> prompt_tokens,
-                            std::optional<std::int64_t> completion_tokens, const std::optional<std::string>& model,
-                            std::int64_t now) {
+Result<bool> finish_message(Connection& c, const std::string& id, const std::string& content, const std::string& status,
+                            std::optional<std::int64_t> prompt_tokens, std::optional<std::int64_t> completion_tokens,
+                            const std::optional<std::string>& model, std::int64_t now) {
   // The conversation first, as in insert_message, so that both lock rows in one order.
   auto touched = c.query(kTouchConversationOfPending, {id, now});
   if (!touched) return touched.error();
@@ -285,9 +283,9 @@ Result<std::vector<Message>> recent_messages(Connection& c, const std::string& c
 }
 
 Status insert_usage_event(Connection& c, const UsageEvent& e) {
-  return status_of(c.query(kInsertUsage, {e.id, e.user_id, opt(e.api_key_id), opt(e.conversation_id), e.provider,
-                                          e.model, e.prompt_tokens, e.completion_tokens, e.cost_usd,
-                                          opt(e.latency_ms), e.status, e.created_at}));
+  return status_of(c.query(
+      kInsertUsage, {e.id, e.user_id, opt(e.api_key_id), opt(e.conversation_id), e.provider, e.model, e.prompt_tokens,
+                     e.completion_tokens, e.cost_usd, opt(e.latency_ms), e.status, e.created_at}));
 }
 
 Result<UsageSummary> usage_summary(Connection& c, const std::string& user_id, std::int64_t from_ms,

@@ -27,14 +27,12 @@ using Cursor = std::pair<std::int64_t, std::string>;
 // insert_conversation stores message_count 0 whatever `conversation` says.
 // Errors: Code::conflict when the id is taken or the user does not exist.
 Status insert_conversation(Connection& c, const Conversation& conversation);
-Result<std::optional<Conversation>> find_conversation(Connection& c, const std::string& user_id,
-                                                      const std::string& id);
+Result<std::optional<Conversation>> find_conversation(Connection& c, const std::string& user_id, const std::string& id);
 // Changes the fields given (system_prompt: nullopt leaves it, an empty inner optional
 // clears it to NULL) and sets updated_at = now. Returns the updated row, or nullopt when
 // the conversation is missing.
 Result<std::optional<Conversation>> update_conversation(Connection& c, const std::string& user_id,
-                                                        const std::string& id,
-                                                        const std::optional<std::string>& title,
+                                                        const std::string& id, const std::optional<std::string>& title,
                                                         const std::optional<std::string>& model,
                                                         const std::optional<std::optional<std::string>>& system_prompt,
                                                         std::int64_t now);
@@ -46,9 +44,9 @@ Result<bool> soft_delete_conversation(Connection& c, const std::string& user_id,
 // title, or one of whose messages, contains every word of `q` (whole words, any case).
 // Words are runs of letters and digits; everything else in `q` separates words and is
 // never read as query syntax, so a `q` without any word matches nothing.
-Result<std::vector<Conversation>> list_conversations(Connection& c, store::Dialect dialect,
-                                                     const std::string& user_id, const std::string& q,
-                                                     const std::optional<Cursor>& after, int limit);
+Result<std::vector<Conversation>> list_conversations(Connection& c, store::Dialect dialect, const std::string& user_id,
+                                                     const std::string& q, const std::optional<Cursor>& after,
+                                                     int limit);
 
 // Messages.
 //
@@ -66,10 +64,9 @@ Result<std::int64_t> insert_message(Connection& c, const Message& message);
 // model, and moves the conversation's updated_at to `now` (never backwards). Returns
 // false when there is no pending message with this id, so of two racing finishes (say
 // complete and cancelled) exactly one applies.
-Result<bool> finish_message(Connection& c, const std::string& id, const std::string& content,
-                            const std::string& status, std::optional<std::int64_t> prompt_tokens,
-                            std::optional<std::int64_t> completion_tokens, const std::optional<std::string>& model,
-                            std::int64_t now);
+Result<bool> finish_message(Connection& c, const std::string& id, const std::string& content, const std::string& status,
+                            std::optional<std::int64_t> prompt_tokens, std::optional<std::int64_t> completion_tokens,
+                            const std::optional<std::string>& model, std::int64_t now);
 // A conversation's messages, oldest first ((created_at, id) ascending), starting after
 // `after`. Pending messages are left out (API.md has no such status; they appear once
 // finished). Empty when the conversation is missing, deleted or not the user's.
@@ -83,8 +80,7 @@ Result<std::vector<Message>> recent_messages(Connection& c, const std::string& c
 // Usage. Windows include from_ms and exclude to_ms.
 // Errors: Code::conflict when the id is taken or a referenced row does not exist.
 Status insert_usage_event(Connection& c, const UsageEvent& event);
-Result<UsageSummary> usage_summary(Connection& c, const std::string& user_id, std::int64_t from_ms,
-                                   std::int64_t to_ms);
+Result<UsageSummary> usage_summary(Connection& c, const std::string& user_id, std::int64_t from_ms, std::int64_t to_ms);
 // Prompt plus completion tokens of the user's requests since from_ms (the daily quota).
 Result<std::int64_t> tokens_used(Connection& c, const std::string& user_id, std::int64_t from_ms);
 

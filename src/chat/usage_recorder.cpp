@@ -3,11 +3,10 @@
 #include "chat/store.hpp"
 #include "core/scope_exit.hpp"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <sched.h>
 #include <span>
 #include <utility>
 
@@ -148,7 +147,9 @@ std::size_t UsageRecorder::write(std::span<const UsageEvent> events, bool yieldi
   auto all = unsynced(events);
   if (all) return events.size();
   if (events.size() > 1) {
-    log_.warn("chat.usage_batch_failed").num("events", static_cast<std::int64_t>(events.size())).str("error", reason(all.error()));
+    log_.warn("chat.usage_batch_failed")
+        .num("events", static_cast<std::int64_t>(events.size()))
+        .str("error", reason(all.error()));
   }
   std::size_t written = 0;
   for (const auto& e : events) {

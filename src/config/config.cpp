@@ -7,20 +7,20 @@
 
 #include "config/dotenv.hpp"
 #include "config/url.hpp"
-#include "core/utf8.hpp"
 #include "core/ascii.hpp"
+#include "core/utf8.hpp"
 
-#include <sys/stat.h>
+#include <climits>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
-#include <climits>
 #include <cstring>
 #include <limits>
 #include <set>
+#include <sys/stat.h>
 #include <system_error>
 
 namespace chatd::config {
@@ -29,7 +29,6 @@ namespace {
 
 // strerror is not thread-safe; this is.
 std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
-
 
 constexpr std::int64_t kTenYears = 315360000;  // bound on durations, keeps time arithmetic far from overflow
 constexpr std::string_view kRedacted = "***";
@@ -97,12 +96,9 @@ std::string item_quoted(std::string_view item) { return quoted(item, 80); }
 // What may be shown of a value.
 std::string shown(std::string_view value, Secrecy secrecy) {
   switch (secrecy) {
-    case Secrecy::none:
-      return std::string(value);
-    case Secrecy::secret:
-      return std::string(kRedacted);
-    case Secrecy::url:
-      return starts_with(value, "sqlite:") ? std::string(value) : mask_url_password(value);
+    case Secrecy::none: return std::string(value);
+    case Secrecy::secret: return std::string(kRedacted);
+    case Secrecy::url: return starts_with(value, "sqlite:") ? std::string(value) : mask_url_password(value);
   }
   return std::string(kRedacted);
 }
@@ -472,7 +468,8 @@ void parse_cors_origins(Field& f, Config& c) {
     if (!url->path.empty() || url->query || url->fragment) {
       return f.fail(bad + "must be scheme://host[:port] without a path, not even a trailing '/'");
     }
-    std::string origin = url->scheme + "://" + ascii_lower(url->host.ipv6 ? "[" + url->host.host + "]" : url->host.host);
+    std::string origin =
+        url->scheme + "://" + ascii_lower(url->host.ipv6 ? "[" + url->host.host + "]" : url->host.host);
     bool default_port = url->host.port && ((url->scheme == "http" && *url->host.port == 80) ||
                                            (url->scheme == "https" && *url->host.port == 443));
     if (url->host.port && !default_port) origin += ":" + std::to_string(*url->host.port);
@@ -520,11 +517,16 @@ std::optional<std::array<std::uint8_t, 32>> decode_base64_32(std::string_view te
   std::size_t n = 0;
   for (char ch : text) {
     int v = -1;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '+' || ch == '-') v = 62;
-    else if (ch == '/' || ch == '_') v = 63;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '+' || ch == '-')
+      v = 62;
+    else if (ch == '/' || ch == '_')
+      v = 63;
     if (v < 0) return std::nullopt;
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;

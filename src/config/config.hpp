@@ -23,12 +23,12 @@ struct RateLimit {
 // One entry of CHATD_TRUSTED_PROXIES: an IPv4/IPv6 network (a plain address is a /32 or /128).
 struct Network {
   std::array<std::uint8_t, 16> address{};  // IPv4 stored as IPv4-mapped IPv6
-  int prefix = 128;                         // in IPv6 terms (IPv4 /24 -> 120)
-  std::string text;                         // as written
+  int prefix = 128;                        // in IPv6 terms (IPv4 /24 -> 120)
+  std::string text;                        // as written
 };
 
 struct Config {
-  bool production = false;  // CHATD_ENV
+  bool production = false;         // CHATD_ENV
   std::string host = "127.0.0.1";  // CHATD_ADDR, split
   std::uint16_t port = 8080;       // 0 = any free port (the chosen one is logged)
   int threads = 1;                 // CHATD_THREADS, default: hardware concurrency

@@ -51,21 +51,11 @@ std::string parse_value(std::string_view raw, std::string& out) {
       if (c == '\\' && i + 1 < v.size()) {
         char e = v[++i];
         switch (e) {
-          case 'n':
-            out += '\n';
-            break;
-          case 'r':
-            out += '\r';
-            break;
-          case 't':
-            out += '\t';
-            break;
-          case '"':
-            out += '"';
-            break;
-          case '\\':
-            out += '\\';
-            break;
+          case 'n': out += '\n'; break;
+          case 'r': out += '\r'; break;
+          case 't': out += '\t'; break;
+          case '"': out += '"'; break;
+          case '\\': out += '\\'; break;
           default:  // unknown escapes stay as written, like a shell's double quotes
             out += '\\';
             out += e;

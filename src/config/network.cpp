@@ -3,7 +3,6 @@
 #include "config/config.hpp"
 
 #include <arpa/inet.h>
-
 #include <cstring>
 
 namespace chatd::config {

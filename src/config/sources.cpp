@@ -2,12 +2,12 @@
 
 #include "config/config.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <system_error>
 #include <thread>
 

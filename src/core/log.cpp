@@ -12,11 +12,16 @@
 namespace chatd {
 
 bool parse_log_level(std::string_view name, LogLevel& out) {
-  if (name == "debug") out = LogLevel::debug;
-  else if (name == "info") out = LogLevel::info;
-  else if (name == "warn") out = LogLevel::warn;
-  else if (name == "error") out = LogLevel::error;
-  else return false;
+  if (name == "debug")
+    out = LogLevel::debug;
+  else if (name == "info")
+    out = LogLevel::info;
+  else if (name == "warn")
+    out = LogLevel::warn;
+  else if (name == "error")
+    out = LogLevel::error;
+  else
+    return false;
   return true;
 }
 
@@ -130,12 +135,11 @@ void Logger::run() {
     out.clear();
     for (auto& line : batch) out += line;
     if (dropped > 0) {
-      std::string note = format_ == LogFormat::json
-                             ? "{\"ts\":\"" + format_rfc3339_ms(system_now_ms()) +
-                                   "\",\"level\":\"warn\",\"event\":\"log.dropped\",\"lines\":" +
-                                   std::to_string(dropped) + "}\n"
-                             : format_rfc3339_ms(system_now_ms()) + " WARN  log.dropped lines=" +
-                                   std::to_string(dropped) + "\n";
+      std::string note =
+          format_ == LogFormat::json
+              ? "{\"ts\":\"" + format_rfc3339_ms(system_now_ms()) +
+                    "\",\"level\":\"warn\",\"event\":\"log.dropped\",\"lines\":" + std::to_string(dropped) + "}\n"
+              : format_rfc3339_ms(system_now_ms()) + " WARN  log.dropped lines=" + std::to_string(dropped) + "\n";
       out += note;
     }
     write_all(fd_, out);

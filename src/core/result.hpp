@@ -41,7 +41,7 @@ struct Error {
   std::string reason;  // contract code string; empty means the code's default
   std::string detail;  // safe to show to the caller; internals go to the log instead
   std::vector<FieldError> fields;
-  std::string internal;  // for the log only (cause, SQL error, ...); never sent to a client
+  std::string internal;                  // for the log only (cause, SQL error, ...); never sent to a client
   std::int64_t retry_after_seconds = 0;  // > 0: the caller may retry after this long (429, 503)
 
   static Error make(Code code, std::string detail, std::string reason = {}) {

@@ -1,8 +1,9 @@
 #include "core/worker_pool.hpp"
 
+#include <unistd.h>
+
 #include <pthread.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 namespace chatd {
 

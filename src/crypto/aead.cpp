@@ -4,14 +4,14 @@
 #include "crypto/random.hpp"
 #include "crypto/sodium_init.hpp"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <system_error>
 
 namespace chatd::crypto {

@@ -13,7 +13,7 @@ namespace chatd::crypto::password {
 
 // OWASP's Argon2id recommendation: m=19456 KiB (19 MiB), t=2, p=1 (libsodium always uses p=1).
 struct Params {
-  unsigned long long opslimit = 2;          // t: passes over memory; at least 1
+  unsigned long long opslimit = 2;                       // t: passes over memory; at least 1
   std::size_t memlimit = std::size_t{19} * 1024 * 1024;  // bytes; at least 8 KiB
 };
 

@@ -77,7 +77,7 @@ bool starts_malformed_chunk_size(std::string_view pending) {
   std::size_t digits = 0;
   while (digits < pending.size() && hex(pending[digits])) ++digits;
   if (digits == pending.size()) return false;  // nothing yet, or digits so far
-  if (digits == 0) return pending != "\r";      // a lone CR may be the start of the CRLF
+  if (digits == 0) return pending != "\r";     // a lone CR may be the start of the CRLF
   const char next = pending[digits];
   return next != ';' && next != ' ' && next != '\t' && next != '\r';
 }

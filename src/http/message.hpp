@@ -5,11 +5,10 @@
 #include "core/principal.hpp"
 #include "core/result.hpp"
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
-
-#include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <functional>
@@ -80,14 +79,14 @@ struct Context {
   const Request& req;
   std::string request_id;
   std::string client_ip;
-  bool secure = false;          // TLS, or X-Forwarded-Proto: https from a trusted proxy
-  std::string_view route;       // the matched pattern, e.g. "/conversations/{id}"
-  std::string_view path;        // target without the query string
-  std::string_view query;       // after '?', without it
+  bool secure = false;     // TLS, or X-Forwarded-Proto: https from a trusted proxy
+  std::string_view route;  // the matched pattern, e.g. "/conversations/{id}"
+  std::string_view path;   // target without the query string
+  std::string_view query;  // after '?', without it
   PathParams params;
-  nlohmann::json body;          // the parsed JSON body for routes that take one
+  nlohmann::json body;  // the parsed JSON body for routes that take one
   std::chrono::steady_clock::time_point started;
-  std::string error_note;       // an internal cause for the access log; never sent
+  std::string error_note;              // an internal cause for the access log; never sent
   std::optional<Principal> principal;  // set for routes with Access::user / admin
   std::string user_agent() const;
 

@@ -62,10 +62,14 @@ void to_openai_error(Response& res) {
   if (!problem.is_object()) return;
   int status = res.result_int();
   const char* type = "invalid_request_error";
-  if (status == 401) type = "authentication_error";
-  else if (status == 403) type = "permission_error";
-  else if (status == 429) type = "rate_limit_error";
-  else if (status >= 500) type = "api_error";
+  if (status == 401)
+    type = "authentication_error";
+  else if (status == 403)
+    type = "permission_error";
+  else if (status == 429)
+    type = "rate_limit_error";
+  else if (status >= 500)
+    type = "api_error";
   std::string message = problem.value("detail", std::string());
   if (problem.contains("errors") && problem["errors"].is_array()) {
     for (const auto& e : problem["errors"]) {
@@ -99,8 +103,7 @@ void append_path(std::string& path, std::string_view key) {
 
 bool find_nul(const nlohmann::json& value, std::string& path) {
   switch (value.type()) {
-    case nlohmann::json::value_t::string:
-      return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+    case nlohmann::json::value_t::string: return value.get_ref<const std::string&>().find('\0') != std::string::npos;
     case nlohmann::json::value_t::object:
       for (const auto& [key, member] : value.items()) {
         std::size_t mark = path.size();
@@ -117,8 +120,7 @@ bool find_nul(const nlohmann::json& value, std::string& path) {
         path.resize(mark);
       }
       return false;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -159,7 +161,8 @@ std::string Pipeline::client_ip(const Request& req, const Peer& peer) const {
     std::size_t pos = 0;
     while (pos <= v.size()) {
       auto comma = v.find(',', pos);
-      std::string_view item = trim(v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+      std::string_view item =
+          trim(v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
       if (!item.empty()) hops.push_back(item);
       if (comma == std::string_view::npos) break;
       pos = comma + 1;
@@ -212,8 +215,7 @@ void Pipeline::finish(Context& ctx, Response& res) const {
   res.set("X-Content-Type-Options", "nosniff");
   res.set("Referrer-Policy", "no-referrer");
   res.set("X-Frame-Options", "DENY");
-  if (res.find("Content-Security-Policy") == res.end())
-    res.set("Content-Security-Policy", kApiCsp);
+  if (res.find("Content-Security-Policy") == res.end()) res.set("Content-Security-Policy", kApiCsp);
   if (ctx.secure) res.set(bhttp::field::strict_transport_security, "max-age=31536000; includeSubDomains");
   if (!options_.cors_origins.empty()) {
     auto origin = ctx.req.find(bhttp::field::origin);
@@ -278,8 +280,7 @@ boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx
 
 std::optional<limits::Decision> Pipeline::limit(const Context& ctx, const Route& route) const {
   if (!limiter_) return std::nullopt;
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
   std::optional<limits::Decision> shown;
   auto apply = [&](const std::string& bucket) {
@@ -297,8 +298,7 @@ std::optional<limits::Decision> Pipeline::limit_user(const Context& ctx, const R
   if (!limiter_ || route.user_rate_bucket.empty() || !ctx.principal) return std::nullopt;
   auto rule = options_.rate_limits.find(route.user_rate_bucket);
   if (rule == options_.rate_limits.end()) return std::nullopt;
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
   return limiter_->hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
 }
@@ -339,8 +339,8 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
   Match m = router_.match(req.method(), ctx.path, ctx.params);
   if (!m.route) {
     if (m.path_known) {
-      res = problem_response(fail(Code::method_not_allowed, "this resource does not support " +
-                                                                std::string(req.method_string())));
+      res = problem_response(
+          fail(Code::method_not_allowed, "this resource does not support " + std::string(req.method_string())));
       res.set(bhttp::field::allow, m.allow);
     } else {
       res = problem_response(fail(Code::not_found, "no such resource"));
@@ -407,8 +407,10 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
     }
     // Valid JSON of the wrong shape, or text no database can store: field errors (422).
     std::optional<FieldError> unfit;
-    if (!ctx.body.is_object()) unfit = FieldError{"body", "must be a JSON object"};
-    else if (auto field = field_holding_nul(ctx.body)) unfit = FieldError{*field, "must not contain NUL characters"};
+    if (!ctx.body.is_object())
+      unfit = FieldError{"body", "must be a JSON object"};
+    else if (auto field = field_holding_nul(ctx.body))
+      unfit = FieldError{*field, "must not contain NUL characters"};
     if (unfit) {
       res = problem_response(Error::validation({*unfit}));
       finish_limited(res);

@@ -10,11 +10,10 @@ namespace {
 // API.md's problem codes, and no others: whatever reason an Error carries, a client only
 // ever sees one of these.
 constexpr std::array<std::string_view, 21> kContractCodes = {
-    "invalid_json",       "invalid_token",   "unauthorized",        "invalid_credentials",
-    "otp_required",       "invalid_otp",     "token_reused",        "forbidden",
-    "email_not_verified", "account_disabled", "not_found",          "conflict",
-    "payload_too_large",  "unsupported_media_type", "validation_failed", "account_locked",
-    "rate_limited",       "internal_error",  "upstream_error",      "unavailable",
+    "invalid_json",     "invalid_token", "unauthorized",      "invalid_credentials",    "otp_required",
+    "invalid_otp",      "token_reused",  "forbidden",         "email_not_verified",     "account_disabled",
+    "not_found",        "conflict",      "payload_too_large", "unsupported_media_type", "validation_failed",
+    "account_locked",   "rate_limited",  "internal_error",    "upstream_error",         "unavailable",
     "upstream_timeout",
 };
 

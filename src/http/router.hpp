@@ -28,10 +28,10 @@ struct Route {
   bhttp::verb method;
   std::string pattern;
   Handler handler;
-  bool json_body = false;         // the route takes a JSON body: 415 / 400 are checked before the handler
+  bool json_body = false;  // the route takes a JSON body: 415 / 400 are checked before the handler
   Access access = Access::anonymous;
-  std::string rate_bucket = {};   // per-IP bucket of CHATD_RATE_LIMITS applied before the handler
-  bool global_limit = true;       // the per-IP `global` bucket applies (off for health checks)
+  std::string rate_bucket = {};       // per-IP bucket of CHATD_RATE_LIMITS applied before the handler
+  bool global_limit = true;           // the per-IP `global` bucket applies (off for health checks)
   std::string user_rate_bucket = {};  // bucket applied per authenticated user, after authentication
 };
 

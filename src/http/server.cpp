@@ -19,9 +19,9 @@
 #include <array>
 #include <cstdio>
 #include <functional>
-#include <optional>
 #include <limits>
 #include <list>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -76,8 +76,7 @@ std::string peer_address(const S& socket) {
   auto ep = socket.remote_endpoint(ec);
   if (ec) return "unknown";
   auto addr = ep.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
   return addr.to_string();
 }
 
@@ -182,9 +181,9 @@ struct StreamState final : ResponseStream {
   bool writing = false;
   bool gone = false;
   bool finished = false;
-  int helpers = 0;                  // watcher and heartbeat still running
+  int helpers = 0;  // watcher and heartbeat still running
   asio::steady_timer* heartbeat_timer = nullptr;
-  std::string early_bytes;          // the next request, when the client pipelined it
+  std::string early_bytes;  // the next request, when the client pipelined it
   std::function<void()> close_fn;
   Clock::time_point last_write = Clock::now();
   std::size_t bytes = 0;
@@ -224,7 +223,8 @@ asio::awaitable<void> watch_client(std::shared_ptr<StreamState> s, std::size_t m
   s->wake();
 }
 
-asio::awaitable<void> send_heartbeats(std::shared_ptr<StreamState> s, std::string text, std::chrono::milliseconds every) {
+asio::awaitable<void> send_heartbeats(std::shared_ptr<StreamState> s, std::string text,
+                                      std::chrono::milliseconds every) {
   asio::steady_timer timer(s->socket.get_executor());
   s->heartbeat_timer = &timer;
   while (!s->finished && !s->gone) {
@@ -435,7 +435,8 @@ asio::awaitable<bool> Server::Impl::stream_body(Socket& socket, Connection& entr
                  asio::detached);
   if (!res.heartbeat.empty() && res.heartbeat_interval.count() > 0) {
     ++state->helpers;
-    asio::co_spawn(socket.get_executor(), send_heartbeats(state, res.heartbeat, res.heartbeat_interval), asio::detached);
+    asio::co_spawn(socket.get_executor(), send_heartbeats(state, res.heartbeat, res.heartbeat_interval),
+                   asio::detached);
   }
   bool failed = false;
   try {
@@ -539,7 +540,8 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
       if (draining.load() && socket.available(ec) == 0) break;
       entry.idle = true;
       entry.expires_after(options.idle_timeout_ms);
-      std::size_t n = co_await socket.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t n =
+          co_await socket.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
       entry.idle = false;
       if (ec) break;
       buffer.commit(n);
@@ -556,7 +558,8 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     // Beast joins obsolete folded lines without saying so: see the head as it was sent
     // first. A client that goes away early leaves what it sent to the parser's judgement.
     while (head_length(buffered(buffer)) == 0 && buffer.size() < max_head) {
-      std::size_t n = co_await socket.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t n =
+          co_await socket.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       buffer.commit(n);
     }
@@ -620,7 +623,7 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
       if (ec) {
         if (ec == bhttp::error::body_limit) {
           refuse(parser.get(),
-                          fail(Code::too_large, "the request body exceeds " + std::to_string(max_body) + " bytes"));
+                 fail(Code::too_large, "the request body exceeds " + std::to_string(max_body) + " bytes"));
         } else if (!entry.timed_out && ec != asio::error::eof && ec != asio::error::connection_reset &&
                    ec != bhttp::error::partial_message && ec != asio::error::operation_aborted) {
           refuse(parser.get(), fail(Code::invalid_argument, "malformed request body", "bad_request"));
@@ -659,8 +662,8 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     auto sink = std::make_unique_for_overwrite<char[]>(kSink);
     std::size_t discarded = 0;
     while (discarded < std::size_t{4} * 1024 * 1024) {
-      std::size_t n =
-          co_await socket.async_read_some(asio::buffer(sink.get(), kSink), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t n = co_await socket.async_read_some(asio::buffer(sink.get(), kSink),
+                                                      asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       discarded += n;
     }

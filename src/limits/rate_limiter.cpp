@@ -25,8 +25,7 @@ GcraParams gcra_params(const config::RateLimit& rule) {
   return p;
 }
 
-GcraStep gcra_step(std::int64_t stored_tat_us, const config::RateLimit& rule, std::int64_t now_us,
-                   bool consume) {
+GcraStep gcra_step(std::int64_t stored_tat_us, const config::RateLimit& rule, std::int64_t now_us, bool consume) {
   const GcraParams p = gcra_params(rule);
   GcraStep step;
   step.new_tat_us = stored_tat_us;

@@ -62,9 +62,9 @@ namespace chatd::limits {
 
 struct Decision {
   bool allowed = true;
-  std::int64_t limit = 0;        // the rule's N
-  std::int64_t remaining = 0;    // further requests allowed right now (after this one)
-  std::int64_t reset_seconds = 0;  // until the whole quota is available again
+  std::int64_t limit = 0;                // the rule's N
+  std::int64_t remaining = 0;            // further requests allowed right now (after this one)
+  std::int64_t reset_seconds = 0;        // until the whole quota is available again
   std::int64_t retry_after_seconds = 0;  // >= 1 when !allowed, else 0
 };
 
@@ -96,8 +96,7 @@ struct GcraStep {
   Decision decision;
   std::int64_t new_tat_us = 0;
 };
-GcraStep gcra_step(std::int64_t stored_tat_us, const config::RateLimit& rule, std::int64_t now_us,
-                   bool consume);
+GcraStep gcra_step(std::int64_t stored_tat_us, const config::RateLimit& rule, std::int64_t now_us, bool consume);
 
 // The rule's emission interval and burst in microseconds (see above); exposed so that a
 // Redis implementation passes exactly these to its script.

@@ -13,7 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-
 // Prompt tokens as Anthropic splits them: uncached input plus cache writes and cache reads.
 std::optional<std::int64_t> input_tokens(const json& usage) {
   auto input = json_tokens(usage, "input_tokens");
@@ -62,11 +61,11 @@ class AnthropicStreamDecoder final : public SseStreamDecoder {
     } else if (type == "error") {
       const json* err = json_member(data, "error");
       const std::string err_type = err != nullptr ? json_string(*err, "type").value_or("") : "";
-      progress.failure = StreamFailure{"error event: " + upstream_error_message(event.data), transient_error_type(err_type)};
+      progress.failure =
+          StreamFailure{"error event: " + upstream_error_message(event.data), transient_error_type(err_type)};
     }
     // ping, content_block_start, content_block_stop and event types added later: nothing to do.
   }
-
 };
 
 }  // namespace

@@ -20,9 +20,8 @@ constexpr std::size_t kMaxEventBytes = 1 << 20;
 
 // ConverseStream exceptions that say "try again" rather than "this request is wrong".
 bool transient_exception(std::string_view type) {
-  return type == "throttlingException" || type == "internalServerException" ||
-         type == "modelStreamErrorException" || type == "serviceUnavailableException" ||
-         type == "modelNotReadyException";
+  return type == "throttlingException" || type == "internalServerException" || type == "modelStreamErrorException" ||
+         type == "serviceUnavailableException" || type == "modelNotReadyException";
 }
 
 void read_usage(const json& holder, std::optional<std::int64_t>& prompt, std::optional<std::int64_t>& completion) {
@@ -70,7 +69,8 @@ class BedrockStreamDecoder final : public StreamDecoder {
     if (type != "contentBlockDelta" && type != "messageStop" && type != "metadata") return;
     const json payload = json::parse(message.payload, nullptr, /*allow_exceptions=*/false);
     if (payload.is_discarded() || !payload.is_object()) {
-      progress.failure = StreamFailure{type + " event with a malformed payload: " + excerpt(message.payload, 200), false};
+      progress.failure =
+          StreamFailure{type + " event with a malformed payload: " + excerpt(message.payload, 200), false};
       return;
     }
     if (type == "contentBlockDelta") {

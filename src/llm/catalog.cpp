@@ -36,8 +36,10 @@ const std::set<std::string>& known_types() {
 // itself need hold no secret).
 std::string secret_field(const json& p, const std::string& key, const std::string& where, Problems& problems) {
   if (p.contains(key)) {
-    if (!p[key].is_string()) problems.add(where + ": \"" + key + "\" must be a string");
-    else return p[key].get<std::string>();
+    if (!p[key].is_string())
+      problems.add(where + ": \"" + key + "\" must be a string");
+    else
+      return p[key].get<std::string>();
   }
   std::string env_key = key + "_env";
   if (p.contains(env_key)) {
@@ -48,18 +50,21 @@ std::string secret_field(const json& p, const std::string& key, const std::strin
     auto name = p[env_key].get<std::string>();
     // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at startup; chatd never sets variables
     const char* value = std::getenv(name.c_str());
-    if (!value || !*value) problems.add(where + ": environment variable " + name + " (from \"" + env_key + "\") is not set");
-    else return value;
+    if (!value || !*value)
+      problems.add(where + ": environment variable " + name + " (from \"" + env_key + "\") is not set");
+    else
+      return value;
   }
   return {};
 }
 
-std::int64_t int_field(const json& obj, const std::string& key, std::int64_t fallback, std::int64_t lo,
-                       std::int64_t hi, const std::string& where, Problems& problems) {
+std::int64_t int_field(const json& obj, const std::string& key, std::int64_t fallback, std::int64_t lo, std::int64_t hi,
+                       const std::string& where, Problems& problems) {
   if (!obj.contains(key)) return fallback;
   const auto& v = obj[key];
   if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
-    problems.add(where + ": \"" + key + "\" must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    problems.add(where + ": \"" + key + "\" must be an integer from " + std::to_string(lo) + " to " +
+                 std::to_string(hi));
     return fallback;
   }
   return v.get<std::int64_t>();
@@ -94,18 +99,24 @@ ModelSpec read_model(const json& m, const ModelSpec& defaults, const std::string
   if (m.is_string()) {
     spec.id = m.get<std::string>();
   } else if (m.is_object()) {
-    if (!m.contains("id") || !m["id"].is_string()) problems.add(where + ": a model needs an \"id\" string");
-    else spec.id = m["id"].get<std::string>();
+    if (!m.contains("id") || !m["id"].is_string())
+      problems.add(where + ": a model needs an \"id\" string");
+    else
+      spec.id = m["id"].get<std::string>();
     if (m.contains("upstream_id")) {
-      if (!m["upstream_id"].is_string()) problems.add(where + ": \"upstream_id\" must be a string");
-      else spec.upstream_id = m["upstream_id"].get<std::string>();
+      if (!m["upstream_id"].is_string())
+        problems.add(where + ": \"upstream_id\" must be a string");
+      else
+        spec.upstream_id = m["upstream_id"].get<std::string>();
     }
     read_model_details(m, spec, where, problems);
     if (m.contains("fallbacks")) {
       if (!m["fallbacks"].is_array()) problems.add(where + ": \"fallbacks\" must be a list of model ids");
       for (const auto& f : m["fallbacks"]) {
-        if (!f.is_string()) problems.add(where + ": \"fallbacks\" must be a list of model ids");
-        else spec.fallbacks.push_back(f.get<std::string>());
+        if (!f.is_string())
+          problems.add(where + ": \"fallbacks\" must be a list of model ids");
+        else
+          spec.fallbacks.push_back(f.get<std::string>());
       }
     }
   } else {
@@ -132,8 +143,10 @@ ProviderSpec read_provider(const json& p, std::size_t index, std::int64_t total_
   if (spec.name.empty()) problems.add(where + ": \"name\" must not be empty");
   where += " (" + spec.name + ")";
   if (p.contains("base_url")) {
-    if (!p["base_url"].is_string()) problems.add(where + ": \"base_url\" must be a string");
-    else spec.base_url = p["base_url"].get<std::string>();
+    if (!p["base_url"].is_string())
+      problems.add(where + ": \"base_url\" must be a string");
+    else
+      spec.base_url = p["base_url"].get<std::string>();
   }
   if (spec.base_url.empty()) {
     if (spec.type == "openai") spec.base_url = "https://api.openai.com/v1";
@@ -145,11 +158,14 @@ ProviderSpec read_provider(const json& p, std::size_t index, std::int64_t total_
   if (p.contains("auth")) {
     if (!p["auth"].is_string() || (p["auth"] != "bearer" && p["auth"] != "api-key"))
       problems.add(where + ": \"auth\" must be \"bearer\" or \"api-key\"");
-    else spec.auth = p["auth"].get<std::string>();
+    else
+      spec.auth = p["auth"].get<std::string>();
   }
   if (p.contains("query")) {
-    if (!p["query"].is_string()) problems.add(where + ": \"query\" must be a string such as \"api-version=2024-10-21\"");
-    else spec.query = p["query"].get<std::string>();
+    if (!p["query"].is_string())
+      problems.add(where + ": \"query\" must be a string such as \"api-version=2024-10-21\"");
+    else
+      spec.query = p["query"].get<std::string>();
   }
   if (p.contains("region") && p["region"].is_string()) spec.region = p["region"].get<std::string>();
   spec.access_key_id = secret_field(p, "access_key_id", where, problems);
@@ -172,7 +188,8 @@ ProviderSpec read_provider(const json& p, std::size_t index, std::int64_t total_
       problems.add(where + ": \"timeouts_ms\" must be an object {connect, first_byte, total}");
     } else {
       spec.timeouts.connect_ms = int_field(t, "connect", spec.timeouts.connect_ms, 100, 600000, where, problems);
-      spec.timeouts.first_byte_ms = int_field(t, "first_byte", spec.timeouts.first_byte_ms, 100, 3600000, where, problems);
+      spec.timeouts.first_byte_ms =
+          int_field(t, "first_byte", spec.timeouts.first_byte_ms, 100, 3600000, where, problems);
       spec.timeouts.total_ms = int_field(t, "total", spec.timeouts.total_ms, 100, 3600000, where, problems);
     }
   }
@@ -181,9 +198,11 @@ ProviderSpec read_provider(const json& p, std::size_t index, std::int64_t total_
     if (!r.is_object()) {
       problems.add(where + ": \"retries\" must be an object {max_attempts, backoff_ms, max_backoff_ms}");
     } else {
-      spec.retries.max_attempts = static_cast<int>(int_field(r, "max_attempts", spec.retries.max_attempts, 1, 10, where, problems));
+      spec.retries.max_attempts =
+          static_cast<int>(int_field(r, "max_attempts", spec.retries.max_attempts, 1, 10, where, problems));
       spec.retries.backoff_ms = int_field(r, "backoff_ms", spec.retries.backoff_ms, 0, 60000, where, problems);
-      spec.retries.max_backoff_ms = int_field(r, "max_backoff_ms", spec.retries.max_backoff_ms, 0, 600000, where, problems);
+      spec.retries.max_backoff_ms =
+          int_field(r, "max_backoff_ms", spec.retries.max_backoff_ms, 0, 600000, where, problems);
       spec.retries.max_retry_after_ms =
           int_field(r, "max_retry_after_ms", spec.retries.max_retry_after_ms, 0, 600000, where, problems);
     }
@@ -192,18 +211,23 @@ ProviderSpec read_provider(const json& p, std::size_t index, std::int64_t total_
 
   ModelSpec defaults;
   if (p.contains("model_defaults")) {
-    if (!p["model_defaults"].is_object()) problems.add(where + ": \"model_defaults\" must be an object");
-    else read_model_details(p["model_defaults"], defaults, where, problems);
+    if (!p["model_defaults"].is_object())
+      problems.add(where + ": \"model_defaults\" must be an object");
+    else
+      read_model_details(p["model_defaults"], defaults, where, problems);
   }
   spec.discovered_defaults = defaults;
   if (p.contains("models")) {
-    if (!p["models"].is_array()) problems.add(where + ": \"models\" must be a list");
+    if (!p["models"].is_array())
+      problems.add(where + ": \"models\" must be a list");
     else
       for (const auto& m : p["models"]) spec.models.push_back(read_model(m, defaults, where, problems));
   }
   if (spec.models.empty()) {
-    if (spec.type == "openai") spec.discover_models = true;
-    else problems.add(where + ": list its \"models\"");
+    if (spec.type == "openai")
+      spec.discover_models = true;
+    else
+      problems.add(where + ": list its \"models\"");
   }
   return spec;
 }
@@ -222,7 +246,8 @@ void check_models(const Catalog& catalog, Problems& problems) {
   for (const auto& p : catalog.providers)
     for (const auto& m : p.models)
       for (const auto& f : m.fallbacks) {
-        if (f == m.id) problems.add("model \"" + m.id + "\" lists itself as a fallback");
+        if (f == m.id)
+          problems.add("model \"" + m.id + "\" lists itself as a fallback");
         else if (!ids.count(f) && !discovers)
           problems.add("model \"" + m.id + "\" falls back to \"" + f + "\", which no provider lists");
       }
@@ -261,8 +286,10 @@ Result<Catalog> build_catalog(const config::Config& config, const std::optional<
     for (std::size_t i = 0; i < doc["providers"].size(); ++i)
       catalog.providers.push_back(read_provider(doc["providers"][i], i, config.llm_timeout_ms, problems));
     if (doc.contains("default_model")) {
-      if (!doc["default_model"].is_string()) problems.add(where + ": \"default_model\" must be a string");
-      else catalog.default_model = doc["default_model"].get<std::string>();
+      if (!doc["default_model"].is_string())
+        problems.add(where + ": \"default_model\" must be a string");
+      else
+        catalog.default_model = doc["default_model"].get<std::string>();
     }
     if (config.default_model) catalog.default_model = *config.default_model;
   } else {
@@ -279,9 +306,9 @@ Result<Catalog> build_catalog(const config::Config& config, const std::optional<
     }
     if (config.aws_access_key_id && config.aws_secret_access_key && !config.bedrock_models.empty()) {
       std::string region = config.aws_region.value_or("us-east-1");
-      auto spec = from_env("bedrock",
-                           config.bedrock_endpoint.value_or("https://bedrock-runtime." + region + ".amazonaws.com"),
-                           config.bedrock_models, config);
+      auto spec =
+          from_env("bedrock", config.bedrock_endpoint.value_or("https://bedrock-runtime." + region + ".amazonaws.com"),
+                   config.bedrock_models, config);
       spec.region = region;
       spec.access_key_id = *config.aws_access_key_id;
       spec.secret_access_key = *config.aws_secret_access_key;

@@ -26,8 +26,8 @@ struct Price {
 };
 
 struct RetryPolicy {
-  int max_attempts = 2;              // per model, the first try included
-  std::int64_t backoff_ms = 250;     // first delay; doubled each time, with full jitter
+  int max_attempts = 2;           // per model, the first try included
+  std::int64_t backoff_ms = 250;  // first delay; doubled each time, with full jitter
   std::int64_t max_backoff_ms = 4000;
   std::int64_t max_retry_after_ms = 10000;  // a longer Retry-After is not waited for: fall back instead
 };
@@ -54,7 +54,7 @@ struct ProviderSpec {
   RetryPolicy retries;
   int max_connections = 64;
   std::vector<ModelSpec> models;
-  bool discover_models = false;  // openai with no models listed: ask GET {base}/models
+  bool discover_models = false;   // openai with no models listed: ask GET {base}/models
   ModelSpec discovered_defaults;  // context window and prices of discovered models
 };
 

@@ -110,8 +110,7 @@ std::string parse_headers(std::string_view h, std::vector<std::pair<std::string,
         value = u;
         break;
       }
-      default:
-        return "unknown header value type " + std::to_string(type);
+      default: return "unknown header value type " + std::to_string(type);
     }
     headers.emplace_back(std::move(name), std::move(value));
   }

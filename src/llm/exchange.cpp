@@ -76,8 +76,8 @@ void set_read_failure(Outcome& out, const Error& e, const Cancellation& cancel, 
 }
 
 // Delivers one piece of text. False when the call must end now (out is then final).
-boost::asio::awaitable<bool> deliver(std::string_view text, const DeltaFn& on_delta, Cancellation& cancel,
-                                     Outcome& out, std::string_view secret) {
+boost::asio::awaitable<bool> deliver(std::string_view text, const DeltaFn& on_delta, Cancellation& cancel, Outcome& out,
+                                     std::string_view secret) {
   if (text.empty()) co_return true;
   if (out.text.size() + text.size() > kMaxAnswerBytes) {
     set_failure(out, Status::error, false, "the provider's answer is too long",
@@ -166,8 +166,7 @@ boost::asio::awaitable<void> run_whole(UpstreamResponse& response, Exchange& ex,
   }
   auto parsed = ex.parse_whole(body.value());
   if (!parsed) {
-    set_failure(out, Status::error, false, "the provider sent a malformed answer", describe(parsed.error()),
-                ex.secret);
+    set_failure(out, Status::error, false, "the provider sent a malformed answer", describe(parsed.error()), ex.secret);
     co_return;
   }
   WholeAnswer& answer = parsed.value();
@@ -209,8 +208,7 @@ boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& ex, co
     if (cancel.cancelled()) {
       set_cancelled(out);
     } else if (sent.error().code == Code::timeout) {
-      set_failure(out, Status::timeout, true, "the provider did not answer in time", describe(sent.error()),
-                  ex.secret);
+      set_failure(out, Status::timeout, true, "the provider did not answer in time", describe(sent.error()), ex.secret);
     } else {
       set_failure(out, Status::error, true, "the provider could not be reached", describe(sent.error()), ex.secret);
     }

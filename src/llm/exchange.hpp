@@ -78,10 +78,10 @@ using WholeParser = Result<WholeAnswer> (*)(std::string_view body);
 struct Exchange {
   UpstreamRequest request;
   Timeouts timeouts;
-  StreamDecoder* decoder = nullptr;  // set: a streaming call
-  WholeParser parse_whole = nullptr;  // used when `decoder` is null
-  std::string secret;                 // removed from everything that goes into `internal`
-  std::string error_type_header;      // a header naming the error type (AWS: x-amzn-ErrorType)
+  StreamDecoder* decoder = nullptr;                    // set: a streaming call
+  WholeParser parse_whole = nullptr;                   // used when `decoder` is null
+  std::string secret;                                  // removed from everything that goes into `internal`
+  std::string error_type_header;                       // a header naming the error type (AWS: x-amzn-ErrorType)
   const std::vector<ChatMessage>* messages = nullptr;  // for usage estimates
 };
 

@@ -104,7 +104,9 @@ asio::awaitable<void> Gateway::discover() {
       ModelSpec existing;
       if (!backend_of(id, existing)) found.push_back(std::move(m));
     }
-    log_.info("llm.models_discovered").str("provider", b->spec.name).num("models", static_cast<std::int64_t>(found.size()));
+    log_.info("llm.models_discovered")
+        .str("provider", b->spec.name)
+        .num("models", static_cast<std::int64_t>(found.size()));
     std::lock_guard lock(mu_);
     b->discovered_models = std::move(found);
     b->discovered = true;

@@ -11,8 +11,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include <functional>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>

@@ -21,7 +21,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -239,7 +238,7 @@ namespace detail {
 
 struct HttpClientState {
   struct Origin {
-    std::size_t open = 0;  // busy + idle connections, and slots handed to waiters
+    std::size_t open = 0;                           // busy + idle connections, and slots handed to waiters
     std::vector<std::unique_ptr<Connection>> idle;  // oldest first
     std::deque<std::shared_ptr<Waiter>> waiters;    // first come, first served
   };
@@ -753,8 +752,8 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
       body.size = 0;
     }
     if (ec || stopped()) {
-      error_ = failure(ec, describe(ec, "the connection to the upstream broke while reading the body"),
-                       "read the body");
+      error_ =
+          failure(ec, describe(ec, "the connection to the upstream broke while reading the body"), "read the body");
       end(false);
       co_return *error_;
     }
@@ -821,8 +820,7 @@ HttpClient::~HttpClient() {
   for (auto& c : doomed) dispose(std::move(c), nullptr);
 }
 
-asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpClient::send(UpstreamRequest request,
-                                                                            Timeouts timeouts,
+asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpClient::send(UpstreamRequest request, Timeouts timeouts,
                                                                             Cancellation& cancel) {
   std::string problem;
   auto target = parse_target(request.url, problem);

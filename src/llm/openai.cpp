@@ -29,14 +29,20 @@ struct CompletionReader final : JsonVisitor {
       case 0: object = v.kind == JsonKind::object; break;
       case 1: has_error = has_error || at.is({"error"}); break;
       case 2:
-        if (at.is({"usage", "prompt_tokens"}) && v.kind == JsonKind::integer) prompt_tokens = v.integer;
-        else if (at.is({"usage", "completion_tokens"}) && v.kind == JsonKind::integer) completion_tokens = v.integer;
-        else if (at.is({"error", "type"}) && str) error_type = std::string(v.text);
-        else if (at.is({"error", "code"}) && str) error_code = std::string(v.text);
+        if (at.is({"usage", "prompt_tokens"}) && v.kind == JsonKind::integer)
+          prompt_tokens = v.integer;
+        else if (at.is({"usage", "completion_tokens"}) && v.kind == JsonKind::integer)
+          completion_tokens = v.integer;
+        else if (at.is({"error", "type"}) && str)
+          error_type = std::string(v.text);
+        else if (at.is({"error", "code"}) && str)
+          error_code = std::string(v.text);
         break;
       case 3:
-        if (at.is({"choices", 0, part})) has_part = true;
-        else if (at.is({"choices", 0, "finish_reason"})) assign(finish_reason, v);
+        if (at.is({"choices", 0, part}))
+          has_part = true;
+        else if (at.is({"choices", 0, "finish_reason"}))
+          assign(finish_reason, v);
         break;
       case 4:
         if (at.is({"choices", 0, part, "content"})) assign(content, v);
@@ -46,8 +52,10 @@ struct CompletionReader final : JsonVisitor {
   }
   // The last occurrence wins, and a value of another type clears it (as in a parsed object).
   static void assign(std::optional<std::string>& to, const JsonValue& v) {
-    if (v.kind == JsonKind::string) to = std::string(v.text);
-    else to.reset();
+    if (v.kind == JsonKind::string)
+      to = std::string(v.text);
+    else
+      to.reset();
   }
 
   const char* part;
@@ -79,7 +87,8 @@ class OpenAiStreamDecoder final : public SseStreamDecoder {
     }
     if (event.event == "error" || chunk.has_error) {
       const std::string type = chunk.error_type.value_or(chunk.error_code.value_or(""));
-      progress.failure = StreamFailure{"error in stream: " + upstream_error_message(event.data), transient_error_type(type)};
+      progress.failure =
+          StreamFailure{"error in stream: " + upstream_error_message(event.data), transient_error_type(type)};
       return;
     }
     if (chunk.content) progress.deltas.push_back(std::move(*chunk.content));

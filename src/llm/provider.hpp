@@ -40,18 +40,18 @@ struct Usage {
 struct Outcome {
   enum class Status { complete, error, timeout, cancelled };
   Status status = Status::error;
-  std::string text;                  // everything delivered through on_delta, concatenated
+  std::string text;  // everything delivered through on_delta, concatenated
   Usage usage;
-  bool usage_reported = false;       // false: `usage` is an estimate (the upstream sent none)
-  std::string finish_reason;         // "stop", "length", ... as OpenAI names them; "" when unknown
+  bool usage_reported = false;  // false: `usage` is an estimate (the upstream sent none)
+  std::string finish_reason;    // "stop", "length", ... as OpenAI names them; "" when unknown
   // For status error/timeout:
-  bool retryable = false;            // failed before any answer byte: another attempt may succeed
-  std::int64_t retry_after_ms = 0;   // the upstream's Retry-After, when it sent one
-  int upstream_status = 0;           // HTTP status of the upstream answer, 0 when there was none
-  bool invalid_request = false;      // not sent: the request cannot be put to this provider as it
-                                     // stands (the caller's to fix, e.g. no user message)
-  std::string detail;                // safe to show a client ("the provider answered 500")
-  std::string internal;              // for the log only (upstream body excerpt, socket error)
+  bool retryable = false;           // failed before any answer byte: another attempt may succeed
+  std::int64_t retry_after_ms = 0;  // the upstream's Retry-After, when it sent one
+  int upstream_status = 0;          // HTTP status of the upstream answer, 0 when there was none
+  bool invalid_request = false;     // not sent: the request cannot be put to this provider as it
+                                    // stands (the caller's to fix, e.g. no user message)
+  std::string detail;               // safe to show a client ("the provider answered 500")
+  std::string internal;             // for the log only (upstream body excerpt, socket error)
 };
 
 // "complete", "error", "timeout" or "cancelled" (logs and usage events).

@@ -1,4 +1,5 @@
 #include "llm/provider_util.hpp"
+
 #include "core/utf8.hpp"
 
 #include <algorithm>
@@ -116,14 +117,18 @@ std::string upstream_error_message(std::string_view body, std::string_view type_
   if (!j.is_discarded() && j.is_object()) {
     if (const auto* err = json_member(j, "error"); err != nullptr && err->is_object()) {
       if (auto m = json_string(*err, "message")) message = *m;
-      if (auto t = json_string(*err, "type")) type = *t;
-      else if (auto c = json_string(*err, "code")) type = *c;
+      if (auto t = json_string(*err, "type"))
+        type = *t;
+      else if (auto c = json_string(*err, "code"))
+        type = *c;
     } else if (auto s = json_string(j, "error")) {
       message = *s;
     }
     if (message.empty()) {
-      if (auto m = json_string(j, "message")) message = *m;
-      else if (auto m2 = json_string(j, "Message")) message = *m2;
+      if (auto m = json_string(j, "message"))
+        message = *m;
+      else if (auto m2 = json_string(j, "Message"))
+        message = *m2;
     }
     if (type.empty()) {
       if (auto t = json_string(j, "__type")) type = *t;
@@ -142,7 +147,8 @@ boost::asio::awaitable<Result<std::string>> read_body(UpstreamResponse& response
     const std::string& bytes = piece.value();
     if (bytes.empty()) co_return body;
     if (body.size() + bytes.size() > limit) {
-      if (!truncate) co_return fail(Code::too_large, "the upstream body is larger than " + std::to_string(limit) + " bytes");
+      if (!truncate)
+        co_return fail(Code::too_large, "the upstream body is larger than " + std::to_string(limit) + " bytes");
       body.append(bytes, 0, limit - body.size());
       co_return body;  // the rest is dropped with the connection
     } else {

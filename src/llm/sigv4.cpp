@@ -1,8 +1,8 @@
 #include "llm/sigv4.hpp"
 
+#include "core/ascii.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/hash.hpp"
-#include "core/ascii.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -14,9 +14,7 @@ namespace {
 
 constexpr std::string_view algorithm = "AWS4-HMAC-SHA256";
 
-bool is_unreserved(unsigned char c) {
-  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
-}
+bool is_unreserved(unsigned char c) { return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~'; }
 
 // One line of a header value: trimmed, and runs of spaces/tabs collapsed to one space, as the
 // spec requires so that proxies re-spacing a header don't break the signature.
@@ -150,9 +148,8 @@ std::string sigv4_uri_encode(std::string_view text, bool keep_slash) {
   return out;
 }
 
-SigV4Result sigv4_sign(const SigV4Request& request, const SigV4Credentials& credentials,
-                       std::string_view region, std::string_view service, std::string_view amz_date,
-                       bool normalize_path) {
+SigV4Result sigv4_sign(const SigV4Request& request, const SigV4Credentials& credentials, std::string_view region,
+                       std::string_view service, std::string_view amz_date, bool normalize_path) {
   if (amz_date.size() != 16 || amz_date[8] != 'T' || amz_date[15] != 'Z') {
     throw std::invalid_argument("sigv4: amz_date must be YYYYMMDDTHHMMSSZ");
   }
@@ -182,8 +179,8 @@ SigV4Result sigv4_sign(const SigV4Request& request, const SigV4Credentials& cred
 
   SigV4Result result;
   result.canonical_request = request.method + "\n" + canonical_uri(request.path, normalize_path) + "\n" +
-                             canonical_query(request.query) + "\n" + canonical_headers + "\n" +
-                             signed_headers + "\n" + crypto::sha256_hex(request.body);
+                             canonical_query(request.query) + "\n" + canonical_headers + "\n" + signed_headers + "\n" +
+                             crypto::sha256_hex(request.body);
 
   std::string date(amz_date.substr(0, 8));
   std::string scope = date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
@@ -191,8 +188,7 @@ SigV4Result sigv4_sign(const SigV4Request& request, const SigV4Credentials& cred
                           crypto::sha256_hex(result.canonical_request);
 
   auto key = signing_key(credentials.secret_access_key, date, region, service);
-  std::string signature =
-      crypto::hex_encode(crypto::hmac_sha256(crypto::to_string(key), result.string_to_sign));
+  std::string signature = crypto::hex_encode(crypto::hmac_sha256(crypto::to_string(key), result.string_to_sign));
   result.authorization = std::string(algorithm) + " Credential=" + credentials.access_key_id + "/" + scope +
                          ", SignedHeaders=" + signed_headers + ", Signature=" + signature;
   return result;

@@ -49,9 +49,8 @@ struct SigV4Result {
 // `normalize_path` removes "." / ".." segments and duplicate slashes first (true for every
 // service except S3). Note S3 also wants the path encoded only once; that mode is not provided
 // because chatd only signs Bedrock requests.
-SigV4Result sigv4_sign(const SigV4Request& request, const SigV4Credentials& credentials,
-                       std::string_view region, std::string_view service,
-                       std::string_view amz_date /* YYYYMMDDTHHMMSSZ */,
+SigV4Result sigv4_sign(const SigV4Request& request, const SigV4Credentials& credentials, std::string_view region,
+                       std::string_view service, std::string_view amz_date /* YYYYMMDDTHHMMSSZ */,
                        bool normalize_path = true);
 
 // RFC 3986 percent-encoding as SigV4 defines it: every byte except A-Z a-z 0-9 - . _ ~ becomes

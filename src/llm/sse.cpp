@@ -51,14 +51,14 @@ Status SseParser::fail_limit() {
   line_.shrink_to_fit();
   data_.clear();
   data_.shrink_to_fit();
-  return fail(Code::upstream, "upstream event stream sent an event larger than " +
-                                  std::to_string(max_event_bytes_) + " bytes");
+  return fail(Code::upstream,
+              "upstream event stream sent an event larger than " + std::to_string(max_event_bytes_) + " bytes");
 }
 
 Status SseParser::feed(std::string_view chunk, std::vector<SseEvent>& out) {
   if (failed_) {
-    return fail(Code::upstream, "upstream event stream sent an event larger than " +
-                                    std::to_string(max_event_bytes_) + " bytes");
+    return fail(Code::upstream,
+                "upstream event stream sent an event larger than " + std::to_string(max_event_bytes_) + " bytes");
   }
   if (!bom_done_) {
     // The BOM may itself arrive split across chunks, so hold back bytes while they match its prefix.

@@ -15,9 +15,9 @@
 namespace chatd::llm {
 
 struct SseEvent {
-  std::string event;  // "message" when the block had no (or an empty) event: field
-  std::string data;   // data: lines joined with '\n' (no trailing '\n')
-  std::string id;     // the last event ID in effect when this event was dispatched (sticky, per spec)
+  std::string event;         // "message" when the block had no (or an empty) event: field
+  std::string data;          // data: lines joined with '\n' (no trailing '\n')
+  std::string id;            // the last event ID in effect when this event was dispatched (sticky, per spec)
   std::optional<int> retry;  // a valid retry: field seen since the previous dispatch, if any
 
   bool operator==(const SseEvent&) const = default;
@@ -47,13 +47,13 @@ class SseParser {
 
   std::size_t max_event_bytes_;
   bool bom_done_ = false;
-  std::string bom_prefix_;      // bytes held back while they could still be the start of a BOM
-  bool skip_lf_ = false;        // the previous chunk ended in CR: a leading LF belongs to that line end
-  std::string line_;            // the unterminated line carried over between chunks
-  std::string data_;            // the spec's data buffer (each data: value followed by '\n')
-  std::string event_type_;      // the spec's event type buffer
-  std::string last_event_id_;   // the spec's last event ID buffer; not reset on dispatch
-  std::optional<int> retry_;    // retry: seen since the previous dispatch
+  std::string bom_prefix_;     // bytes held back while they could still be the start of a BOM
+  bool skip_lf_ = false;       // the previous chunk ended in CR: a leading LF belongs to that line end
+  std::string line_;           // the unterminated line carried over between chunks
+  std::string data_;           // the spec's data buffer (each data: value followed by '\n')
+  std::string event_type_;     // the spec's event type buffer
+  std::string last_event_id_;  // the spec's last event ID buffer; not reset on dispatch
+  std::optional<int> retry_;   // retry: seen since the previous dispatch
   std::optional<int> reconnection_time_;
   bool failed_ = false;
 };

@@ -135,8 +135,10 @@ std::string encode_header_text(std::string_view value, std::size_t name_length) 
   bool ascii = true;
   for (char& c : clean) {
     auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = ' ';
-    else if (u >= 0x80) ascii = false;
+    if (u < 0x20 || u == 0x7f)
+      c = ' ';
+    else if (u >= 0x80)
+      ascii = false;
   }
   if (ascii && clean.find("=?") == std::string::npos && name_length + 2 + clean.size() <= kHeaderLine) return clean;
 

@@ -5,8 +5,6 @@
 #include "mail/mime.hpp"
 
 #include <curl/curl.h>
-#include <pthread.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,8 +14,10 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <pthread.h>
 #include <random>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <thread>
 #include <vector>
 
@@ -148,10 +148,8 @@ bool is_permanent(CURLcode code, long smtp_code) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_LOGIN_DENIED:
-      return true;
-    default:
-      return false;
+    case CURLE_LOGIN_DENIED: return true;
+    default: return false;
   }
 }
 
@@ -191,7 +189,9 @@ struct SmtpMailer::State {
 };
 
 SmtpMailer::State::State(const SmtpOptions& opts, Logger& logger)
-    : options(opts), log(logger), url(parse_url(opts.url)),
+    : options(opts),
+      log(logger),
+      url(parse_url(opts.url)),
       envelope_from("<" + std::string(address_of(opts.from)) + ">") {
   if (!is_plain_address(address_of(options.from))) {
     throw std::invalid_argument("the sender address is not local@domain or Name <local@domain>");
@@ -201,7 +201,9 @@ SmtpMailer::State::State(const SmtpOptions& opts, Logger& logger)
   log.info("mail.smtp")
       .str("host", url.host)
       .str("port", url.port)
-      .str("tls", implicit_tls ? "implicit" : url.has_credentials ? "starttls_required" : "starttls_when_offered")
+      .str("tls", implicit_tls          ? "implicit"
+                  : url.has_credentials ? "starttls_required"
+                                        : "starttls_when_offered")
       .boolean("auth", url.has_credentials);
   thread = std::thread([this] { run(); });
 }

@@ -81,8 +81,8 @@ Message verification_email(std::string_view to, std::string_view username, std::
   m.to = str(to);
   m.subject = "Confirm your e-mail address for chatd";
   m.text = "Hello " + str(username) + ",\n\n" +
-           "please confirm your e-mail address for your chatd account by opening this link:\n\n" + str(link) +
-           "\n\n" + "The link works once. If you did not create a chatd account, ignore this e-mail.\n";
+           "please confirm your e-mail address for your chatd account by opening this link:\n\n" + str(link) + "\n\n" +
+           "The link works once. If you did not create a chatd account, ignore this e-mail.\n";
   m.html = html_page(m.subject, "<p>Hello " + html_escape(username) + ",</p>\n" +
                                     "<p>please confirm your e-mail address for your chatd account.</p>\n" +
                                     html_link("Confirm e-mail address", link) +

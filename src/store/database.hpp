@@ -30,12 +30,12 @@ struct Row {
   std::vector<std::optional<std::string>> cols;  // text form of every column; nullopt = NULL
 
   bool is_null(std::size_t i) const { return !cols.at(i).has_value(); }
-  const std::string& text(std::size_t i) const;            // "" for NULL
+  const std::string& text(std::size_t i) const;  // "" for NULL
   // 0 for NULL or non-numeric. A decimal ("12.50", from NUMERIC sums) is truncated toward
   // zero; PostgreSQL's boolean text "t"/"f" reads as 1/0 so EXISTS(...) works in both dialects.
   std::int64_t integer(std::size_t i) const;
   std::optional<std::int64_t> opt_integer(std::size_t i) const;  // nullopt for NULL, else integer(i)
-  double real(std::size_t i) const;                               // 0.0 for NULL or non-numeric
+  double real(std::size_t i) const;                              // 0.0 for NULL or non-numeric
   std::optional<std::string> opt_text(std::size_t i) const { return cols.at(i); }
 };
 
@@ -68,8 +68,8 @@ class Connection {
 };
 
 enum class Access {
-  read,         // a reader connection, no explicit transaction
-  write,        // the writer (SQLite) / any pooled connection (PostgreSQL), in a transaction
+  read,   // a reader connection, no explicit transaction
+  write,  // the writer (SQLite) / any pooled connection (PostgreSQL), in a transaction
   // Like write, but the commit does not wait for the disk (SQLite: synchronous = NORMAL for
   // that commit; PostgreSQL: synchronous_commit = off). The log is written in commit order,
   // so it becomes durable with the next synced commit or checkpoint: a crash of chatd loses
@@ -130,7 +130,7 @@ auto transact(Database& db, F fn, Access access = Access::write) -> std::invoke_
 }
 
 struct DatabaseOptions {
-  int pool_size = 8;                // PostgreSQL connections / SQLite reader connections
+  int pool_size = 8;  // PostgreSQL connections / SQLite reader connections
   // How long a run() waits for a connection (and SQLite for a lock) before Code::unavailable;
   // also PostgreSQL's connect_timeout (rounded up to whole seconds, at least 2).
   std::int64_t busy_timeout_ms = 5000;

@@ -4,7 +4,6 @@
 #include "store/detail.hpp"
 
 #include <libpq-fe.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <charconv>
@@ -12,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <poll.h>
 #include <type_traits>
 #include <utility>
 #include <variant>

@@ -98,9 +98,10 @@ class ApiKeyTest : public store::testing::MigratedStoreTest {
   }
 
   void add_user(const std::string& id, bool admin) {
-    exec("INSERT INTO users (id, email, username, password_hash, created_at, updated_at) "
-         "VALUES ($1, $2, $3, 'x', 0, 0)",
-         {id, id + "@example.com", id});
+    exec(
+        "INSERT INTO users (id, email, username, password_hash, created_at, updated_at) "
+        "VALUES ($1, $2, $3, 'x', 0, 0)",
+        {id, id + "@example.com", id});
     exec("INSERT INTO user_roles (user_id, role) VALUES ($1, 'user')", {id});
     if (admin) exec("INSERT INTO user_roles (user_id, role) VALUES ($1, 'admin')", {id});
   }
@@ -120,9 +121,7 @@ class ApiKeyTest : public store::testing::MigratedStoreTest {
   }
 
   Result<Principal> auth(const std::string& key) { return run(authenticator_->authenticate(key)); }
-  Result<Principal> auth(ApiKeyAuthenticator& other, const std::string& key) {
-    return run(other.authenticate(key));
-  }
+  Result<Principal> auth(ApiKeyAuthenticator& other, const std::string& key) { return run(other.authenticate(key)); }
 
   std::optional<std::int64_t> last_used(const std::string& id) {
     auto rows = select("SELECT last_used_at FROM api_keys WHERE id = $1", {id});
@@ -167,7 +166,10 @@ TEST_P(ApiKeyTest, CreateValidatesNameAndExpiry) {
   EXPECT_EQ(field_of(" \t ", std::nullopt), "name");
   EXPECT_EQ(field_of(std::string(101, 'x'), std::nullopt), "name");
   EXPECT_EQ(field_of("tab\there", std::nullopt), "name");
-  EXPECT_EQ(field_of("c1\xc2\x85" "control", std::nullopt), "name");
+  EXPECT_EQ(field_of("c1\xc2\x85"
+                     "control",
+                     std::nullopt),
+            "name");
   EXPECT_EQ(field_of("ok", kT0), "expires_at");  // not in the future
   EXPECT_EQ(field_of("ok", kT0 - 1), "expires_at");
   // 100 characters of 2-byte UTF-8 are 200 bytes and still fine.

@@ -2,9 +2,8 @@
 // (PostgreSQL when CHATD_TEST_DATABASE_URL is set): places taken before a password is
 // checked, the lock set by the last place, and a success that never lifts another's lock.
 
-#include "auth/store.hpp"
-
 #include "../store/store_fixture.hpp"
+#include "auth/store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -44,12 +43,14 @@ class LockoutStoreTest : public store::testing::MigratedStoreTest {
     return a ? a.value() : db::LoginAttempt{};
   }
   bool succeed(const db::LoginAttempt& attempt, std::int64_t now = kT0) {
-    auto r = store::transact(db(), [&](store::Connection& c) { return db::record_login_success(c, "ann", attempt, now); });
+    auto r =
+        store::transact(db(), [&](store::Connection& c) { return db::record_login_success(c, "ann", attempt, now); });
     EXPECT_TRUE(r) << describe(r.error());
     return r && r.value();
   }
   void release(const db::LoginAttempt& attempt, std::int64_t now = kT0) {
-    auto r = store::transact(db(), [&](store::Connection& c) { return db::release_login_attempt(c, "ann", attempt, now); });
+    auto r =
+        store::transact(db(), [&](store::Connection& c) { return db::release_login_attempt(c, "ann", attempt, now); });
     EXPECT_TRUE(r) << describe(r.error());
   }
   std::int64_t failed_logins() { return select("SELECT failed_logins FROM users WHERE id = 'ann'").rows[0].integer(0); }
@@ -110,7 +111,7 @@ TEST_P(LockoutStoreTest, ParallelAttemptsNeverGetMorePlacesThanTheThreshold) {
 }
 
 TEST_P(LockoutStoreTest, ASuccessDoesNotLiftALockSetMeanwhile) {
-  auto right = begin();  // the right password, still being checked
+  auto right = begin();                                          // the right password, still being checked
   for (std::int64_t n = 2; n <= kThreshold; ++n) (void)begin();  // wrong ones in parallel lock it
   ASSERT_EQ(locked_until(), kT0 + kLockMs);
   EXPECT_FALSE(succeed(right, kT0 + 10));

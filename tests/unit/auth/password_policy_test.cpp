@@ -43,15 +43,17 @@ TEST(NormalizePassword, KeepsWhitespace) {
   EXPECT_EQ(normalize_password("  two  spaces  "), "  two  spaces  ");
   EXPECT_EQ(normalize_password("tab\there"), "tab\there");  // refused later, but not altered
   // NFKC maps the no-break space to a plain space; nothing is trimmed.
-  EXPECT_EQ(normalize_password("\xC2\xA0" "a b\xC2\xA0"), " a b ");
+  EXPECT_EQ(normalize_password("\xC2\xA0"
+                               "a b\xC2\xA0"),
+            " a b ");
   EXPECT_EQ(normalize_password(""), "");
 }
 
 TEST(NormalizePassword, RefusesInvalidUtf8) {
-  for (std::string_view bad : {std::string_view("\xFF"), std::string_view("abc\xC3"),         // truncated
-                               std::string_view("\xC0\xAF"),                                // overlong '/'
-                               std::string_view("\xED\xA0\x80"),                            // surrogate
-                               std::string_view("\xF4\x90\x80\x80"),                        // > U+10FFFF
+  for (std::string_view bad : {std::string_view("\xFF"), std::string_view("abc\xC3"),  // truncated
+                               std::string_view("\xC0\xAF"),                           // overlong '/'
+                               std::string_view("\xED\xA0\x80"),                       // surrogate
+                               std::string_view("\xF4\x90\x80\x80"),                   // > U+10FFFF
                                std::string_view("valid then \x80 stray")}) {
     EXPECT_FALSE(normalize_password(bad).has_value());
   }
@@ -111,18 +113,18 @@ TEST(CheckPassword, RefusesInvalidUtf8) {
 // Well-known entries of leaked-password lists (RockYou, the "top 10,000" lists, NCSC's
 // 100k list) that are at least 12 characters long, plus the calibration examples.
 const char* const kCommonPasswords[] = {
-    "password1234",     "123456789012",     "qwertyuiopas",     "1q2w3e4r5t6y",      "iloveyou1234",
-    "abc123abc123",     "passwordpassword", "football1234",     "qwertyuiop123",     "aaaaaaaaaaaa",
-    "abcdefghijkl",     "Password1234!",    "Password123!",     "monkey123456",      "letmein12345",
-    "baseball1234",     "dragon123456",     "trustno1trustno1", "qwerty123456",      "1234567890qwerty",
-    "princess1234",     "welcome12345",     "superman1234",     "michael12345",      "starwars1234",
-    "password123456",   "iloveyou123456",   "zaq12wsxcde3",     "1qaz2wsx3edc",      "qazwsxedcrfv",
-    "asdfghjkl123",     "computer1234",     "shadow123456",     "master123456",      "1qaz2wsx3edc4rfv",
-    "zaq1xsw2cde3vfr4", "qwertyuiopasdfgh", "abcdefghijklmnop", "P@ssw0rd123456",    "Password123456789",
-    "Welcome@123456",   "Summer2024!!",     "iloveyouiloveyou", "princessprincess",  "starwarsstarwars",
-    "manchesterunited", "harrypotter123",   "pokemon1234567",   "1234qwerasdfzxcv",  "qweasdzxc123456",
-    "111111111111",     "112233445566",     "098765432109",     "passw0rdpassw0rd",  "Qwerty123!@#",
-    "Zaq12wsx!@#$",     "ThisIsMyPassword", "Liverpool123",     "blink182blink182",  "qwer1234asdf",
+    "password1234",     "123456789012",     "qwertyuiopas",     "1q2w3e4r5t6y",     "iloveyou1234",
+    "abc123abc123",     "passwordpassword", "football1234",     "qwertyuiop123",    "aaaaaaaaaaaa",
+    "abcdefghijkl",     "Password1234!",    "Password123!",     "monkey123456",     "letmein12345",
+    "baseball1234",     "dragon123456",     "trustno1trustno1", "qwerty123456",     "1234567890qwerty",
+    "princess1234",     "welcome12345",     "superman1234",     "michael12345",     "starwars1234",
+    "password123456",   "iloveyou123456",   "zaq12wsxcde3",     "1qaz2wsx3edc",     "qazwsxedcrfv",
+    "asdfghjkl123",     "computer1234",     "shadow123456",     "master123456",     "1qaz2wsx3edc4rfv",
+    "zaq1xsw2cde3vfr4", "qwertyuiopasdfgh", "abcdefghijklmnop", "P@ssw0rd123456",   "Password123456789",
+    "Welcome@123456",   "Summer2024!!",     "iloveyouiloveyou", "princessprincess", "starwarsstarwars",
+    "manchesterunited", "harrypotter123",   "pokemon1234567",   "1234qwerasdfzxcv", "qweasdzxc123456",
+    "111111111111",     "112233445566",     "098765432109",     "passw0rdpassw0rd", "Qwerty123!@#",
+    "Zaq12wsx!@#$",     "ThisIsMyPassword", "Liverpool123",     "blink182blink182", "qwer1234asdf",
 };
 
 TEST(CheckPassword, RefusesCommonAndLeakedPasswords) {
@@ -186,19 +188,18 @@ TEST(CheckPassword, RefusesTheUsernameRepeated) {
 // ---------------------------------------------------------------- strong passwords
 
 TEST(CheckPassword, AcceptsRandomStrings) {
-  for (const char* password :
-       {"kX9vB2mQ7pL4zR8w", "q3Zr8pLx0VnT5sYw", "hD7/kP+2mQ9xZa4B", "ZmFrZS1rZXktMTIz", "Yq2pV+8mWc/4tRz1nLs=",
-        "N5w0eJ3hT8rB6uKc1xVd", "jG4sL9mA2qW7eR1tY6uI", "xjw4kq9tz2mbvh7c", "7f3a9c2e1b4d8e6f"}) {
+  for (const char* password : {"kX9vB2mQ7pL4zR8w", "q3Zr8pLx0VnT5sYw", "hD7/kP+2mQ9xZa4B", "ZmFrZS1rZXktMTIz",
+                               "Yq2pV+8mWc/4tRz1nLs=", "N5w0eJ3hT8rB6uKc1xVd", "jG4sL9mA2qW7eR1tY6uI",
+                               "xjw4kq9tz2mbvh7c", "7f3a9c2e1b4d8e6f"}) {
     auto problems = check(password);
     EXPECT_TRUE(problems.empty()) << password << ": " << joined(problems);
   }
 }
 
 TEST(CheckPassword, AcceptsPassphrases) {
-  for (const char* password :
-       {"correct horse battery staple", "correcthorsebatterystaple", "purple monkey dishwasher lamp",
-        "river tiger orange cloud", "sofa window banana kettle", "tacocat-bicycle-42", "my dog is called Rex!",
-        "Br1ght-Sky-Tre3-Lamp"}) {
+  for (const char* password : {"correct horse battery staple", "correcthorsebatterystaple",
+                               "purple monkey dishwasher lamp", "river tiger orange cloud", "sofa window banana kettle",
+                               "tacocat-bicycle-42", "my dog is called Rex!", "Br1ght-Sky-Tre3-Lamp"}) {
     auto problems = check(password);
     EXPECT_TRUE(problems.empty()) << password << ": " << joined(problems);
   }
@@ -206,7 +207,9 @@ TEST(CheckPassword, AcceptsPassphrases) {
 
 TEST(CheckPassword, AcceptsNonAsciiPasswords) {
   // Normalised input, as check_password expects.
-  const char* const german = "Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln am Rhein";
+  const char* const german =
+      "Gr\xC3\xBC\xC3\x9F"
+      "e aus K\xC3\xB6ln am Rhein";
   // "日本語のパスワードですよ": 12 code points, 36 bytes.
   const char* const japanese =
       "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE3\x83\x91\xE3\x82\xB9"

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <liboath/oath.h>
 #include <qrencode.h>
-#include <sys/wait.h>
 
 #include <array>
 #include <cctype>
@@ -20,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sys/wait.h>
 #include <system_error>
 #include <vector>
 
@@ -110,8 +110,7 @@ TEST(Totp, AgreesWithOathtoolCli) {
     const auto secret = decode_base32(secret_text);
     ASSERT_TRUE(secret);
     for (const std::int64_t time : {std::int64_t{0}, std::int64_t{59}, random_time(), random_time()}) {
-      const std::string command =
-          "oathtool --totp -b -N @" + std::to_string(time) + " " + secret_text + " 2>&1";
+      const std::string command = "oathtool --totp -b -N @" + std::to_string(time) + " " + secret_text + " 2>&1";
       const CommandResult result = run_command(command);
       ASSERT_EQ(result.status, 0) << command << "\n" << result.output << "(is oathtool installed?)";
       EXPECT_EQ(result.output, totp_code(*secret, totp_step(time)) + "\n") << command;
@@ -249,7 +248,10 @@ TEST(TotpEnrolment, OtpauthUriExact) {
 }
 
 TEST(TotpEnrolment, OtpauthUriPercentEncodesIssuerAndAccount) {
-  EXPECT_EQ(otpauth_uri("Acme Chat: EU", "b\xC3\xB6" "b&x=1+2#/?%", "JBSWY3DPEHPK3PXP"),
+  EXPECT_EQ(otpauth_uri("Acme Chat: EU",
+                        "b\xC3\xB6"
+                        "b&x=1+2#/?%",
+                        "JBSWY3DPEHPK3PXP"),
             "otpauth://totp/Acme%20Chat%3A%20EU:b%C3%B6b%26x%3D1%2B2%23%2F%3F%25"
             "?secret=JBSWY3DPEHPK3PXP&issuer=Acme%20Chat%3A%20EU&algorithm=SHA1&digits=6&period=30");
   // Without an issuer there is nothing to prefix, and no empty issuer parameter.
@@ -325,7 +327,7 @@ TEST(TotpEnrolment, QrSvgIsSelfContainedAndEncodesTheText) {
 
 TEST(TotpEnrolment, QrSvgFailuresAreEmpty) {
   EXPECT_EQ(qr_svg(""), "");
-  EXPECT_EQ(qr_svg(std::string(3000, 'x')), "");  // over a version-40 symbol's capacity at M
+  EXPECT_EQ(qr_svg(std::string(3000, 'x')), "");         // over a version-40 symbol's capacity at M
   EXPECT_FALSE(qr_svg(std::string(2331, 'x')).empty());  // exactly the capacity
 }
 
@@ -409,19 +411,17 @@ TEST_F(VerifyTotp, AcceptsSurroundingWhitespaceOnly) {
 TEST_F(VerifyTotp, RefusesMalformedCodes) {
   const std::string code = code_at(0);
   for (const std::string& bad : {
-           std::string(),
-           std::string("      "),
-           code.substr(0, 5),                                // 5 digits
-           code.substr(1),                                   //
-           code + "0",                                       // 7 digits
-           "0" + code,                                       //
-           code.substr(0, 5) + "a",                          // non-digit
-           "+" + code.substr(1),                             //
-           "-" + code.substr(1),                             //
-           std::string("\xEF\xBC\x91\xEF\xBC\x92\xEF\xBC\x93"),  // full-width digits
-           code + std::string(1, '\0'),                      // embedded NUL
-           std::string(1, '\0') + code,                      //
-           code + code,                                      //
+           std::string(), std::string("      "), code.substr(0, 5),  // 5 digits
+           code.substr(1),                                           //
+           code + "0",                                               // 7 digits
+           "0" + code,                                               //
+           code.substr(0, 5) + "a",                                  // non-digit
+           "+" + code.substr(1),                                     //
+           "-" + code.substr(1),                                     //
+           std::string("\xEF\xBC\x91\xEF\xBC\x92\xEF\xBC\x93"),      // full-width digits
+           code + std::string(1, '\0'),                              // embedded NUL
+           std::string(1, '\0') + code,                              //
+           code + code,                                              //
        }) {
     EXPECT_FALSE(verify_totp(secret_, bad, kNow, -1)) << '"' << bad << '"';
   }
@@ -501,10 +501,10 @@ TEST(TotpRecoveryCodes, TellsThemApartFromTotpCodes) {
   EXPECT_FALSE(looks_like_recovery_code(" 123456 "));
   EXPECT_FALSE(looks_like_recovery_code(totp_code(rfc_secret(), 1)));
   EXPECT_FALSE(looks_like_recovery_code(""));
-  EXPECT_FALSE(looks_like_recovery_code("abcde-fghj"));     // 9
-  EXPECT_FALSE(looks_like_recovery_code("abcde-fghjkm"));   // 11
-  EXPECT_FALSE(looks_like_recovery_code("abcde-fghju"));    // 'u' is not in the alphabet
-  EXPECT_FALSE(looks_like_recovery_code("abcde_fghjk"));    // other separators
+  EXPECT_FALSE(looks_like_recovery_code("abcde-fghj"));    // 9
+  EXPECT_FALSE(looks_like_recovery_code("abcde-fghjkm"));  // 11
+  EXPECT_FALSE(looks_like_recovery_code("abcde-fghju"));   // 'u' is not in the alphabet
+  EXPECT_FALSE(looks_like_recovery_code("abcde_fghjk"));   // other separators
   EXPECT_FALSE(looks_like_recovery_code("abcde-fgh\xC3\xA9"));
 }
 

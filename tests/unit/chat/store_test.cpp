@@ -354,10 +354,9 @@ TEST_P(ChatSearchTest, QuerySyntaxInTheInputIsNeverInterpreted) {
   }
   // Operator names are words like any other and must be present too, so none of these
   // match anything (read as syntax, most would match one or two conversations).
-  for (const std::string q :
-       {"holiday AND quantum", "holiday OR quantum", "holiday NOT paris", "NEAR(holiday paris)",
-        "NEAR(holiday paris, 5)", "title:holiday", "body:holiday", "content:quantum", "holiday & quantum",
-        "holiday | quantum", "{body}: holiday"}) {
+  for (const std::string q : {"holiday AND quantum", "holiday OR quantum", "holiday NOT paris", "NEAR(holiday paris)",
+                              "NEAR(holiday paris, 5)", "title:holiday", "body:holiday", "content:quantum",
+                              "holiday & quantum", "holiday | quantum", "{body}: holiday"}) {
     EXPECT_EQ(search("alice", q), Ids{}) << q;
   }
   // No word at all matches nothing rather than everything, and is not an error.
@@ -380,7 +379,8 @@ TEST_P(ChatSearchTest, QuoteEscaping) {
 TEST_P(ChatSearchTest, DeletedConversationsAndTheirMessagesAreNotFound) {
   ASSERT_EQ(search("alice", "quantum"), Ids{physics});
   ASSERT_EQ(search("alice", "physics"), Ids{physics});
-  auto deleted = write([&](store::Connection& c) { return db::soft_delete_conversation(c, "alice", physics, kT0 + 9); });
+  auto deleted =
+      write([&](store::Connection& c) { return db::soft_delete_conversation(c, "alice", physics, kT0 + 9); });
   ASSERT_TRUE(deleted && deleted.value());
   EXPECT_EQ(search("alice", "quantum"), Ids{});
   EXPECT_EQ(search("alice", "physics"), Ids{});
@@ -722,8 +722,7 @@ TEST_P(ChatStoreTest, ListingsAndQuotaAreServedByIndexes) {
   EXPECT_EQ(messages_plan.find("TEMP B-TREE"), std::string::npos) << messages_plan;
   EXPECT_EQ(messages_plan.find("Sort"), std::string::npos) << messages_plan;
 
-  const std::string quota =
-      plan_of([&](store::Connection& c) { return db::tokens_used(c, "alice", kT0).has_value(); });
+  const std::string quota = plan_of([&](store::Connection& c) { return db::tokens_used(c, "alice", kT0).has_value(); });
   EXPECT_NE(quota.find("usage_events_user_idx"), std::string::npos) << quota;
   if (!is_postgres()) {
     EXPECT_NE(quota.find("(user_id=? AND created_at>?)"), std::string::npos) << quota;

@@ -204,7 +204,7 @@ TEST_P(UsageRecorderTest, ARefusedPoolHandsTheEventsBackAndTheNextRecordStillWor
   Hold hold(pool);
   ASSERT_TRUE(hold.holding());
   ASSERT_TRUE(mail::test::eventually([&] { return pool.busy() == 1; }));  // taken off the queue
-  ASSERT_TRUE(pool.try_submit([] {}));  // the pool's queue (capacity 1) is now full
+  ASSERT_TRUE(pool.try_submit([] {}));                                    // the pool's queue (capacity 1) is now full
   UsageRecorder recorder(db(), pool, log_);
   std::vector<UsageEvent> events{event(7)};
   EXPECT_FALSE(recorder.record(events));

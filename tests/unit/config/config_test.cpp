@@ -1,14 +1,13 @@
 #include "config/config.hpp"
 
 #include <gtest/gtest.h>
-
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <string>
+#include <sys/stat.h>
 #include <vector>
 
 using chatd::LogFormat;
@@ -835,8 +834,10 @@ class ConfigProductionRefusal : public testing::TestWithParam<RefusalCase> {};
 LoadResult load_production(const Env& changes, const std::string& mounts = {}) {
   Env env = production();
   for (const auto& [k, v] : changes) {
-    if (v.empty()) env.erase(k);
-    else env[k] = v;
+    if (v.empty())
+      env.erase(k);
+    else
+      env[k] = v;
   }
   Sources s = sources_of(env);
   s.proc_mounts = mounts;

@@ -13,7 +13,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string dumped(std::string_view s) { return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dumped(std::string_view s) {
+  return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string quoted(std::string_view s) {
   std::string out;
@@ -22,10 +24,10 @@ std::string quoted(std::string_view s) {
 }
 
 TEST(JsonWriter, EscapesStringsAsNlohmannDumps) {
-  for (std::string_view s : {std::string_view(""), std::string_view("plain"), std::string_view("quote \" and \\ back"),
-                             std::string_view("\b\f\n\r\t"), std::string_view("\x01\x1f", 2),
-                             std::string_view("nul\0byte", 8), std::string_view("a\xC3\xA9\xE4\xBD\xA0\xF0\x9F\x98\x80z"),
-                             std::string_view("</script>")}) {
+  for (std::string_view s :
+       {std::string_view(""), std::string_view("plain"), std::string_view("quote \" and \\ back"),
+        std::string_view("\b\f\n\r\t"), std::string_view("\x01\x1f", 2), std::string_view("nul\0byte", 8),
+        std::string_view("a\xC3\xA9\xE4\xBD\xA0\xF0\x9F\x98\x80z"), std::string_view("</script>")}) {
     EXPECT_EQ(quoted(s), dumped(s)) << s.size();
   }
 }
@@ -40,10 +42,10 @@ TEST(JsonWriter, EscapesDelForTerminalsReadingTheLog) {
 TEST(JsonWriter, ReplacesInvalidUtf8) {
   const std::string replacement = "\xEF\xBF\xBD";
   EXPECT_EQ(quoted("a\xFFz"), "\"a" + replacement + "z\"");
-  EXPECT_EQ(quoted("\xC3"), "\"" + replacement + "\"");                      // cut short at the end
-  EXPECT_EQ(quoted("\xC0\xAF"), "\"" + replacement + replacement + "\"");    // overlong '/'
+  EXPECT_EQ(quoted("\xC3"), "\"" + replacement + "\"");                                      // cut short at the end
+  EXPECT_EQ(quoted("\xC0\xAF"), "\"" + replacement + replacement + "\"");                    // overlong '/'
   EXPECT_EQ(quoted("\xED\xA0\x80"), "\"" + replacement + replacement + replacement + "\"");  // a surrogate
-  EXPECT_EQ(quoted("\xF4\x90\x80\x80").substr(0, 4), "\"" + replacement);  // above U+10FFFF
+  EXPECT_EQ(quoted("\xF4\x90\x80\x80").substr(0, 4), "\"" + replacement);                    // above U+10FFFF
   // Whatever goes in, what comes out parses, and valid text survives unchanged around it.
   auto back = json::parse(quoted("ok \xE2\x82 then \xE2\x82\xAC")).get<std::string>();
   EXPECT_EQ(back, "ok " + replacement + replacement + " then \xE2\x82\xAC");
@@ -67,14 +69,19 @@ TEST(JsonWriter, WritesNumbersThatReadBackExactly) {
     EXPECT_EQ(json::parse(out).get<double>(), d) << out;
   }
   std::string out;
-  JsonWriter(out).begin_array().number(std::numeric_limits<std::int64_t>::min()).number(std::numeric_limits<double>::quiet_NaN()).number(std::numeric_limits<double>::infinity()).end_array();
+  JsonWriter(out)
+      .begin_array()
+      .number(std::numeric_limits<std::int64_t>::min())
+      .number(std::numeric_limits<double>::quiet_NaN())
+      .number(std::numeric_limits<double>::infinity())
+      .end_array();
   EXPECT_EQ(out, "[-9223372036854775808,null,null]");
 }
 
 struct Recorder final : JsonVisitor {
   void value(const JsonPath& at, const JsonValue& v) override {
     if (at.is({"choices", 0, "delta", "content"}) && v.kind == JsonKind::string) content.emplace_back(v.text);
-    if (at.is({"choices", 1}) ) second_choice_kind = v.kind;
+    if (at.is({"choices", 1})) second_choice_kind = v.kind;
     if (at.is({"usage", "prompt_tokens"}) && v.kind == JsonKind::integer) prompt = v.integer;
     if (at.is({"n"})) number = v.number;
     if (at.is({"big"})) big_kind = v.kind;
@@ -116,7 +123,8 @@ TEST(JsonScan, PathsDoNotMatchAcrossKinds) {
 }
 
 TEST(JsonScan, RefusesWhatIsNotOneJsonValue) {
-  for (std::string_view bad : {"", "{", R"({"a":1,})", "[1 2]", "{} {}", R"({"a":"\x01"})", "nul", "{\"a\":\"\xFF\"}"}) {
+  for (std::string_view bad :
+       {"", "{", R"({"a":1,})", "[1 2]", "{} {}", R"({"a":"\x01"})", "nul", "{\"a\":\"\xFF\"}"}) {
     Recorder r;
     EXPECT_FALSE(scan_json(bad, r)) << bad;
   }

@@ -2,11 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace chatd {
 namespace {
@@ -78,8 +78,7 @@ TEST(Log, TextFormat) {
   }
   auto lines = file.lines();
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_NE(lines[0].find(" INFO  server.listening address=127.0.0.1 port=8080 note=\"two words\""),
-            std::string::npos)
+  EXPECT_NE(lines[0].find(" INFO  server.listening address=127.0.0.1 port=8080 note=\"two words\""), std::string::npos)
       << lines[0];
 }
 

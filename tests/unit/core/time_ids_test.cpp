@@ -24,9 +24,10 @@ TEST(Time, ParsesRfc3339) {
 }
 
 TEST(Time, RejectsMalformedTimestamps) {
-  for (const char* bad : {"", "2026-11-22", "2026-11-22 08:00:00Z", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-                          "2025-02-29T00:00:00Z", "2026-11-22T24:00:00Z", "2026-11-22T08:00:00", "2026-11-22T08:00:00.Z",
-                          "2026-11-22T08:00:00Zjunk", "2026-11-22T08:00:00+1:00", "abcd-11-22T08:00:00Z"}) {
+  for (const char* bad :
+       {"", "2026-11-22", "2026-11-22 08:00:00Z", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+        "2025-02-29T00:00:00Z", "2026-11-22T24:00:00Z", "2026-11-22T08:00:00", "2026-11-22T08:00:00.Z",
+        "2026-11-22T08:00:00Zjunk", "2026-11-22T08:00:00+1:00", "abcd-11-22T08:00:00Z"}) {
     EXPECT_FALSE(parse_rfc3339(bad).has_value()) << bad;
   }
 }
@@ -35,9 +36,9 @@ TEST(Ids, UuidV7Layout) {
   std::string id = new_uuid_v7(1795334400123);
   ASSERT_EQ(id.size(), 36u);
   EXPECT_TRUE(is_uuid(id));
-  EXPECT_EQ(id[14], '7');                                   // version
+  EXPECT_EQ(id[14], '7');                                          // version
   EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos);  // variant
-  EXPECT_EQ(id.substr(0, 13), "01a20244-e87b");             // 48-bit millisecond timestamp
+  EXPECT_EQ(id.substr(0, 13), "01a20244-e87b");                    // 48-bit millisecond timestamp
 }
 
 TEST(Ids, UniqueAndTimeOrdered) {

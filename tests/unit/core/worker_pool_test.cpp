@@ -1,18 +1,18 @@
-#include "core/async.hpp"
 #include "core/worker_pool.hpp"
+
+#include "core/async.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
-
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <sys/resource.h>
 #include <thread>
 
 namespace chatd {
@@ -111,8 +111,8 @@ TEST(RunBlocking, ResumesWithTheValue) {
           return 41 + 1;
         });
         // Resumed on the io_context's thread, the work done elsewhere.
-        co_return std::pair{r.value(), ran_on != std::this_thread::get_id() &&
-                                           std::this_thread::get_id() == network_thread};
+        co_return std::pair{r.value(),
+                            ran_on != std::this_thread::get_id() && std::this_thread::get_id() == network_thread};
       },
       asio::use_future);
   ioc.run();

@@ -2,7 +2,6 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>
-
 #include <gtest/gtest.h>
 
 #include <string>
@@ -87,12 +86,13 @@ TEST(Framing, HeadProblemsInTheTransportsOrder) {
   ASSERT_TRUE(types);
   EXPECT_EQ(types->detail, "Content-Type is repeated");
 
-  auto gzip = head_problem(parse_head("POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n\r\n"), std::nullopt, 10);
+  auto gzip =
+      head_problem(parse_head("POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n\r\n"), std::nullopt, 10);
   ASSERT_TRUE(gzip);
   EXPECT_EQ(gzip->code, Code::unsupported);
   EXPECT_EQ(gzip->reason, "unsupported_media_type");
-  EXPECT_FALSE(head_problem(parse_head("POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: identity\r\n\r\n"),
-                            std::nullopt, 10));
+  EXPECT_FALSE(
+      head_problem(parse_head("POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: identity\r\n\r\n"), std::nullopt, 10));
 
   auto large = head_problem(parse_head("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"), 11, 10);
   ASSERT_TRUE(large);

@@ -1,16 +1,17 @@
 #include "http/pipeline.hpp"
+
 #include "http/problem.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace chatd::http {
 namespace {
@@ -108,8 +109,8 @@ TEST_F(PipelineTest, JsonWithCharsetAccepted) {
 }
 
 TEST_F(PipelineTest, WrongContentTypeIs415) {
-  for (const char* ct : {"text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1",
-                         "application/jsonx"}) {
+  for (const char* ct :
+       {"text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", "application/jsonx"}) {
     Response res = run(make(bhttp::verb::post, "/echo", R"({"a":1})", ct));
     EXPECT_EQ(res.result_int(), 415u) << ct;
     EXPECT_EQ(json(res)["code"], "unsupported_media_type");
@@ -234,7 +235,8 @@ TEST_F(PipelineTest, RequestIdEchoedWhenValidElseGenerated) {
   Request req = make(bhttp::verb::get, "/items/1");
   req.set("X-Request-Id", "abc.DEF_123-x");
   EXPECT_EQ(run(req)["X-Request-Id"], "abc.DEF_123-x");
-  for (std::string bad : {std::string("has space"), std::string("semi;colon"), std::string(129, 'a'), std::string("")}) {
+  for (std::string bad :
+       {std::string("has space"), std::string("semi;colon"), std::string(129, 'a'), std::string("")}) {
     Request r2 = make(bhttp::verb::get, "/items/1");
     r2.set("X-Request-Id", bad);
     std::string got(run(r2)["X-Request-Id"]);

@@ -49,12 +49,13 @@ TEST(Problem, MapsEveryCanonicalCode) {
 
 // API.md, "Conventions": the problem codes a client may see.
 TEST(Problem, TheContractListIsApiMdsList) {
-  const std::set<std::string_view> api_md = {
-      "invalid_json",      "unauthorized",   "invalid_credentials", "otp_required",      "invalid_otp",
-      "token_reused",      "forbidden",      "email_not_verified",  "account_disabled",  "not_found",
-      "conflict",          "unsupported_media_type", "payload_too_large", "validation_failed", "account_locked",
-      "rate_limited",      "upstream_error", "unavailable",         "upstream_timeout",  "invalid_token",
-      "internal_error"};
+  const std::set<std::string_view> api_md = {"invalid_json",      "unauthorized",       "invalid_credentials",
+                                             "otp_required",      "invalid_otp",        "token_reused",
+                                             "forbidden",         "email_not_verified", "account_disabled",
+                                             "not_found",         "conflict",           "unsupported_media_type",
+                                             "payload_too_large", "validation_failed",  "account_locked",
+                                             "rate_limited",      "upstream_error",     "unavailable",
+                                             "upstream_timeout",  "invalid_token",      "internal_error"};
   std::set<std::string_view> ours(contract_codes().begin(), contract_codes().end());
   EXPECT_EQ(ours, api_md);
 }

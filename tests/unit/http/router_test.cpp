@@ -69,8 +69,8 @@ TEST(Router, LiteralBeatsParameter) {
 TEST(Router, UnknownPathIsNotKnown) {
   Router r = table();
   PathParams p;
-  for (const char* path : {"/nope", "/healthz/", "/conversations//messages", "//healthz", "", "healthz",
-                           "/conversations/x/messages/y"}) {
+  for (const char* path :
+       {"/nope", "/healthz/", "/conversations//messages", "//healthz", "", "healthz", "/conversations/x/messages/y"}) {
     Match m = r.match(bhttp::verb::get, path, p);
     EXPECT_EQ(m.route, nullptr) << path;
     EXPECT_FALSE(m.path_known) << path;

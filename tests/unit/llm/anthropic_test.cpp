@@ -35,14 +35,20 @@ std::string event(const std::string& name, const std::string& data) {
 }
 
 const std::string kStream =
-    event("message_start",
-          R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude","stop_reason":null,"usage":{"input_tokens":25,"output_tokens":1}}})") +
-    event("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})") +
+    event(
+        "message_start",
+        R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude","stop_reason":null,"usage":{"input_tokens":25,"output_tokens":1}}})") +
+    event("content_block_start",
+          R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})") +
     event("ping", R"({"type": "ping"})") +
-    event("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}})") +
-    event("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"! \u4f60\u597d"}})") +
+    event("content_block_delta",
+          R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}})") +
+    event("content_block_delta",
+          R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"! \u4f60\u597d"}})") +
     event("content_block_stop", R"({"type":"content_block_stop","index":0})") +
-    event("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}})") +
+    event(
+        "message_delta",
+        R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}})") +
     event("message_stop", R"({"type":"message_stop"})");
 
 void expect_stream_result(const fake::CallResult& r) {
@@ -60,10 +66,9 @@ TEST(AnthropicProvider, SendsTheDocumentedRequest) {
   AnthropicProvider provider(options(), transport);
   ChatRequest request;
   request.model = "claude-3-5-haiku-latest";
-  request.messages = {{"system", "Be brief."},       {"assistant", "Welcome!"}, {"user", "Hi"},
-                      {"user", "Are you there?"},    {"system", "Answer in English."},
-                      {"assistant", "Yes."},         {"assistant", "  "},       {"assistant", "How can I help?"},
-                      {"user", "Tell me a joke"}};
+  request.messages = {{"system", "Be brief."},    {"assistant", "Welcome!"},        {"user", "Hi"},
+                      {"user", "Are you there?"}, {"system", "Answer in English."}, {"assistant", "Yes."},
+                      {"assistant", "  "},        {"assistant", "How can I help?"}, {"user", "Tell me a joke"}};
   request.temperature = 0.2;
   request.top_p = 0.9;
   request.stop = {"###"};
@@ -128,10 +133,12 @@ TEST(AnthropicProvider, MapsStopReasons) {
   for (const auto& [reason, mapped] : std::vector<std::pair<std::string, std::string>>{
            {"end_turn", "stop"}, {"stop_sequence", "stop"}, {"max_tokens", "length"}, {"refusal", "content_filter"}}) {
     FakeTransport transport;
-    transport.script.chunks = {event("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}})") +
-                               event("message_delta", R"({"type":"message_delta","delta":{"stop_reason":")" + reason +
-                                                          R"("},"usage":{"output_tokens":1}})") +
-                               event("message_stop", R"({"type":"message_stop"})")};
+    transport.script.chunks = {
+        event("content_block_delta",
+              R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}})") +
+        event("message_delta",
+              R"({"type":"message_delta","delta":{"stop_reason":")" + reason + R"("},"usage":{"output_tokens":1}})") +
+        event("message_stop", R"({"type":"message_stop"})")};
     AnthropicProvider provider(options(), transport);
     auto r = call(provider, sample_request());
     ASSERT_EQ(r.outcome.status, Status::complete);
@@ -158,7 +165,8 @@ TEST(AnthropicProvider, ErrorEventFailsMidStream) {
 
 TEST(AnthropicProvider, OverloadBeforeAnyTextIsRetryable) {
   FakeTransport transport;
-  transport.script.chunks = {event("error", R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})")};
+  transport.script.chunks = {
+      event("error", R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})")};
   AnthropicProvider provider(options(), transport);
   auto r = call(provider, sample_request());
   EXPECT_EQ(r.outcome.status, Status::error);
@@ -169,7 +177,8 @@ TEST(AnthropicProvider, HttpErrors) {
   FakeTransport transport;
   transport.script.status = 429;
   transport.script.headers = {{"retry-after", "12"}};
-  transport.script.chunks = {R"({"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your rate limit"}})"};
+  transport.script.chunks = {
+      R"({"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your rate limit"}})"};
   AnthropicProvider provider(options(), transport);
   auto r = call(provider, sample_request());
   EXPECT_EQ(r.outcome.status, Status::error);
@@ -184,7 +193,8 @@ TEST(AnthropicProvider, HttpErrors) {
   EXPECT_EQ(r.outcome.upstream_status, 529);
 
   transport.script.status = 400;
-  transport.script.chunks = {R"({"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate"}})"};
+  transport.script.chunks = {
+      R"({"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate"}})"};
   r = call(provider, sample_request());
   EXPECT_FALSE(r.outcome.retryable);
   EXPECT_EQ(r.outcome.detail, "the provider answered 400");

@@ -65,7 +65,8 @@ const std::string kStream =
     message("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":", world"},"p":"ab"})") +
     message("contentBlockStop", R"({"contentBlockIndex":0,"p":"abcdefghijk"})") +
     message("messageStop", R"({"p":"abc","stopReason":"max_tokens"})") +
-    message("metadata", R"({"metrics":{"latencyMs":321},"p":"ab","usage":{"inputTokens":17,"outputTokens":5,"totalTokens":22}})");
+    message("metadata",
+            R"({"metrics":{"latencyMs":321},"p":"ab","usage":{"inputTokens":17,"outputTokens":5,"totalTokens":22}})");
 
 void expect_stream_result(const fake::CallResult& r) {
   ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
@@ -113,9 +114,8 @@ TEST(BedrockProvider, SendsASignedConverseStreamRequest) {
   SigV4Request to_sign;
   to_sign.method = "POST";
   to_sign.path = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream";
-  to_sign.headers = {{"host", "127.0.0.1:8443"},
-                     {"content-type", "application/json"},
-                     {"x-amz-date", "20240102T030405Z"}};
+  to_sign.headers = {
+      {"host", "127.0.0.1:8443"}, {"content-type", "application/json"}, {"x-amz-date", "20240102T030405Z"}};
   to_sign.body = sent.body;
   const SigV4Result signature = sigv4_sign(to_sign, options().credentials, "us-east-1", "bedrock", "20240102T030405Z");
   EXPECT_NE(signature.canonical_request.find("/model/anthropic.claude-3-haiku-20240307-v1%253A0/converse-stream"),
@@ -138,7 +138,8 @@ TEST(BedrockProvider, SessionTokenIsSignedAndSent) {
   auto r = call(provider, sample_request());
   ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
   const UpstreamRequest& sent = transport.requests.at(0);
-  EXPECT_EQ(sent.url, "https://bedrock.internal.example:443/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream");
+  EXPECT_EQ(sent.url,
+            "https://bedrock.internal.example:443/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream");
   EXPECT_EQ(sent.headers.size(), 4u);
   EXPECT_EQ(transport.sent_header("x-amz-security-token"), "session-token-value");
 
@@ -191,7 +192,13 @@ TEST(BedrockProvider, StreamsAcrossEverySplitPoint) {
 
 TEST(BedrockProvider, MissingMetadataMeansEstimatedUsage) {
   FakeTransport transport;
-  transport.script.chunks = {kStream.substr(0, kStream.size() - message("metadata", R"({"metrics":{"latencyMs":321},"p":"ab","usage":{"inputTokens":17,"outputTokens":5,"totalTokens":22}})").size())};
+  transport.script.chunks = {kStream.substr(
+      0,
+      kStream.size() -
+          message(
+              "metadata",
+              R"({"metrics":{"latencyMs":321},"p":"ab","usage":{"inputTokens":17,"outputTokens":5,"totalTokens":22}})")
+              .size())};
   BedrockProvider provider(options(), transport);
   auto r = call(provider, sample_request());
   ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
@@ -253,7 +260,8 @@ TEST(BedrockProvider, BadCrcFails) {
 TEST(BedrockProvider, HttpErrorsUseMessageAndErrorTypeHeader) {
   FakeTransport transport;
   transport.script.status = 429;
-  transport.script.headers = {{"x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"}};
+  transport.script.headers = {
+      {"x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"}};
   transport.script.chunks = {R"({"message":"Too many requests, please wait before trying again."})"};
   BedrockProvider provider(options(), transport);
   auto r = call(provider, sample_request());
@@ -287,7 +295,8 @@ TEST(BedrockProvider, TransportFailures) {
   EXPECT_TRUE(r.outcome.retryable);
 
   transport.script.send_error.reset();
-  transport.script.chunks = {kStream.substr(0, kStream.find(message("contentBlockStop", R"({"contentBlockIndex":0,"p":"abcdefghijk"})")))};
+  transport.script.chunks = {
+      kStream.substr(0, kStream.find(message("contentBlockStop", R"({"contentBlockIndex":0,"p":"abcdefghijk"})")))};
   transport.script.read_error = Code::upstream;
   r = call(provider, sample_request());
   EXPECT_EQ(r.outcome.status, Status::error);
@@ -304,7 +313,8 @@ TEST(BedrockProvider, NonStreamingConverse) {
   request.stream = false;
   auto r = call(provider, request);
   ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
-  EXPECT_EQ(transport.requests.at(0).url, "http://127.0.0.1:8443/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse");
+  EXPECT_EQ(transport.requests.at(0).url,
+            "http://127.0.0.1:8443/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse");
   EXPECT_EQ(r.deltas, std::vector<std::string>{"Hi you"});
   EXPECT_EQ(r.outcome.finish_reason, "stop");
   EXPECT_TRUE(r.outcome.usage_reported);

@@ -45,7 +45,8 @@ TEST(DemoProvider, StreamsACannedAnswerWordByWord) {
   }
   EXPECT_EQ(r.outcome.finish_reason, "stop");
   EXPECT_FALSE(r.outcome.usage_reported);
-  EXPECT_EQ(r.outcome.usage.prompt_tokens, estimate_prompt_tokens(request_saying("What is\n the   capital of France?").messages));
+  EXPECT_EQ(r.outcome.usage.prompt_tokens,
+            estimate_prompt_tokens(request_saying("What is\n the   capital of France?").messages));
   EXPECT_EQ(r.outcome.usage.completion_tokens, estimate_tokens(r.outcome.text));
 }
 

@@ -33,12 +33,24 @@ EventStreamMessage every_header_type() {
 
 // Built byte by byte, independently of the encoder; the CRCs come from Python's zlib.crc32.
 std::string bedrock_fixture() {
-  return "\x00\x00\x00\x9f"s    // total length 159
-         "\x00\x00\x00\x57"s    // headers length 87
-         "\xc3\x7b\xab\xff"s    // prelude CRC
-         "\x0b" ":event-type" "\x07" "\x00\x11"s "contentBlockDelta"
-         "\x0d" ":content-type" "\x07" "\x00\x10"s "application/json"
-         "\x0d" ":message-type" "\x07" "\x00\x05"s "event"
+  return "\x00\x00\x00\x9f"s  // total length 159
+         "\x00\x00\x00\x57"s  // headers length 87
+         "\xc3\x7b\xab\xff"s  // prelude CRC
+         "\x0b"
+         ":event-type"
+         "\x07"
+         "\x00\x11"s
+         "contentBlockDelta"
+         "\x0d"
+         ":content-type"
+         "\x07"
+         "\x00\x10"s
+         "application/json"
+         "\x0d"
+         ":message-type"
+         "\x07"
+         "\x00\x05"s
+         "event"
          "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hi\"},\"p\":\"abcd\"}"
          "\xf2\xac\xe5\xff"s;  // message CRC
 }

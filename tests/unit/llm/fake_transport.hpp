@@ -3,12 +3,11 @@
 // answer (status, headers, body in given chunks, optionally ending in a read error), and a few
 // helpers to run a provider call to its end on a local io_context.
 
+#include "../run_awaitable.hpp"
 #include "core/result.hpp"
 #include "llm/cancel.hpp"
 #include "llm/provider.hpp"
 #include "llm/transport.hpp"
-
-#include "../run_awaitable.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

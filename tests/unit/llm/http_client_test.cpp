@@ -1,5 +1,7 @@
 #include "llm/http_client.hpp"
 
+#include "../run_awaitable.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,15 +15,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-#include <gtest/gtest.h>
-
-#include "../run_awaitable.hpp"
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -33,8 +32,6 @@
 #include <functional>
 #include <mutex>
 #include <thread>
-
-#include <unistd.h>
 
 namespace chatd::llm {
 namespace {
@@ -89,8 +86,7 @@ Cert make_cert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* iss
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
-                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509* signer = issuer ? issuer : cert.get();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
   if (san.empty()) {
@@ -157,17 +153,17 @@ struct Ca {
 // A scripted HTTP/1.1 server on 127.0.0.1:0 with its own thread and io_context.
 
 enum class Script {
-  ok,                  // 200 with a Content-Length body, keep-alive
-  chunked_slowly,      // chunked body written a few bytes at a time with pauses
-  close_after_answer,  // answers like `ok`, then closes the connection (no Connection: close)
+  ok,                   // 200 with a Content-Length body, keep-alive
+  chunked_slowly,       // chunked body written a few bytes at a time with pauses
+  close_after_answer,   // answers like `ok`, then closes the connection (no Connection: close)
   ok_connection_close,  // answers like `ok` with Connection: close, then reads on (never answers again)
-  never_answer,        // reads the request, then waits for the client to go away
-  dribble,             // a Content-Length body of 100 bytes, one byte every 50 ms
-  slow,                // answers like `ok` after 300 ms
-  huge_head,           // a 100 KiB response head
-  stream_then_hold,    // a chunked head and one chunk, then waits for the client to go away
-  until_close,         // a body delimited by closing the connection
-  silent,              // accepts and never reads or writes
+  never_answer,         // reads the request, then waits for the client to go away
+  dribble,              // a Content-Length body of 100 bytes, one byte every 50 ms
+  slow,                 // answers like `ok` after 300 ms
+  huge_head,            // a 100 KiB response head
+  stream_then_hold,     // a chunked head and one chunk, then waits for the client to go away
+  until_close,          // a body delimited by closing the connection
+  silent,               // accepts and never reads or writes
 };
 
 constexpr std::string_view kChunkedWire =
@@ -300,9 +296,7 @@ class TestServer {
           co_await pause(300ms);
           if (!co_await put(stream, ok_answer)) co_return;
           break;
-        case Script::close_after_answer:
-          co_await put(stream, ok_answer);
-          co_return;
+        case Script::close_after_answer: co_await put(stream, ok_answer); co_return;
         case Script::ok_connection_close:
           co_await put(stream, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\nX-Test: yes\r\n\r\nhello");
           co_await wait_for_eof(stream);  // a client that pooled this connection would hang here
@@ -313,9 +307,7 @@ class TestServer {
             co_await pause(1ms);
           }
           break;
-        case Script::never_answer:
-          co_await wait_for_eof(stream);
-          co_return;
+        case Script::never_answer: co_await wait_for_eof(stream); co_return;
         case Script::dribble: {
           if (!co_await put(stream, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")) co_return;
           for (int i = 0; i < 100; ++i) {
@@ -334,11 +326,8 @@ class TestServer {
           if (!co_await put(stream, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")) co_return;
           co_await wait_for_eof(stream);
           co_return;
-        case Script::until_close:
-          co_await put(stream, "HTTP/1.1 200 OK\r\n\r\nuntil the end");
-          co_return;
-        case Script::silent:
-          co_return;
+        case Script::until_close: co_await put(stream, "HTTP/1.1 200 OK\r\n\r\nuntil the end"); co_return;
+        case Script::silent: co_return;
       }
     }
   }

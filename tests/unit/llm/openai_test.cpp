@@ -11,9 +11,9 @@
 namespace chatd::llm {
 namespace {
 
-using nlohmann::json;
 using fake::call;
 using fake::FakeTransport;
+using nlohmann::json;
 using Status = Outcome::Status;
 
 ChatRequest sample_request() {
@@ -35,7 +35,8 @@ std::string data(const std::string& json_text) { return "data: " + json_text + "
 
 // A typical stream with include_usage: role chunk, two text chunks, finish, usage, [DONE].
 const std::string kStream =
-    data(R"({"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null})") +
+    data(
+        R"({"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null})") +
     data(R"({"id":"c1","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}],"usage":null})") +
     ": keep-alive comment\n\n" +
     data(R"({"id":"c1","choices":[{"index":0,"delta":{"content":"lo, w\u00f6rld"},"finish_reason":null}]})") +

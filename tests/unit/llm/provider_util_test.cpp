@@ -51,9 +51,9 @@ TEST(ProviderUtil, RedactsAndCuts) {
 }
 
 TEST(ProviderUtil, MakesConversationsAlternate) {
-  std::vector<ChatMessage> messages = {{"assistant", "greeting"}, {"system", "s1"}, {"user", "a"},
-                                       {"user", ""},              {"user", "b"},   {"developer", "s2"},
-                                       {"tool", "c"},             {"assistant", "d"}};
+  std::vector<ChatMessage> messages = {
+      {"assistant", "greeting"}, {"system", "s1"}, {"user", "a"},     {"user", ""}, {"user", "b"},
+      {"developer", "s2"},       {"tool", "c"},    {"assistant", "d"}};
   AlternatingConversation c = to_alternating(messages);
   EXPECT_EQ(c.system, "s1\n\ns2");
   ASSERT_EQ(c.turns.size(), 2u);

@@ -21,9 +21,7 @@ constexpr std::string_view suite_region = "us-east-1";
 constexpr std::string_view suite_service = "service";
 constexpr std::string_view suite_date = "20150830T123600Z";
 
-SigV4Credentials suite_credentials() {
-  return {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
-}
+SigV4Credentials suite_credentials() { return {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""}; }
 
 fs::path suite_dir() { return fs::path(CHATD_TEST_DATA_DIR) / "aws-sigv4/aws-sig-v4-test-suite"; }
 
@@ -36,7 +34,8 @@ std::string read_file(const fs::path& path) {
 }
 
 std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
 }
 
@@ -111,8 +110,7 @@ TEST(SigV4Suite, FormUrlencodedSignedWithoutContentLength) {
 // carries that signature but lists content-length in SignedHeaders, so no request reproduces the
 // .authz as a whole. The string to sign and the signature do reproduce.
 TEST(SigV4Suite, FormUrlencodedParametersSignedVariant) {
-  const fs::path base =
-      suite_dir() / "post-x-www-form-urlencoded-parameters/post-x-www-form-urlencoded-parameters";
+  const fs::path base = suite_dir() / "post-x-www-form-urlencoded-parameters/post-x-www-form-urlencoded-parameters";
   auto request = parse_sigv4_test_request(read_file(base.string() + ".req"));
   ASSERT_TRUE(request.has_value());
   std::erase_if(request->headers, [](const auto& header) { return lower(header.first) == "content-length"; });
@@ -128,8 +126,8 @@ TEST(SigV4Suite, FormUrlencodedParametersSignedVariant) {
 }
 
 TEST(SigV4, ParsesTestRequest) {
-  auto request = parse_sigv4_test_request(
-      "POST /a%20b?x=1&y=%41&z HTTP/1.1\r\nHost:h\r\nMy:a\r\n  b\r\n\r\nbody\nmore");
+  auto request =
+      parse_sigv4_test_request("POST /a%20b?x=1&y=%41&z HTTP/1.1\r\nHost:h\r\nMy:a\r\n  b\r\n\r\nbody\nmore");
   ASSERT_TRUE(request.has_value());
   EXPECT_EQ(request->method, "POST");
   EXPECT_EQ(request->path, "/a%20b");

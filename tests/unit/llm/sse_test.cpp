@@ -166,8 +166,8 @@ TEST(SseParser, FieldParsing) {
 }
 
 TEST(SseParser, RetryAcceptsOnlyDigits) {
-  for (const char* bad : {"retry: -1\n", "retry: 1.5\n", "retry: 12a\n", "retry:  5\n", "retry:\n", "retry\n",
-                          "retry: 99999999999\n"}) {
+  for (const char* bad :
+       {"retry: -1\n", "retry: 1.5\n", "retry: 12a\n", "retry:  5\n", "retry:\n", "retry\n", "retry: 99999999999\n"}) {
     SseParser p;
     std::vector<SseEvent> out;
     ASSERT_TRUE(p.feed(std::string(bad) + "data: d\n\n", out).has_value());
@@ -180,7 +180,7 @@ TEST(SseParser, RetryAcceptsOnlyDigits) {
   ASSERT_TRUE(p.feed("retry:3000\ndata: d\n\nretry: 10\n\ndata: e\n\n", out).has_value());
   ASSERT_EQ(out.size(), 2U);
   EXPECT_EQ(out[0].retry, 3000);
-  EXPECT_FALSE(out[1].retry.has_value());  // retry belongs to the block it appeared in
+  EXPECT_FALSE(out[1].retry.has_value());   // retry belongs to the block it appeared in
   EXPECT_EQ(p.reconnection_time_ms(), 10);  // but a data-less block still updates the stream setting
 }
 
@@ -260,8 +260,9 @@ TEST(SseParser, AnthropicStyleStream) {
   ASSERT_EQ(events.size(), 4U);
   EXPECT_EQ(events[0].event, "message_start");
   EXPECT_EQ(events[1].event, "ping");
-  EXPECT_EQ(events[2], ev("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
-                                                 "\"text_delta\",\"text\":\"Hi\"}}"));
+  EXPECT_EQ(events[2], ev("content_block_delta",
+                          "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+                          "\"text_delta\",\"text\":\"Hi\"}}"));
   EXPECT_EQ(events[3].event, "message_stop");
   std::vector<std::size_t> every_byte;
   for (std::size_t i = 1; i < stream.size(); ++i) every_byte.push_back(i);

@@ -1,22 +1,22 @@
 #include "fake_smtp.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <pthread.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <utility>
 
 namespace chatd::mail::test {
@@ -47,12 +47,18 @@ std::string base64_decode(std::string_view in) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else continue;  // '=' and white space
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
+    else
+      continue;  // '=' and white space
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -81,9 +87,9 @@ struct FakeSmtp::Tls {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-    for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
-                              std::pair{NID_subject_key_identifier, "hash"},
-                              std::pair{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"}}) {
+    for (auto [nid, value] :
+         {std::pair{NID_basic_constraints, "critical,CA:TRUE"}, std::pair{NID_subject_key_identifier, "hash"},
+          std::pair{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"}}) {
       X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
       if (!ext) throw std::runtime_error("cannot add a certificate extension");
       X509_add_ext(cert, ext, -1);

@@ -13,8 +13,8 @@ TEST(LogMailer, WritesTheMessageToTheLog) {
   LogFile file;
   Logger log(LogLevel::info, LogFormat::json, file.fd());
   LogMailer mailer(log);
-  EXPECT_TRUE(mailer.send({"bob@example.com", "Confirm", "open https://chat.example/verify-email?token=abc\n",
-                           "<p>html</p>"}));
+  EXPECT_TRUE(
+      mailer.send({"bob@example.com", "Confirm", "open https://chat.example/verify-email?token=abc\n", "<p>html</p>"}));
   log.flush();
   auto lines = file.events("mail.logged");
   ASSERT_EQ(lines.size(), 1u);

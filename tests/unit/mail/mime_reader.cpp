@@ -145,11 +145,13 @@ std::string decode_words(std::string_view value) {
       } else {
         decoded.clear();
         for (std::size_t i = 0; i < payload.size(); ++i) {
-          if (payload[i] == '_') decoded += ' ';
+          if (payload[i] == '_')
+            decoded += ' ';
           else if (payload[i] == '=' && i + 2 < payload.size()) {
             decoded += static_cast<char>(hex_value(payload[i + 1]) * 16 + hex_value(payload[i + 2]));
             i += 2;
-          } else decoded += payload[i];
+          } else
+            decoded += payload[i];
         }
       }
     }

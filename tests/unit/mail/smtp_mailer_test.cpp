@@ -54,11 +54,10 @@ TEST(SmtpMailer, DeliversAWellFormedMultipartMessage) {
   FakeSmtp server;
   LogFile file;
   Logger log(LogLevel::debug, LogFormat::json, file.fd());
-  std::string subject =
-      "Grüße aus Köln — bitte bestätigen ✓ — ein ziemlich langer Betreff, der gefaltet werden muss";
+  std::string subject = "Grüße aus Köln — bitte bestätigen ✓ — ein ziemlich langer Betreff, der gefaltet werden muss";
   std::string long_line(2000, 'x');
-  std::string text = "Hello Ünïcode,\n.hidden line starting with a dot\n.\n..two dots\ntrailing space \n" +
-                     long_line + "\nlast line\n";
+  std::string text = "Hello Ünïcode,\n.hidden line starting with a dot\n.\n..two dots\ntrailing space \n" + long_line +
+                     "\nlast line\n";
   std::string html = "<p>Hello &amp; welcome</p>\n<p>" + long_line + "</p>\n.dot in html\n";
   {
     SmtpMailer mailer(options_for(server), log);
@@ -88,8 +87,7 @@ TEST(SmtpMailer, DeliversAWellFormedMultipartMessage) {
 
   ParsedMessage m = parse_message(t.data);
   const std::regex date(R"([A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000)");
-  EXPECT_TRUE(std::regex_match(m.headers["date"], date))
-      << m.headers["date"];
+  EXPECT_TRUE(std::regex_match(m.headers["date"], date)) << m.headers["date"];
   EXPECT_EQ(m.headers["from"], "chatd <chatd@example.org>");
   EXPECT_EQ(m.headers["to"], "alice@example.com");
   EXPECT_EQ(decode_words(m.headers["subject"]), subject);
@@ -122,8 +120,8 @@ TEST(SmtpMailer, CredentialsAreSentWithAuthAfterStartTls) {
 
   auto commands = server.commands();
   auto starttls = std::find(commands.begin(), commands.end(), "STARTTLS");
-  auto auth = std::find_if(commands.begin(), commands.end(),
-                           [](const std::string& c) { return c.rfind("AUTH ", 0) == 0; });
+  auto auth =
+      std::find_if(commands.begin(), commands.end(), [](const std::string& c) { return c.rfind("AUTH ", 0) == 0; });
   ASSERT_NE(starttls, commands.end());
   ASSERT_NE(auth, commands.end());
   EXPECT_LT(starttls, auth);

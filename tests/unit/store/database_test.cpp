@@ -2,6 +2,7 @@
 // pooling and concurrency.
 
 #include "store/database.hpp"
+
 #include "store_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -219,7 +220,7 @@ TEST_P(DatabaseTest, UnsyncedWritesCommitWithoutSyncAndLeaveOtherWritesSynced) {
     EXPECT_TRUE(st) << describe(st.error());
     return value;
   };
-  const std::string synced = sqlite ? "2" : "on";    // FULL / on (scripts/pg keeps the default)
+  const std::string synced = sqlite ? "2" : "on";     // FULL / on (scripts/pg keeps the default)
   const std::string unsynced = sqlite ? "1" : "off";  // NORMAL / off
   EXPECT_EQ(level(Access::write, "p1"), synced);
   EXPECT_EQ(level(Access::write_unsynced, "p2"), unsynced);

@@ -1,6 +1,7 @@
 // The migration runner against real SQLite and PostgreSQL.
 
 #include "store/migrations.hpp"
+
 #include "store_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -179,15 +180,18 @@ TEST_P(MigrationsTest, ConcurrentInstancesMigrateOnce) {
 TEST_P(MigrationsTest, InvitationPrefixesWrittenBeforeMigrationTwoGainTheirInvPrefix) {
   std::vector<Migration> first(embedded().begin(), embedded().begin() + 1);
   ASSERT_TRUE(migrate(db(), first));
-  exec("INSERT INTO users (id, email, username, password_hash, failed_logins, created_at, updated_at) "
-       "VALUES ('u', 'u@example.com', 'u', 'h', 0, 1, 1)");
-  exec("INSERT INTO invitations (id, code_hash, code_prefix, inviter_id, created_at, expires_at) "
-       "VALUES ('old', 'h1', 'AbCdEfGh', 'u', 1, 2)");
+  exec(
+      "INSERT INTO users (id, email, username, password_hash, failed_logins, created_at, updated_at) "
+      "VALUES ('u', 'u@example.com', 'u', 'h', 0, 1, 1)");
+  exec(
+      "INSERT INTO invitations (id, code_hash, code_prefix, inviter_id, created_at, expires_at) "
+      "VALUES ('old', 'h1', 'AbCdEfGh', 'u', 1, 2)");
   ASSERT_TRUE(migrate(db(), embedded()));
   EXPECT_EQ(select("SELECT code_prefix FROM invitations WHERE id = 'old'").rows[0].text(0), "inv_AbCdEfGh");
   // A prefix already in the new form is left alone, however often the migration runs.
-  exec("INSERT INTO invitations (id, code_hash, code_prefix, inviter_id, created_at, expires_at) "
-       "VALUES ('new', 'h2', 'inv_12345678', 'u', 1, 2)");
+  exec(
+      "INSERT INTO invitations (id, code_hash, code_prefix, inviter_id, created_at, expires_at) "
+      "VALUES ('new', 'h2', 'inv_12345678', 'u', 1, 2)");
   exec(embedded()[1].sql);
   EXPECT_EQ(select("SELECT code_prefix FROM invitations WHERE id = 'new'").rows[0].text(0), "inv_12345678");
   EXPECT_EQ(select("SELECT code_prefix FROM invitations WHERE id = 'old'").rows[0].text(0), "inv_AbCdEfGh");
