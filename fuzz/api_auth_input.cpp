@@ -16,15 +16,15 @@ struct Field {
 // The routes' fields, in the order the handlers read them.
 const std::vector<std::vector<Field>> kRoutes = {
     {{"email", 254, true}, {"username", 64, true}, {"password", 1024, true}, {"invite_code", 256, false}},  // register
-    {{"email", 254, true}},                                                   // verify request, reset request
-    {{"token", 256, true}},                                                   // verify confirm
-    {{"login", 254, true}, {"password", 1024, true}, {"otp", 64, false}},     // login
-    {{"refresh_token", 256, true}},                                           // refresh
-    {{"current_password", 1024, true}, {"new_password", 1024, true}},        // password change
-    {{"token", 256, true}, {"new_password", 1024, true}},                    // reset confirm
-    {{"code", 32, true}},                                                     // 2fa verify
-    {{"password", 1024, true}, {"code", 32, true}},                          // 2fa disable
-    {{"content", 4 * 1024 * 1024, true}, {"model", 400, false}},             // send a message
+    {{"email", 254, true}},                                                // verify request, reset request
+    {{"token", 256, true}},                                                // verify confirm
+    {{"login", 254, true}, {"password", 1024, true}, {"otp", 64, false}},  // login
+    {{"refresh_token", 256, true}},                                        // refresh
+    {{"current_password", 1024, true}, {"new_password", 1024, true}},      // password change
+    {{"token", 256, true}, {"new_password", 1024, true}},                  // reset confirm
+    {{"code", 32, true}},                                                  // 2fa verify
+    {{"password", 1024, true}, {"code", 32, true}},                        // 2fa disable
+    {{"content", 4 * 1024 * 1024, true}, {"model", 400, false}},           // send a message
 };
 
 }  // namespace
@@ -37,8 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     api::BodyReader in(*body);
     std::vector<std::optional<std::string>> values;
     for (const auto& f : route) {
-      if (f.required) values.emplace_back(in.required_string(f.name, f.max_bytes));
-      else values.push_back(in.optional_string(f.name, f.max_bytes));
+      if (f.required)
+        values.emplace_back(in.required_string(f.name, f.max_bytes));
+      else
+        values.push_back(in.optional_string(f.name, f.max_bytes));
     }
     auto status = in.finish();
     if (status) {

@@ -2,6 +2,7 @@
 // lines are numbered in order, and a problem never quotes the line it is about.
 
 #include "config/dotenv.hpp"
+
 #include "fuzz.hpp"
 
 namespace {

@@ -4,8 +4,9 @@
 // writes correct CRCs into the input's preludes and messages, so that the fuzzer gets past
 // them to the headers.
 
-#include "fuzz.hpp"
 #include "llm/eventstream.hpp"
+
+#include "fuzz.hpp"
 
 #include <string>
 
@@ -36,7 +37,8 @@ Run decode(const std::vector<std::string_view>& chunks) {
 std::uint32_t read_be32(const std::string& s, std::size_t at) {
   return (std::uint32_t{static_cast<std::uint8_t>(s[at])} << 24) |
          (std::uint32_t{static_cast<std::uint8_t>(s[at + 1])} << 16) |
-         (std::uint32_t{static_cast<std::uint8_t>(s[at + 2])} << 8) | std::uint32_t{static_cast<std::uint8_t>(s[at + 3])};
+         (std::uint32_t{static_cast<std::uint8_t>(s[at + 2])} << 8) |
+         std::uint32_t{static_cast<std::uint8_t>(s[at + 3])};
 }
 
 void write_be32(std::string& s, std::size_t at, std::uint32_t v) {

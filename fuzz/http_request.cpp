@@ -27,16 +27,17 @@ constexpr std::uint64_t kMaxBody = 4096;
 // Feeds `rest` to the parser until it stops on an error, needs more than there is (then the
 // connection's end), or `until` holds.
 template <class Until>
-boost::beast::error_code feed(bhttp::request_parser<bhttp::string_body>& parser, std::string_view& rest,
-                              Until until) {
+boost::beast::error_code feed(bhttp::request_parser<bhttp::string_body>& parser, std::string_view& rest, Until until) {
   boost::beast::error_code ec;
   while (!until()) {
     std::size_t used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
     rest.remove_prefix(used);
     if (ec == bhttp::error::need_more) {
       if (used > 0 && !rest.empty()) continue;
-      if (parser.got_some()) parser.put_eof(ec);
-      else ec = bhttp::error::end_of_stream;
+      if (parser.got_some())
+        parser.put_eof(ec);
+      else
+        ec = bhttp::error::end_of_stream;
       return ec;
     }
     if (ec) return ec;

@@ -3,6 +3,7 @@
 // consistent with the document's nesting.
 
 #include "core/json_scan.hpp"
+
 #include "fuzz.hpp"
 
 #include <nlohmann/json.hpp>

@@ -4,6 +4,7 @@
 // demand.
 
 #include "auth/jwt.hpp"
+
 #include "crypto/encoding.hpp"
 #include "fuzz.hpp"
 

@@ -19,7 +19,8 @@ const http::Pipeline& pipeline() {
   static const http::Router router;
   static const http::Pipeline p = [] {
     http::PipelineOptions options;
-    for (const char* n : {"10.0.0.0/8", "::1/128", "fd00::/8"}) options.trusted_proxies.push_back(*config::parse_network(n));
+    for (const char* n : {"10.0.0.0/8", "::1/128", "fd00::/8"})
+      options.trusted_proxies.push_back(*config::parse_network(n));
     return http::Pipeline(router, std::move(options), log);
   }();
   return p;

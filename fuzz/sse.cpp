@@ -2,8 +2,9 @@
 // and the failure do not depend on where the stream is cut into chunks (with the default and
 // with a tiny event limit), and what sse_format writes reads back as it was meant.
 
-#include "fuzz.hpp"
 #include "llm/sse.hpp"
+
+#include "fuzz.hpp"
 
 namespace {
 

@@ -3,6 +3,7 @@
 // text, and masking hides a parsed password.
 
 #include "config/url.hpp"
+
 #include "fuzz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
