@@ -2,8 +2,8 @@
 """Writes the seed corpora of fuzz/corpus/<target>/ from inputs of the unit and integration
 tests (copied here as literals; the eventstream ones are encoded as the tests encode them).
 Each seed is a file named after its content's SHA-1, as libFuzzer names corpus files, so
-running this again adds nothing twice and keeps seeds that fuzzing found (crash reproducers
-are added by hand next to them). Run from anywhere: fuzz/make_seeds.py"""
+running this again adds nothing twice. An input that made a target fail is added here too.
+Run from anywhere: fuzz/make_seeds.py"""
 
 import hashlib
 import json
@@ -66,6 +66,10 @@ UPSTREAM = [
     b'14\r\n{"message":"bad in"}\r\n0\r\n\r\n',
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: [DONE]\n\n",
     b"120", b"-1", b'{"error":"plain"}',
+    # Failed the first version of the target, which read the body into a string_body with a body
+    # limit and eager parsing: Beast 1.74 goes on after the limit error and reserves the whole
+    # Content-Length. The client sets no body limit and reads through a buffer_body window.
+    b"HTTP/1.1 429 Too\"trer: 3\r\nContent-Length: 517777777777790\r\n\r\n\r\n}",
 ]
 
 JSON = [
@@ -221,6 +225,12 @@ MAIL = [
     "bob@example.com\x00Caf\u00e9 \u2014 r\u00e9initialisation\x00Ligne tr\u00e8s longue ".encode() * 3 +
     b"\x00\x00Name \xe2\x98\x83 <a@b.c>",
     b"x@y\r\nBcc: z@w\x00Subject\r\nInjected: 1\x00=?UTF-8?B?x?=\x00",
+    # Inputs that failed the target while it was written (its checks were wrong, not the encoder):
+    # a subject of invalid UTF-8 in folded encoded-words, one ending in a control character, and a
+    # From that the settings would refuse (a bare LF in the address).
+    b"ann@example.com\x00" + b"\xff" * 8 + b"Q" * 58 + b"our e-mail\x00Hello ann,\n\x00<p>Hello</p>\x00",
+    b"x@y\r\nBinjectcc: z@w\x00Subject\r\nInjected: 1\x15\x00\x00\x00",
+    b"x@y\x00x@y\x00SSubject\r\nInjected\xff\xff: 1\x00=ubject\x00\x00Hello ann,\n\nopen=??",
 ]
 
 SEEDS = {
