@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rest.remove_prefix(used);
     body.append(window, sizeof window - parser.get().body().size);
     if (ec == bhttp::error::need_buffer) ec = {};  // the window is full: the next round empties it
-    if (ec || used == 0) break;                     // malformed, or the input is used up
+    if (ec || used == 0) break;                    // malformed, or the input is used up
   }
   (void)llm::upstream_error_message(body, "");
   return 0;
