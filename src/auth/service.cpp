@@ -290,10 +290,18 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
 
   // The lock check and the failure count are one atomic step, before the hash is checked
   // (db::begin_login_attempt): parallel guesses get no more checks than the threshold.
+  // Committed unsynced: the answer's own synced commit (the failure's audit row, or the
+  // session) makes it durable before anything is sent, since a later synced commit covers
+  // every earlier one in both databases. A synced commit here would cost a known user an
+  // fsync more than an unknown one, and tell the two apart by time.
   auto attempt = co_await run_blocking(d_.db_pool, [&]() -> Result<db::LoginAttempt> {
-    return store::transact(d_.db, [&](store::Connection& c) {
-      return db::begin_login_attempt(c, user.id, now, d_.config.lockout_threshold, d_.config.lockout_seconds * 1000);
-    });
+    return store::transact(
+        d_.db,
+        [&](store::Connection& c) {
+          return db::begin_login_attempt(c, user.id, now, d_.config.lockout_threshold,
+                                         d_.config.lockout_seconds * 1000);
+        },
+        store::Access::write_unsynced);
   });
   if (!attempt) co_return attempt.error();
   if (!attempt.value().allowed) {
