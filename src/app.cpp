@@ -316,7 +316,8 @@ int run_serve(const config::Config& config, bool print_routes) {
 
   http::Router router;
   api::add_health_routes(router, {*db, workers, config.redis_url});
-  api::add_auth_routes(router, accounts, keys);
+  api::add_auth_routes(router, accounts, keys,
+                       api::WebSessionOptions{config.public_url.starts_with("https://"), config.refresh_token_ttl});
   api::add_invitation_routes(router, invitations);
   api::add_api_key_routes(router, api_keys);
   auth::AdminService administration(

@@ -21,6 +21,35 @@ nlohmann::json login_json(const auth::LoginResult& r) {
           {"refresh_token", r.refresh_token}, {"session_id", r.session_id}, {"user", user_json(r.user)}};
 }
 
+// API.md, Web sessions: a browser's refresh token lives in this cookie, which scripts cannot
+// read, sent only to /auth and never from another site.
+constexpr std::string_view kRefreshCookie = "chatd_refresh";
+
+std::string refresh_cookie(const WebSessionOptions& web, std::string_view token, std::int64_t max_age) {
+  std::string c(kRefreshCookie);
+  c.append("=").append(token).append("; Path=/auth; Max-Age=").append(std::to_string(max_age));
+  c.append("; HttpOnly; SameSite=Strict");
+  if (web.secure_cookie) c.append("; Secure");
+  return c;
+}
+
+// The answer of a login or refresh of a browser session: the refresh token goes into the
+// cookie instead of the body, and the session's CSRF token comes with it.
+http::Response cookie_session_response(const WebSessionOptions& web, const auth::Service& svc,
+                                       const auth::LoginResult& r) {
+  nlohmann::json body = login_json(r);
+  body.erase("refresh_token");
+  body["csrf_token"] = svc.csrf_token(r.session_id);
+  auto res = no_store(http::json_response(bhttp::status::ok, body));
+  res.set(bhttp::field::set_cookie, refresh_cookie(web, r.refresh_token, web.refresh_max_age));
+  return res;
+}
+
+std::string csrf_header(const Context& ctx) {
+  auto it = ctx.req.find("X-CSRF-Token");
+  return it == ctx.req.end() ? std::string() : std::string(it->value());
+}
+
 }  // namespace
 
 // The same object as user_json, written straight into a string: GET /auth/me is the
@@ -50,7 +79,7 @@ nlohmann::json user_json(const auth::User& u) {
           {"last_login_at", time_or_null(u.last_login_at)}};
 }
 
-void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys) {
+void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys, WebSessionOptions web) {
   auto& svc = service;
 
   router.add({bhttp::verb::post, "/auth/register",
@@ -90,36 +119,81 @@ void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing
               true, Access::anonymous, "verify"});
 
   router.add({bhttp::verb::post, "/auth/login",
-              [&svc](Context& ctx) -> awaitable<Response> {
+              [&svc, web](Context& ctx) -> awaitable<Response> {
                 BodyReader in(ctx.body);
                 auto login = in.required_string("login", 254);
                 auto password = in.required_string("password", 1024);
                 auto otp = in.optional_string("otp", 64);
+                auto mode = in.optional_string("session", 16);
+                if (mode && *mode != "cookie" && *mode != "body") in.reject("session", R"(must be "cookie" or "body")");
                 if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
                 auto result = co_await svc.login(login, password, otp, meta_of(ctx));
                 if (!result) co_return http::error_response(ctx, result.error());
+                if (mode == "cookie") co_return cookie_session_response(web, svc, result.value());
                 co_return no_store(http::json_response(bhttp::status::ok, login_json(result.value())));
               },
               true, Access::anonymous, "login"});
 
+  // The refresh token comes in the body, or else in the browser session's cookie, which
+  // must come with the session's X-CSRF-Token (a cookie is sent by the browser whoever
+  // caused the request; the header only by the page that was given the token).
   router.add({bhttp::verb::post, "/auth/refresh",
-              [&svc](Context& ctx) -> awaitable<Response> {
+              [&svc, web](Context& ctx) -> awaitable<Response> {
                 BodyReader in(ctx.body);
-                auto token = in.required_string("refresh_token", 256);
+                auto token = in.optional_string("refresh_token", 256);
+                if (token && token->empty()) in.reject("refresh_token", "must not be empty");
                 if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
-                auto result = co_await svc.refresh(token, meta_of(ctx));
-                if (!result) co_return http::error_response(ctx, result.error());
-                co_return no_store(http::json_response(bhttp::status::ok, login_json(result.value())));
+                if (token) {
+                  auto result = co_await svc.refresh(*token, meta_of(ctx));
+                  if (!result) co_return http::error_response(ctx, result.error());
+                  co_return no_store(http::json_response(bhttp::status::ok, login_json(result.value())));
+                }
+                auto cookie = ctx.cookie(kRefreshCookie);
+                if (!cookie || cookie->empty())
+                  co_return http::error_response(
+                      ctx, Error::validation({{"refresh_token", "is required (unless the session's cookie is sent)"}}));
+                auto result = co_await svc.refresh(*cookie, meta_of(ctx), csrf_header(ctx));
+                if (!result) {
+                  auto res = http::error_response(ctx, result.error());
+                  // A session that is over (or was just revoked for reuse) takes its cookie along.
+                  if (result.error().code == Code::unauthenticated)
+                    res.set(bhttp::field::set_cookie, refresh_cookie(web, "", 0));
+                  co_return res;
+                }
+                co_return cookie_session_response(web, svc, result.value());
               },
               true, Access::anonymous, "refresh"});
 
+  // With an access token: that session ends. Without one, a browser session ends by its
+  // cookie and CSRF token. Either way a cookie that came along is cleared.
   router.add({bhttp::verb::post, "/auth/logout",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto done = co_await svc.logout(*ctx.principal, meta_of(ctx));
-                if (!done) co_return http::error_response(ctx, done.error());
-                co_return http::empty_response(bhttp::status::no_content);
+              [&svc, web](Context& ctx) -> awaitable<Response> {
+                auto cookie = ctx.cookie(kRefreshCookie);
+                auto clear_cookie = [&](Response res) {
+                  if (cookie) res.set(bhttp::field::set_cookie, refresh_cookie(web, "", 0));
+                  return res;
+                };
+                if (ctx.principal) {
+                  auto done = co_await svc.logout(*ctx.principal, meta_of(ctx));
+                  if (!done) co_return http::error_response(ctx, done.error());
+                  co_return clear_cookie(http::empty_response(bhttp::status::no_content));
+                }
+                if (!cookie || cookie->empty()) {
+                  auto res = http::error_response(
+                      ctx, fail(Code::unauthenticated,
+                                "send the access token (Authorization: Bearer) or the session's cookie"));
+                  res.set(bhttp::field::www_authenticate, "Bearer");
+                  co_return res;
+                }
+                auto done = co_await svc.logout_by_refresh_token(*cookie, csrf_header(ctx), meta_of(ctx));
+                if (!done) {
+                  // A forged request leaves the cookie alone; a dead session's cookie goes.
+                  if (done.error().code == Code::permission_denied) co_return http::error_response(ctx, done.error());
+                  co_return clear_cookie(http::error_response(ctx, done.error()));
+                }
+                co_return clear_cookie(http::empty_response(bhttp::status::no_content));
               },
-              false, Access::user});
+              false, Access::optional_user});
 
   router.add({bhttp::verb::post, "/auth/logout-all",
               [&svc](Context& ctx) -> awaitable<Response> {

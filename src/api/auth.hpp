@@ -10,7 +10,13 @@
 
 namespace chatd::api {
 
-void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys);
+// How browser sessions' refresh cookies are set (API.md, Web sessions).
+struct WebSessionOptions {
+  bool secure_cookie = false;        // `Secure` whenever CHATD_PUBLIC_URL is https
+  std::int64_t refresh_max_age = 0;  // seconds: the refresh token's lifetime
+};
+
+void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys, WebSessionOptions web);
 
 // API.md's `user` object.
 nlohmann::json user_json(const auth::User& user);

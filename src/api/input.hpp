@@ -19,6 +19,9 @@ class BodyReader {
   std::string required_string(const char* field, std::size_t max_bytes = 1024);
   std::optional<std::string> optional_string(const char* field, std::size_t max_bytes = 1024);
 
+  // A field whose value is of the right type but not acceptable.
+  void reject(const char* field, std::string message) { errors_.push_back({field, std::move(message)}); }
+
   // The collected field errors as one validation error, or success.
   Status finish();
 

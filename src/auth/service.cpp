@@ -414,7 +414,11 @@ Task<LoginResult> Service::start_session(User user, db::LoginAttempt attempt, Re
   co_return out;
 }
 
-Task<LoginResult> Service::refresh(std::string refresh_token, RequestMeta meta) {
+std::string Service::csrf_token(std::string_view session_id) const {
+  return crypto::keyed_tag(d_.data_key, "chatd csrf token v1", session_id);
+}
+
+Task<LoginResult> Service::refresh(std::string refresh_token, RequestMeta meta, std::optional<std::string> csrf) {
   std::int64_t now = d_.clock.now_ms();
   std::string hash = token_hash(refresh_token);
   std::string next = new_secret("rt_");
@@ -431,6 +435,9 @@ Task<LoginResult> Service::refresh(std::string refresh_token, RequestMeta meta) 
       if (!session.value() || session.value()->revoked_at || session.value()->expires_at <= now ||
           token.value()->expires_at <= now)
         return fail(Code::unauthenticated, "the session has ended");
+      // Before reuse detection: a forged cross-site request must not end a session.
+      if (csrf && !crypto::constant_time_equal(*csrf, csrf_token(session.value()->id)))
+        return fail(Code::permission_denied, "send this session's CSRF token in X-CSRF-Token", "forbidden");
       bool won = false;
       if (!token.value()->rotated_at) {
         auto rotated = db::mark_refresh_rotated(c, hash, now);
@@ -499,6 +506,36 @@ Task<bool> Service::logout(const Principal& who, RequestMeta meta) {
   });
   if (!revoked) co_return revoked.error();
   d_.authenticator.sessions_revoked({who.session_id});
+  co_return true;
+}
+
+Task<bool> Service::logout_by_refresh_token(std::string refresh_token, std::string csrf, RequestMeta meta) {
+  std::int64_t now = d_.clock.now_ms();
+  std::string hash = token_hash(refresh_token);
+  auto ended = co_await run_blocking(d_.db_pool, [&]() -> Result<std::vector<std::string>> {
+    return store::transact(d_.db, [&](store::Connection& c) -> Result<std::vector<std::string>> {
+      auto token = db::find_refresh_token(c, hash);
+      if (!token) return token.error();
+      // A rotated token still names its session: the cookie may be a step behind a refresh
+      // another tab made, and signing out must work all the same.
+      if (!token.value()) return fail(Code::unauthenticated, "the refresh token is not valid");
+      auto session = db::find_session(c, token.value()->session_id);
+      if (!session) return session.error();
+      if (!session.value() || session.value()->revoked_at || session.value()->expires_at <= now)
+        return fail(Code::unauthenticated, "the session has ended");
+      if (!crypto::constant_time_equal(csrf, csrf_token(session.value()->id)))
+        return fail(Code::permission_denied, "send this session's CSRF token in X-CSRF-Token", "forbidden");
+      auto ids = db::revoke_session(c, session.value()->id, now, "logout");
+      if (!ids) return ids.error();
+      const std::string& user_id = session.value()->user_id;
+      nlohmann::json detail = {{"session_id", session.value()->id}, {"reason", "logout"}};
+      if (auto r = db::insert_audit(c, AuditEvent{"session.revoked", user_id, user_id, detail.dump()}, meta, now); !r)
+        return r.error();
+      return ids;
+    });
+  });
+  if (!ended) co_return ended.error();
+  d_.authenticator.sessions_revoked(ended.value());
   co_return true;
 }
 

@@ -78,8 +78,18 @@ class Service {
   Task<User> confirm_verification(std::string token, RequestMeta meta);
 
   Task<LoginResult> login(std::string login, std::string password, std::optional<std::string> otp, RequestMeta meta);
-  Task<LoginResult> refresh(std::string refresh_token, RequestMeta meta);
+  // `csrf`: the X-CSRF-Token of a browser session whose refresh token came in its cookie
+  // (API.md, Web sessions); nullopt when the token came in the body. A missing or wrong one
+  // answers Code::permission_denied ("forbidden") and changes nothing.
+  Task<LoginResult> refresh(std::string refresh_token, RequestMeta meta,
+                            std::optional<std::string> csrf = std::nullopt);
   Task<bool> logout(const Principal& who, RequestMeta meta);
+  // Sign-out of a browser session by its cookie's refresh token (no access token needed:
+  // it may have expired). The session's CSRF token must come with it.
+  Task<bool> logout_by_refresh_token(std::string refresh_token, std::string csrf, RequestMeta meta);
+  // The CSRF token of a session: a keyed tag of its id, so that every instance sharing the
+  // data key agrees on it without storing it. Constant for the session's life.
+  std::string csrf_token(std::string_view session_id) const;
   Task<bool> logout_all(const Principal& who, RequestMeta meta);
 
   Task<User> me(const Principal& who);

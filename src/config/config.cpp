@@ -42,14 +42,6 @@ enum class Secrecy {
 // ---------------------------------------------------------------------------------------------
 // Small text helpers
 
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 std::string uppercase(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -215,7 +207,7 @@ bool parse_list(Field& f, std::vector<std::string>& out) {
   std::string_view rest = f.value;
   while (true) {
     auto comma = rest.find(',');
-    std::string_view item = trim(rest.substr(0, comma));
+    std::string_view item = trim_blanks(rest.substr(0, comma));
     if (item.empty()) {
       f.fail("has an empty item in its comma list");
       return false;
@@ -421,12 +413,12 @@ void parse_rate_limits(Field& f, Config& c) {
   for (const auto& item : items) {
     auto eq = item.find('=');
     if (eq == std::string::npos) return f.fail("item " + item_quoted(item) + " must be bucket=N/W, e.g. login=10/60s");
-    std::string bucket(trim(std::string_view(item).substr(0, eq)));
+    std::string bucket(trim_blanks(std::string_view(item).substr(0, eq)));
     if (std::find(bucket_names().begin(), bucket_names().end(), bucket) == bucket_names().end()) {
       return f.fail("unknown bucket " + item_quoted(bucket) + " (buckets: " + known + ")");
     }
     if (!named.insert(bucket).second) return f.fail("names bucket " + item_quoted(bucket) + " twice");
-    auto rate = parse_rate(trim(std::string_view(item).substr(eq + 1)));
+    auto rate = parse_rate(trim_blanks(std::string_view(item).substr(eq + 1)));
     if (!rate) {
       return f.fail("bucket " + item_quoted(bucket) +
                     " must be N/W with N from 1 to 1000000000 and a window W of 1s to 24h in s, m or h (e.g. "

@@ -1,16 +1,12 @@
 #include "config/dotenv.hpp"
 
+#include "core/ascii.hpp"
+
 namespace chatd::config {
 
 namespace {
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool is_key(std::string_view key) {
   if (key.empty()) return false;
@@ -25,14 +21,14 @@ bool is_key(std::string_view key) {
 
 // What may follow a closing quote: nothing, or a comment.
 bool only_comment_left(std::string_view rest) {
-  rest = trim(rest);
+  rest = trim_blanks(rest);
   return rest.empty() || rest.front() == '#';
 }
 
 // Parses the value part of one line (everything after '='). Returns an error message, or an
 // empty string with `out` set.
 std::string parse_value(std::string_view raw, std::string& out) {
-  std::string_view v = trim(raw);
+  std::string_view v = trim_blanks(raw);
   if (!v.empty() && v.front() == '\'') {
     auto close = v.find('\'', 1);
     if (close == std::string_view::npos) return "unterminated single quote (quoted values end on their line)";
@@ -74,7 +70,7 @@ std::string parse_value(std::string_view raw, std::string& out) {
       break;
     }
   }
-  out.assign(trim(raw.substr(0, end)));
+  out.assign(trim_blanks(raw.substr(0, end)));
   return {};
 }
 
@@ -102,16 +98,16 @@ DotenvFile parse_dotenv(std::string_view text, std::string_view file_name) {
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
 
-    std::string_view s = trim(line);
+    std::string_view s = trim_blanks(line);
     if (s.empty() || s.front() == '#') continue;
-    if (s.size() > 7 && s.substr(0, 6) == "export" && is_blank(s[6])) s = trim(s.substr(7));
+    if (s.size() > 7 && s.substr(0, 6) == "export" && is_blank(s[6])) s = trim_blanks(s.substr(7));
 
     auto eq = s.find('=');
     if (eq == std::string_view::npos) {
       problem(line_no, "malformed line, expected KEY=VALUE");
       continue;
     }
-    std::string_view key = trim(s.substr(0, eq));
+    std::string_view key = trim_blanks(s.substr(0, eq));
     if (!is_key(key)) {
       problem(line_no, "malformed line, the name before '=' must be letters, digits and '_'");
       continue;

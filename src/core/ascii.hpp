@@ -1,6 +1,7 @@
 #pragma once
-// ASCII case folding, for the case-insensitive parts of protocols and addresses (host names,
-// header names, e-mail addresses as stored). Bytes outside A-Z pass through unchanged.
+// ASCII helpers for the textual parts of protocols: case folding for the case-insensitive
+// parts (host names, header names, e-mail addresses as stored; bytes outside A-Z pass through
+// unchanged) and trimming of spaces and tabs (HTTP's optional whitespace).
 
 #include <string>
 #include <string_view>
@@ -13,6 +14,13 @@ inline std::string ascii_lower(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
+}
+
+// `s` without leading and trailing spaces and horizontal tabs.
+inline std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
 }
 
 }  // namespace chatd

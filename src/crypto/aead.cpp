@@ -1,6 +1,7 @@
 #include "crypto/aead.hpp"
 
 #include "crypto/encoding.hpp"
+#include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "crypto/sodium_init.hpp"
 
@@ -178,6 +179,15 @@ std::string seal(const DataKey& key, std::span<const std::uint8_t> plaintext, st
                                              reinterpret_cast<const unsigned char*>(associated_data.data()),
                                              associated_data.size(), nullptr, box.data(), key.bytes_.data());
   return std::string(kVersion) + base64url_encode(box);
+}
+
+std::string keyed_tag(const DataKey& key, std::string_view purpose, std::string_view data) {
+  std::string message;
+  message.reserve(purpose.size() + 1 + data.size());
+  message.append(purpose).push_back('\0');
+  message.append(data);
+  auto tag = hmac_sha256(std::span<const std::uint8_t>(key.bytes_.data(), key.bytes_.size()), as_bytes(message));
+  return base64url_encode(tag);
 }
 
 std::string seal(const DataKey& key, std::string_view plaintext, std::string_view associated_data) {

@@ -55,6 +55,7 @@ class DataKey {
   DataKey() : bytes_(kSize) {}
   friend std::string seal(const DataKey&, std::span<const std::uint8_t>, std::string_view);
   friend std::optional<SecretBytes> open(const DataKey&, std::string_view, std::string_view);
+  friend std::string keyed_tag(const DataKey&, std::string_view, std::string_view);
 
   SecretBytes bytes_;
 };
@@ -66,5 +67,10 @@ std::string seal(const DataKey& key, std::string_view plaintext, std::string_vie
 // The plaintext of `sealed`, or nullopt when the version prefix or encoding is wrong, or the
 // key, nonce, ciphertext, tag or associated data differ from those used by seal().
 std::optional<SecretBytes> open(const DataKey& key, std::string_view sealed, std::string_view associated_data);
+
+// A tag of `data` under the key, for `purpose` (HMAC-SHA-256 over purpose, a NUL and data;
+// base64url). The same inputs give the same tag on every instance sharing the key; a tag
+// for one purpose is no tag for another. Compare tags with constant_time_equal.
+std::string keyed_tag(const DataKey& key, std::string_view purpose, std::string_view data);
 
 }  // namespace chatd::crypto

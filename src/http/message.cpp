@@ -1,5 +1,7 @@
 #include "http/message.hpp"
 
+#include "core/ascii.hpp"
+
 namespace chatd::http {
 
 const std::string& PathParams::get(std::string_view name) const {
@@ -61,6 +63,24 @@ std::optional<std::string> query_param_holding_nul(std::string_view query) {
     std::string value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
     if (key.find('\0') != std::string::npos) return std::string("query");
     if (value.find('\0') != std::string::npos) return key;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Context::cookie(std::string_view name) const {
+  auto [first, last] = req.equal_range(bhttp::field::cookie);
+  for (auto it = first; it != last; ++it) {
+    std::string_view rest = it->value();
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      std::string_view pair = trim_blanks(rest.substr(0, semi));
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      auto eq = pair.find('=');
+      if (eq == std::string_view::npos || trim_blanks(pair.substr(0, eq)) != name) continue;
+      std::string_view value = trim_blanks(pair.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+      return std::string(value);
+    }
   }
   return std::nullopt;
 }

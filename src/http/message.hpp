@@ -87,11 +87,14 @@ struct Context {
   nlohmann::json body;  // the parsed JSON body for routes that take one
   std::chrono::steady_clock::time_point started;
   std::string error_note;              // an internal cause for the access log; never sent
-  std::optional<Principal> principal;  // set for routes with Access::user / admin
+  std::optional<Principal> principal;  // set once an access token (or API key) was accepted
   std::string user_agent() const;
 
   // The value of query parameter `name` (percent-decoded); nullopt when absent.
   std::optional<std::string> query_param(std::string_view name) const;
+  // The value of cookie `name` from the Cookie header lines (RFC 6265 section 5.4: "a=b; c=d",
+  // a quoted value unquoted); the first one when it comes more than once; nullopt when absent.
+  std::optional<std::string> cookie(std::string_view name) const;
 };
 
 // The name of the first query parameter whose percent-decoded value holds a NUL

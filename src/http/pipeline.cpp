@@ -1,5 +1,6 @@
 #include "http/pipeline.hpp"
 
+#include "core/ascii.hpp"
 #include "core/ids.hpp"
 #include "http/problem.hpp"
 
@@ -15,12 +16,6 @@ constexpr std::string_view kCorsAllowHeaders = "Authorization, Content-Type, X-R
 constexpr std::string_view kCorsExposeHeaders =
     "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After";
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -30,14 +25,14 @@ bool iequals(std::string_view a, std::string_view b) {
 // "application/json" or "application/json; charset=utf-8" (any case); other charsets refused.
 bool is_json_content_type(std::string_view value) {
   std::size_t semi = value.find(';');
-  if (!iequals(trim(value.substr(0, semi)), "application/json")) return false;
+  if (!iequals(trim_blanks(value.substr(0, semi)), "application/json")) return false;
   while (semi != std::string_view::npos) {
     value = value.substr(semi + 1);
     semi = value.find(';');
-    std::string_view param = trim(value.substr(0, semi));
+    std::string_view param = trim_blanks(value.substr(0, semi));
     auto eq = param.find('=');
-    if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "charset")) continue;
-    std::string_view charset = trim(param.substr(eq + 1));
+    if (eq == std::string_view::npos || !iequals(trim_blanks(param.substr(0, eq)), "charset")) continue;
+    std::string_view charset = trim_blanks(param.substr(eq + 1));
     if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"')
       charset = charset.substr(1, charset.size() - 2);
     if (!iequals(charset, "utf-8") && !iequals(charset, "utf8")) return false;
@@ -45,7 +40,10 @@ bool is_json_content_type(std::string_view value) {
   return true;
 }
 
-bool route_needs_auth(const Route& route) { return route.access != Access::anonymous; }
+bool route_needs_auth(const Route& route, const Request& req) {
+  if (route.access == Access::optional_user) return req.find(bhttp::field::authorization) != req.end();
+  return route.access != Access::anonymous;
+}
 
 bool has_body(const Request& req) {
   return !req.body().empty() || req.find(bhttp::field::transfer_encoding) != req.end() ||
@@ -162,7 +160,7 @@ std::string Pipeline::client_ip(const Request& req, const Peer& peer) const {
     while (pos <= v.size()) {
       auto comma = v.find(',', pos);
       std::string_view item =
-          trim(v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+          trim_blanks(v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
       if (!item.empty()) hops.push_back(item);
       if (comma == std::string_view::npos) break;
       pos = comma + 1;
@@ -200,7 +198,7 @@ Context Pipeline::begin(const Request& req, const Peer& peer) const {
   // requests the proxy makes itself (health checks carry no X-Forwarded-For).
   if (!peer.tls && peer_trusted(peer)) {
     auto proto = req.find("X-Forwarded-Proto");
-    ctx.secure = proto != req.end() && iequals(trim(proto->value()), "https");
+    ctx.secure = proto != req.end() && iequals(trim_blanks(proto->value()), "https");
   }
   std::string_view target = req.target();
   auto q = target.find('?');
@@ -260,12 +258,12 @@ boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx
   };
   auto header = ctx.req.find(bhttp::field::authorization);
   if (header == ctx.req.end()) co_return unauthorized("this resource needs an access token (Authorization: Bearer)");
-  std::string_view value = trim(header->value());
-  if (value.size() < 8 || !iequals(value.substr(0, 7), "Bearer ") || trim(value.substr(7)).empty())
+  std::string_view value = trim_blanks(header->value());
+  if (value.size() < 8 || !iequals(value.substr(0, 7), "Bearer ") || trim_blanks(value.substr(7)).empty())
     co_return unauthorized("the Authorization header must be \"Bearer <token>\"");
   Authenticator* authenticator = route.access == Access::api ? api_authenticator_ : authenticator_;
   if (!authenticator) co_return error_response(ctx, internal_error("no authenticator configured"));
-  Result<Principal> principal = co_await authenticator->authenticate(trim(value.substr(7)));
+  Result<Principal> principal = co_await authenticator->authenticate(trim_blanks(value.substr(7)));
   if (!principal) {
     if (principal.error().code != Code::unauthenticated) co_return error_response(ctx, principal.error());
     Response res = unauthorized("the access token is invalid, expired or revoked");
@@ -370,7 +368,7 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
     co_return res;
   }
 
-  if (route_needs_auth(*m.route)) {
+  if (route_needs_auth(*m.route, req)) {
     if (auto refused = co_await authorize(ctx, *m.route)) {
       res = std::move(*refused);
       finish_limited(res);

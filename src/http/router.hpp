@@ -22,6 +22,10 @@ enum class Access {
   user,       // a valid access token of an active session
   admin,      // the same, with role admin
   api,        // an access token or an API key (the OpenAI-compatible /v1 routes)
+  // An access token is checked when one is sent (401 when it is not valid); without an
+  // Authorization header the handler runs with no principal and decides (POST /auth/logout
+  // of a browser session, which may come with its cookie only).
+  optional_user,
 };
 
 struct Route {

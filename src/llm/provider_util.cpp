@@ -1,5 +1,6 @@
 #include "llm/provider_util.hpp"
 
+#include "core/ascii.hpp"
 #include "core/utf8.hpp"
 
 #include <algorithm>
@@ -12,12 +13,6 @@ std::int64_t ceil_div4(std::int64_t n) { return (n + 3) / 4; }
 bool is_blank(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 void append_paragraph(std::string& to, std::string_view text) {
@@ -36,7 +31,7 @@ std::int64_t estimate_prompt_tokens(const std::vector<ChatMessage>& messages) {
 }
 
 std::optional<std::int64_t> parse_retry_after_ms(std::string_view value) {
-  value = trim(value);
+  value = trim_blanks(value);
   if (value.empty() || value.size() > 9) return std::nullopt;
   std::int64_t seconds = 0;
   for (const char c : value) {

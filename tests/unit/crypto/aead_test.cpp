@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "crypto/encoding.hpp"
+#include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 
 #include <gtest/gtest.h>
@@ -30,6 +31,30 @@ std::string tamper(const std::string& sealed, std::size_t index) {
   if (!box) return sealed;
   (*box)[index] ^= 0x01;
   return "v1." + base64url_encode(*box);
+}
+
+TEST(KeyedTag, DependsOnKeyPurposeAndDataOnly) {
+  auto key = DataKey::generate();
+  auto other = DataKey::generate();
+  std::string tag = keyed_tag(key, "chatd csrf token v1", "session-1");
+  EXPECT_EQ(tag.size(), 43u);  // 32 bytes, base64url without padding
+  EXPECT_EQ(tag, keyed_tag(key, "chatd csrf token v1", "session-1"));
+  EXPECT_NE(tag, keyed_tag(other, "chatd csrf token v1", "session-1"));
+  EXPECT_NE(tag, keyed_tag(key, "chatd csrf token v2", "session-1"));
+  EXPECT_NE(tag, keyed_tag(key, "chatd csrf token v1", "session-2"));
+  // Purpose and data are separated: ("ab", "c") is not ("a", "bc").
+  EXPECT_NE(keyed_tag(key, "ab", "c"), keyed_tag(key, "a", "bc"));
+}
+
+TEST(KeyedTag, IsHmacSha256OfPurposeNulData) {
+  std::array<std::uint8_t, DataKey::kSize> bytes{};
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i);
+  DataKey key(bytes);
+  std::string message("p");
+  message.push_back('\0');
+  message += "d";
+  auto expected = hmac_sha256(std::span<const std::uint8_t>(bytes.data(), bytes.size()), as_bytes(message));
+  EXPECT_EQ(keyed_tag(key, "p", "d"), base64url_encode(expected));
 }
 
 TEST(Aead, RoundTripsWithVersionPrefix) {

@@ -195,6 +195,25 @@ TEST_F(PipelineTest, QueryParameterHoldingNulIs422NamingIt) {
   EXPECT_EQ(query_param_holding_nul(""), std::nullopt);
 }
 
+TEST(Cookies, FindsANamedCookieAcrossHeaderLines) {
+  Request req{bhttp::verb::post, "/auth/refresh", 11};
+  req.insert(bhttp::field::cookie, "theme=dark;  chatd_refresh_old=x ; a=\"quoted value\"");
+  req.insert(bhttp::field::cookie, "chatd_refresh=rt_abc; chatd_refresh=second");
+  Context ctx(req);
+  EXPECT_EQ(ctx.cookie("chatd_refresh"), "rt_abc");  // the first of two, not a prefix match
+  EXPECT_EQ(ctx.cookie("chatd_refresh_old"), "x");
+  EXPECT_EQ(ctx.cookie("theme"), "dark");
+  EXPECT_EQ(ctx.cookie("a"), "quoted value");
+  EXPECT_EQ(ctx.cookie("missing"), std::nullopt);
+
+  Request none{bhttp::verb::post, "/auth/refresh", 11};
+  none.insert(bhttp::field::cookie, "novalue; =empty-name; chatd_refresh=");
+  Context ctx2(none);
+  EXPECT_EQ(ctx2.cookie("novalue"), std::nullopt);
+  EXPECT_EQ(ctx2.cookie("chatd_refresh"), "");
+  EXPECT_EQ(Context(Request{}).cookie("chatd_refresh"), std::nullopt);
+}
+
 TEST_F(PipelineTest, PathParamsAndQuery) {
   Response res = run(make(bhttp::verb::get, "/items/a%20b?x=1&q=hello%20world&z"));
   EXPECT_EQ(res.result_int(), 200u);

@@ -252,11 +252,11 @@ TEST_P(DatabaseTest, WriteRollsBackWhenFnFails) {
 
 TEST_P(DatabaseTest, WriteRollsBackWhenFnThrowsAndStaysUsable) {
   create_parents();
-  EXPECT_THROW(db().run(Access::write,
-                        [](Connection& c) -> Status {
-                          (void)c.query(kInsertParent, {std::string("p1"), std::string("a")});
-                          throw std::runtime_error("boom");
-                        }),
+  EXPECT_THROW((void)db().run(Access::write,
+                              [](Connection& c) -> Status {
+                                (void)c.query(kInsertParent, {std::string("p1"), std::string("a")});
+                                throw std::runtime_error("boom");
+                              }),
                std::runtime_error);
   EXPECT_EQ(count("parents"), 0);
   exec(kInsertParent, {std::string("p2"), std::string("b")});
