@@ -37,6 +37,7 @@
 #include "mail/mailer.hpp"
 #include "store/database.hpp"
 #include "store/migrations.hpp"
+#include "web/assets.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -354,10 +355,11 @@ int run_serve(const config::Config& config, bool print_routes) {
   if (print_routes) {
     nlohmann::json table = nlohmann::json::array();
     for (const auto& r : router.routes()) {
-      const char* access = r->access == http::Access::admin  ? "admin"
-                           : r->access == http::Access::user ? "user"
-                           : r->access == http::Access::api  ? "api"
-                                                             : "anonymous";
+      const char* access = r->access == http::Access::admin           ? "admin"
+                           : r->access == http::Access::user          ? "user"
+                           : r->access == http::Access::api           ? "api"
+                           : r->access == http::Access::optional_user ? "optional_user"
+                                                                      : "anonymous";
       table.push_back({{"method", std::string(http::bhttp::to_string(r->method))},
                        {"path", r->pattern},
                        {"access", access},
@@ -369,8 +371,13 @@ int run_serve(const config::Config& config, bool print_routes) {
     return 0;
   }
 
+  // The web UI's files (not part of the API's route table above).
+  web::StaticFiles web_ui(web::embedded_assets());
+  web_ui.add_routes(router);
+
   http::Pipeline pipeline(
       router, {config.cors_origins, config.trusted_proxies, config.max_body_bytes, config.rate_limits}, log);
+  pipeline.set_fallback([&web_ui](const http::Context& ctx) { return web_ui.fallback(ctx); });
   pipeline.set_authenticator(&authenticator);
   pipeline.set_api_authenticator(&api_authenticator);
   pipeline.set_rate_limiter(&limiter);

@@ -12,7 +12,7 @@ namespace chatd::http {
 namespace {
 
 constexpr std::string_view kApiCsp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
-constexpr std::string_view kCorsAllowHeaders = "Authorization, Content-Type, X-Request-Id";
+constexpr std::string_view kCorsAllowHeaders = "Authorization, Content-Type, X-Request-Id, X-CSRF-Token";
 constexpr std::string_view kCorsExposeHeaders =
     "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After";
 
@@ -340,6 +340,9 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
       res = problem_response(
           fail(Code::method_not_allowed, "this resource does not support " + std::string(req.method_string())));
       res.set(bhttp::field::allow, m.allow);
+    } else if (auto page = fallback_ ? fallback_(ctx) : std::nullopt) {
+      ctx.route = "(web ui)";
+      res = std::move(*page);
     } else {
       res = problem_response(fail(Code::not_found, "no such resource"));
     }

@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -53,6 +54,10 @@ class Pipeline {
   // For Access::api routes: accepts access tokens and API keys.
   void set_api_authenticator(Authenticator* authenticator) { api_authenticator_ = authenticator; }
   void set_rate_limiter(limits::RateLimiter* limiter) { limiter_ = limiter; }
+  // Asked for a request that no route takes, before the 404: the web UI answers browser
+  // navigations to its own paths with its page (nullopt: the usual 404).
+  using Fallback = std::function<std::optional<Response>(const Context&)>;
+  void set_fallback(Fallback fallback) { fallback_ = std::move(fallback); }
 
   boost::asio::awaitable<Response> handle(const Request& req, const Peer& peer) const;
 
@@ -82,6 +87,7 @@ class Pipeline {
   Authenticator* authenticator_ = nullptr;
   Authenticator* api_authenticator_ = nullptr;
   limits::RateLimiter* limiter_ = nullptr;
+  Fallback fallback_;
 };
 
 }  // namespace chatd::http

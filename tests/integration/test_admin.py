@@ -24,7 +24,7 @@ EXPECTED = {
     ("POST", "/auth/email/verify/confirm"): "anonymous",
     ("POST", "/auth/login"): "anonymous",
     ("POST", "/auth/refresh"): "anonymous",
-    ("POST", "/auth/logout"): "user",
+    ("POST", "/auth/logout"): "optional_user",
     ("POST", "/auth/logout-all"): "user",
     ("GET", "/auth/me"): "user",
     ("GET", "/auth/sessions"): "user",

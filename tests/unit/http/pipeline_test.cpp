@@ -195,6 +195,35 @@ TEST_F(PipelineTest, QueryParameterHoldingNulIs422NamingIt) {
   EXPECT_EQ(query_param_holding_nul(""), std::nullopt);
 }
 
+TEST_F(PipelineTest, FallbackAnswersOnlyWhatNoRouteTakes) {
+  Pipeline p(router_, options_, log_);
+  p.set_fallback([](const Context& ctx) -> std::optional<Response> {
+    if (ctx.req[bhttp::field::accept] != "text/html") return std::nullopt;
+    Response page{bhttp::status::ok, 11};
+    page.body() = "the page";
+    page.set("Content-Security-Policy", "script-src 'self'");
+    return page;
+  });
+  auto html = [](bhttp::verb method, const char* target) {
+    Request req = make(method, target);
+    req.set(bhttp::field::accept, "text/html");
+    return req;
+  };
+  Response res = run(p, html(bhttp::verb::get, "/chat/42"));
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(res.body(), "the page");
+  EXPECT_EQ(res["Content-Security-Policy"], "script-src 'self'");  // the page's own policy is kept
+  EXPECT_FALSE(res["X-Request-Id"].empty());                       // and the usual headers added
+  EXPECT_EQ(res["X-Frame-Options"], "DENY");
+  // A route's path is the route's, whatever Accept says; a known path with another method is 405.
+  EXPECT_EQ(json(run(p, html(bhttp::verb::get, "/items/7")))["id"], "7");
+  EXPECT_EQ(run(p, html(bhttp::verb::get, "/echo")).result_int(), 405u);
+  // The fallback declines: the JSON 404.
+  Response missing = run(p, make(bhttp::verb::get, "/chat/42"));
+  EXPECT_EQ(missing.result_int(), 404u);
+  EXPECT_EQ(json(missing)["code"], "not_found");
+}
+
 TEST(Cookies, FindsANamedCookieAcrossHeaderLines) {
   Request req{bhttp::verb::post, "/auth/refresh", 11};
   req.insert(bhttp::field::cookie, "theme=dark;  chatd_refresh_old=x ; a=\"quoted value\"");
