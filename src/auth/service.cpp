@@ -103,7 +103,7 @@ Task<bool> Service::verify_password(std::string encoded, std::string password) {
 }
 
 void Service::send_verification(const User& user, const std::string& token) {
-  auto link = mail::make_link(d_.config.public_url, "/verify-email", token);
+  auto link = mail::make_link(d_.config.public_url, "/verify", token);
   if (!d_.mailer.send(mail::verification_email(user.email, user.username, link)))
     d_.log.error("mail.queue_full").str("purpose", "verify_email");
 }
@@ -667,7 +667,7 @@ Task<bool> Service::request_password_reset(std::string email, RequestMeta meta) 
   });
   if (!st) co_return st.error();
   if (target) {
-    auto link = mail::make_link(d_.config.public_url, "/reset-password", token);
+    auto link = mail::make_link(d_.config.public_url, "/reset", token);
     if (!d_.mailer.send(mail::password_reset_email(target->email, target->username, link)))
       d_.log.error("mail.queue_full").str("purpose", "password_reset");
   }

@@ -12,8 +12,8 @@ namespace chatd::mail {
 
 // "{public_url}{path}?{param}={token}" with `token` percent-encoded (everything but
 // A-Z a-z 0-9 - . _ ~) and exactly one '/' between the URL and the path; '&' instead of '?'
-// when `path` already has a query. Example: make_link("https://chat.example", "/verify-email",
-// tok) -> "https://chat.example/verify-email?token=...".
+// when `path` already has a query. Example: make_link("https://chat.example", "/verify",
+// tok) -> "https://chat.example/verify?token=...".
 std::string make_link(std::string_view public_url, std::string_view path, std::string_view token,
                       std::string_view param = "token");
 
