@@ -285,8 +285,15 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
     co_return invalid_credentials();
   }
   User user = std::move(*found.value());
-  Error locked =
-      fail(Code::locked, "the account is locked after too many failed logins; try again later", "account_locked");
+  // 423 with Retry-After: the seconds until the lock ends (the whole lock time when another
+  // attempt set it after the user was read).
+  auto locked = [this, now, until = user.locked_until]() {
+    Error e = fail(Code::locked, "the account is locked after too many failed logins; try again later",
+                   "account_locked");
+    std::int64_t lock_ms = until && *until > now ? *until - now : d_.config.lockout_seconds * 1000;
+    e.retry_after_seconds = (lock_ms + 999) / 1000;
+    return e;
+  };
 
   // The lock check and the failure count are one atomic step, before the hash is checked
   // (db::begin_login_attempt): parallel guesses get no more checks than the threshold.
@@ -306,7 +313,7 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
   if (!attempt) co_return attempt.error();
   if (!attempt.value().allowed) {
     co_await audit(AuditEvent{"login.failed", user.id, std::nullopt, R"({"reason":"locked"})"});
-    co_return locked;
+    co_return locked();
   }
   // Gives the attempt's place back when it ends neither right nor wrong.
   auto release = [&]() -> boost::asio::awaitable<void> {
@@ -371,7 +378,7 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
   auto started = co_await start_session(std::move(user), attempt.value(), meta);
   if (!started && started.error().code == Code::locked) {
     co_await audit(AuditEvent{"login.failed", user_id, std::nullopt, R"({"reason":"locked"})"});
-    co_return locked;
+    co_return locked();
   }
   co_return started;
 }

@@ -243,7 +243,10 @@ def test_lockout_after_threshold(make_chatd, smtp):
     for _ in range(2):
         problem(login(server, username, "wrong " + STRONG), 401, "invalid_credentials")
     problem(login(server, username, "wrong " + STRONG), 401, "invalid_credentials")  # reaches the threshold
-    problem(login(server, username), 423, "account_locked")  # even the right password
+    res = login(server, username)
+    problem(res, 423, "account_locked")  # even the right password
+    # Retry-After says when the lock ends: the 60 s of the lock, less what has passed.
+    assert 50 <= int(res.header("retry-after")) <= 60, res.header("retry-after")
     problem(login(server, username, "wrong " + STRONG), 423, "account_locked")
     events = [r[0] for r in server.sql("SELECT event FROM audit_log ORDER BY at, id")]
     assert "login.locked" in events and events.count("login.failed") >= 4
