@@ -213,8 +213,15 @@ void add_chat_routes(http::Router& router, chat::Service& chat) {
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto page = page_request(ctx);
                 if (!page) co_return http::error_response(ctx, page.error());
-                auto list =
-                    co_await svc.messages(*ctx.principal, ctx.params.get("id"), page.value().after, page.value().limit);
+                // ?order=desc pages from the newest message back: how a client opens a long
+                // conversation at its end and loads older messages as the user scrolls up.
+                auto order_param = ctx.query_param("order").value_or("asc");
+                if (order_param != "asc" && order_param != "desc")
+                  co_return http::error_response(ctx, Error::validation({{"order", R"(must be "asc" or "desc")"}}));
+                auto order =
+                    order_param == "desc" ? chat::MessageOrder::newest_first : chat::MessageOrder::oldest_first;
+                auto list = co_await svc.messages(*ctx.principal, ctx.params.get("id"), page.value().after,
+                                                  page.value().limit, order);
                 if (!list) co_return http::error_response(ctx, list.error());
                 json items = json::array();
                 for (const auto& m : list.value().items) items.push_back(message_json(m));

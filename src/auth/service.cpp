@@ -288,8 +288,8 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
   // 423 with Retry-After: the seconds until the lock ends (the whole lock time when another
   // attempt set it after the user was read).
   auto locked = [this, now, until = user.locked_until]() {
-    Error e = fail(Code::locked, "the account is locked after too many failed logins; try again later",
-                   "account_locked");
+    Error e =
+        fail(Code::locked, "the account is locked after too many failed logins; try again later", "account_locked");
     std::int64_t lock_ms = until && *until > now ? *until - now : d_.config.lockout_seconds * 1000;
     e.retry_after_seconds = (lock_ms + 999) / 1000;
     return e;

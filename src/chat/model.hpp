@@ -18,6 +18,9 @@ struct Conversation {
   std::int64_t message_count = 0;
 };
 
+// The order a page of messages walks a conversation in (GET .../messages?order=).
+enum class MessageOrder { oldest_first, newest_first };
+
 struct Message {
   std::string id;
   std::string conversation_id;

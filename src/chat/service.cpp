@@ -146,14 +146,14 @@ awaitable<Result<Page<Conversation>>> Service::list(const Principal& who, std::s
 }
 
 awaitable<Result<Page<Message>>> Service::messages(const Principal& who, const std::string& conversation_id,
-                                                   std::optional<std::pair<std::int64_t, std::string>> after,
-                                                   int limit) {
+                                                   std::optional<std::pair<std::int64_t, std::string>> after, int limit,
+                                                   MessageOrder order) {
   auto rows = co_await run_blocking(d_.db_pool, [&]() -> Result<std::optional<std::vector<Message>>> {
     return store::read(d_.db, [&](store::Connection& c) -> Result<std::optional<std::vector<Message>>> {
       auto conv = db::find_conversation(c, who.user_id, conversation_id);
       if (!conv) return conv.error();
       if (!conv.value()) return std::optional<std::vector<Message>>();
-      auto list = db::list_messages(c, who.user_id, conversation_id, after, limit + 1);
+      auto list = db::list_messages(c, who.user_id, conversation_id, after, limit + 1, order);
       if (!list) return list.error();
       return std::optional<std::vector<Message>>(std::move(list).value());
     });

@@ -85,7 +85,7 @@ class Service {
                                                           int limit);
   boost::asio::awaitable<Result<Page<Message>>> messages(const Principal& who, const std::string& conversation_id,
                                                          std::optional<std::pair<std::int64_t, std::string>> after,
-                                                         int limit);
+                                                         int limit, MessageOrder order = MessageOrder::oldest_first);
 
   // The first half of sending: validates, checks the quota, stores the user's message and
   // builds the model's request (system prompt + trimmed history). Errors: validation_failed,

@@ -83,6 +83,13 @@ const std::string kListMessages =
     " AND (created_at, id) > ($3, $4)"
     " AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = $1 AND c.user_id = $2 AND c.deleted_at IS NULL)"
     " ORDER BY created_at, id LIMIT $5";
+// The same page walked from the newest message back (?order=desc).
+const std::string kListMessagesNewestFirst =
+    std::string("SELECT ") + kMessageColumns +
+    " FROM messages WHERE conversation_id = $1 AND user_id = $2 AND status <> 'pending'"
+    " AND (created_at, id) < ($3, $4)"
+    " AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = $1 AND c.user_id = $2 AND c.deleted_at IS NULL)"
+    " ORDER BY created_at DESC, id DESC LIMIT $5";
 const std::string kRecentMessages = std::string("SELECT ") + kMessageColumns + " FROM (SELECT " + kMessageColumns +
                                     " FROM messages WHERE conversation_id = $1 AND status <> 'pending'"
                                     " ORDER BY created_at DESC, id DESC LIMIT $2) recent ORDER BY created_at, id";
@@ -271,8 +278,12 @@ Result<bool> finish_message(Connection& c, const std::string& id, const std::str
 
 Result<std::vector<Message>> list_messages(Connection& c, const std::string& user_id,
                                            const std::string& conversation_id, const std::optional<Cursor>& after,
-                                           int limit) {
+                                           int limit, MessageOrder order) {
   if (limit <= 0) return std::vector<Message>();
+  if (order == MessageOrder::newest_first)
+    return messages_of(
+        c.query(kListMessagesNewestFirst, {conversation_id, user_id, after ? after->first : kNoUpperBound,
+                                           after ? after->second : std::string(), std::int64_t{limit}}));
   return messages_of(c.query(kListMessages, {conversation_id, user_id, after ? after->first : kNoLowerBound,
                                              after ? after->second : std::string(), std::int64_t{limit}}));
 }

@@ -67,12 +67,13 @@ Result<std::int64_t> insert_message(Connection& c, const Message& message);
 Result<bool> finish_message(Connection& c, const std::string& id, const std::string& content, const std::string& status,
                             std::optional<std::int64_t> prompt_tokens, std::optional<std::int64_t> completion_tokens,
                             const std::optional<std::string>& model, std::int64_t now);
-// A conversation's messages, oldest first ((created_at, id) ascending), starting after
-// `after`. Pending messages are left out (API.md has no such status; they appear once
-// finished). Empty when the conversation is missing, deleted or not the user's.
+// A conversation's messages, oldest first ((created_at, id) ascending) starting after
+// `after`, or newest first starting before it. Pending messages are left out (API.md has no
+// such status; they appear once finished). Empty when the conversation is missing, deleted or
+// not the user's.
 Result<std::vector<Message>> list_messages(Connection& c, const std::string& user_id,
                                            const std::string& conversation_id, const std::optional<Cursor>& after,
-                                           int limit);
+                                           int limit, MessageOrder order = MessageOrder::oldest_first);
 // The newest `max_count` messages that are not pending, oldest first: the history a model
 // request starts from.
 Result<std::vector<Message>> recent_messages(Connection& c, const std::string& conversation_id, int max_count);

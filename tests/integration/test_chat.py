@@ -142,6 +142,30 @@ def test_conversations_paginate_newest_updated_first(server):
     assert seen == whole and seen[0] == ids[0] and sorted(seen) == sorted(ids)
 
 
+def test_messages_page_newest_first_with_order_desc(server):
+    token = new_user(server)["access_token"]
+    conv = create(server, token)["id"]
+    for i in range(4):
+        assert send_json(server, token, conv, f"m{i}").status == 201
+    oldest_first = [m["id"] for m in messages(server, token, conv)]
+    assert len(oldest_first) == 8
+    seen, cursor = [], None
+    while True:
+        res = server.api("GET", f"/conversations/{conv}/messages?order=desc&limit=3"
+                         + (f"&cursor={cursor}" if cursor else ""), token=token)
+        assert res.status == 200, res.body
+        seen += [m["id"] for m in res.json()["items"]]
+        cursor = res.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == oldest_first[::-1]
+    assert [m["id"] for m in server.api("GET", f"/conversations/{conv}/messages?order=asc&limit=2",
+                                        token=token).json()["items"]] == oldest_first[:2]
+    body = problem(server.api("GET", f"/conversations/{conv}/messages?order=newest", token=token),
+                   422, "validation_failed")
+    assert body["errors"][0]["field"] == "order"
+
+
 def test_search_titles_and_message_text(server):
     token = new_user(server)["access_token"]
     word = marker()

@@ -123,8 +123,10 @@ class ChatStoreTest : public store::testing::MigratedStoreTest {
   }
 
   std::vector<Message> messages(const std::string& user, const std::string& conversation,
-                                const std::optional<db::Cursor>& after = std::nullopt, int limit = 100) {
-    auto page = read([&](store::Connection& c) { return db::list_messages(c, user, conversation, after, limit); });
+                                const std::optional<db::Cursor>& after = std::nullopt, int limit = 100,
+                                MessageOrder order = MessageOrder::oldest_first) {
+    auto page =
+        read([&](store::Connection& c) { return db::list_messages(c, user, conversation, after, limit, order); });
     return page ? page.value() : std::vector<Message>{};
   }
 
@@ -440,6 +442,27 @@ TEST_P(ChatStoreTest, MessagesInOneMillisecondListInInsertionOrder) {
   // Another conversation's times are its own.
   const std::string other = add_conversation("alice", "other");
   EXPECT_EQ(add_message("alice", other, "first", kT0 + 100), kT0 + 100);
+}
+
+TEST_P(ChatStoreTest, NewestFirstPagesWalkBackToTheStart) {
+  const std::string conv = add_conversation("alice", "long");
+  Ids inserted;
+  for (int i = 0; i < 23; ++i) {
+    inserted.push_back("m" + std::to_string(i));
+    add_message("alice", conv, inserted.back(), kT0 + 100);  // many in one millisecond: ties on time
+  }
+  Ids walked;
+  std::optional<db::Cursor> before;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = messages("alice", conv, before, 5, MessageOrder::newest_first);
+    for (const auto& m : page) walked.push_back(m.content);
+    if (page.size() < 5) break;
+    before = db::Cursor{page.back().created_at, page.back().id};
+  }
+  EXPECT_EQ(walked, Ids(inserted.rbegin(), inserted.rend()));
+  EXPECT_EQ(contents(messages("alice", conv, std::nullopt, 2, MessageOrder::newest_first)), (Ids{"m22", "m21"}));
+  // Owned by alice only, as the oldest-first walk.
+  EXPECT_TRUE(messages("bob", conv, std::nullopt, 5, MessageOrder::newest_first).empty());
 }
 
 TEST_P(ChatStoreTest, ConcurrentInsertsIntoOneConversationGetDistinctTimes) {
