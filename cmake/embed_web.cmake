@@ -1,9 +1,13 @@
 # Writes a C++ file that holds the built web UI (every file under DIST, with its .gz twin when
-# there is one) in the binary: the bytes are included by the assembler (.incbin), and the
-# table names each file's path, content type, ETag (from its SHA-256) and caching class.
-# The SHA-256 in the generated text also makes the file change whenever an asset's bytes
-# change, so no compiler cache can hand back stale bytes.
+# there is one) in the binary. The files are copied beside OUT first, so that a web build
+# running meanwhile cannot change or remove what the assembler then includes (.incbin) from
+# the copy. The table names each file's path, content type, ETag (from its SHA-256) and
+# caching class; the SHA-256 in the generated text also makes the file change whenever an
+# asset's bytes change, so no compiler cache can hand back stale bytes.
 #   cmake -DDIST=<web/dist> -DOUT=<file.cpp> -P embed_web.cmake
+get_filename_component(out_dir "${OUT}" DIRECTORY)
+set(snapshot "${out_dir}/web")
+file(REMOVE_RECURSE "${snapshot}")
 set(files "")
 if(IS_DIRECTORY "${DIST}")
   file(GLOB_RECURSE files LIST_DIRECTORIES false RELATIVE "${DIST}" "${DIST}/*")
@@ -57,7 +61,13 @@ set(decls "")
 set(table "")
 set(index 0)
 foreach(rel ${files})
-  set(path "${DIST}/${rel}")
+  set(path "${snapshot}/${rel}")
+  get_filename_component(parent "${path}" DIRECTORY)
+  file(MAKE_DIRECTORY "${parent}")
+  file(COPY_FILE "${DIST}/${rel}" "${path}")
+  if(EXISTS "${DIST}/${rel}.gz")
+    file(COPY_FILE "${DIST}/${rel}.gz" "${path}.gz")
+  endif()
   file(SHA256 "${path}" sha)
   string(SUBSTRING "${sha}" 0 32 etag)
   content_type("${rel}" type)
