@@ -36,7 +36,7 @@ after(async () => {
 });
 
 test('register, confirm by e-mail, sign in, chat, stop, search, rename, delete, sign out', { timeout: 180000 }, () =>
-  withPage(browser, stack, {}, async ({ page, watch }) => {
+  withPage(browser, stack, {}, async ({ page }) => {
     // Create the account.
     const username = uniqueName();
     const email = `${username}@example.com`;
@@ -63,7 +63,7 @@ test('register, confirm by e-mail, sign in, chat, stop, search, rename, delete, 
 
     // A new chat and a streamed answer: the text grows while it streams.
     await button(page, 'New chat').click();
-    await sendMessage(page, 'Stream this please #slow');
+    const firstCount = await sendMessage(page, 'Stream this please #slow');
     await waitForPath(page, /^\/chat\/[^/]+$/);
     const firstId = conversationIdOf(page);
     await userMessages(page).first().waitFor();
@@ -82,8 +82,7 @@ test('register, confirm by e-mail, sign in, chat, stop, search, rename, delete, 
     for (let i = 1; i < seen.length; i++) {
       if (seen[i - 1].startsWith('echo:')) assert.ok(seen[i].startsWith(seen[i - 1].replace(/\s+$/, '')), `text grows: ${JSON.stringify(seen)}`);
     }
-    await waitForAnswerDone(page);
-    const full = (await answer.innerText()).trim();
+    const full = await waitForAnswerDone(page, firstCount);
     assert.match(full, /^echo: Stream this please #slow tick1 tick2 .* tick\d+$/s);
     const stored = await stack.messages(token, firstId);
     assert.deepEqual(stored.map((m) => [m.role, m.status]), [['user', 'complete'], ['assistant', 'complete']]);
@@ -114,10 +113,10 @@ test('register, confirm by e-mail, sign in, chat, stop, search, rename, delete, 
     // A second conversation, then search.
     await button(page, 'New chat').click();
     await waitForPath(page, '/');
-    await sendMessage(page, 'pineapple upside down cake');
+    const pineappleCount = await sendMessage(page, 'pineapple upside down cake');
     await eventually(() => pathOf(page) !== '/' && pathOf(page) !== `/chat/${firstId}`, { message: 'the second chat opened' });
     const secondId = conversationIdOf(page);
-    await waitForAnswerDone(page);
+    await waitForAnswerDone(page, pineappleCount);
     const nav = conversationNav(page);
     const links = nav.getByRole('link');
     await eventually(async () => (await links.count()) === 2, { message: 'two conversations listed' });
@@ -159,6 +158,5 @@ test('register, confirm by e-mail, sign in, chat, stop, search, rename, delete, 
     await page.goto('/');
     await waitForPath(page, '/login');
     await field(page, 'Email or username').waitFor();
-    void watch;
   }, { name: 'journey' }),
 );

@@ -304,6 +304,7 @@ export class PageWatch {
   constructor(origin) {
     this.origin = origin;
     this.problems = [];
+    this.counts = new Map();
     this.allowed = [];
     this.requests = []; // every request: {method, url, time}
     this.responses = []; // every response: {method, url, status, requestHeaders}
@@ -315,30 +316,45 @@ export class PageWatch {
     this.allowed.push(pattern);
   }
 
+  // Each distinct problem once, with how often it happened.
+  note(problem) {
+    const found = this.problems.findIndex((p) => p === problem || p.startsWith(problem + ' (×'));
+    if (found < 0) {
+      this.problems.push(problem);
+      this.counts.set(problem, 1);
+    } else {
+      const n = this.counts.get(problem) + 1;
+      this.counts.set(problem, n);
+      this.problems[found] = `${problem} (×${n})`;
+    }
+  }
+
   attach(page) {
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
       const text = msg.text();
       const where = msg.location()?.url ? ` (${msg.location().url})` : '';
       if (this.allowed.some((p) => p.test(text))) return;
-      this.problems.push(`console error on ${page.url()}: ${text}${where}`);
+      // Chromium's CSP messages run to several sentences: the first one says it all.
+      const short = text.startsWith('Applying inline style violates') || text.startsWith('Refused to') ? text.split('. ')[0] : text;
+      this.note(`console error on ${page.url()}: ${short}${where}`);
     });
-    page.on('pageerror', (err) => this.problems.push(`page error on ${page.url()}: ${err.stack || err.message}`));
+    page.on('pageerror', (err) => this.note(`page error on ${page.url()}: ${err.stack || err.message}`));
     page.on('dialog', (dialog) => {
-      this.problems.push(`dialog (${dialog.type()}) on ${page.url()}: ${dialog.message()}`);
+      this.note(`dialog (${dialog.type()}) on ${page.url()}: ${dialog.message()}`);
       void dialog.dismiss().catch(() => undefined);
     });
-    page.on('crash', () => this.problems.push(`page crashed: ${page.url()}`));
+    page.on('crash', () => this.note(`page crashed: ${page.url()}`));
     page.on('request', (req) => {
       const url = req.url();
       this.requests.push({ method: req.method(), url, time: Date.now() });
       if (/^(data|blob|about):/.test(url)) return;
-      if (new URL(url).origin !== this.origin) this.problems.push(`request to another origin: ${req.method()} ${url}`);
+      if (new URL(url).origin !== this.origin) this.note(`request to another origin: ${req.method()} ${url}`);
     });
     page.on('requestfailed', (req) => {
       const url = req.url();
       if (!/^(data|blob|about):/.test(url) && new URL(url).origin !== this.origin) {
-        this.problems.push(`failed request to another origin: ${url}: ${req.failure()?.errorText}`);
+        this.note(`failed request to another origin: ${url}: ${req.failure()?.errorText}`);
       }
     });
     page.on('response', (res) => {
@@ -427,18 +443,32 @@ export async function signIn(page, login, password) {
   await field(page, 'Password').fill(password);
   await button(page, 'Sign in').click();
   await waitForPath(page, '/');
-  await button(page, 'New chat').waitFor();
+  await field(page, 'Message').waitFor();
 }
 
-// Types a message into the composer and sends it with the Send button.
+// Types a message into the composer and sends it with the Send button; returns the number
+// of answers the page will show once this one has come.
 export async function sendMessage(page, text) {
+  const answers = await assistantMessages(page).count();
   await field(page, 'Message').fill(text);
   await button(page, 'Send').click();
+  return answers + 1;
 }
 
-export async function waitForAnswerDone(page, timeout = 30000) {
-  await button(page, 'Send').waitFor({ timeout });
-  await button(page, 'Stop').waitFor({ state: 'detached', timeout });
+// Waits until the page shows `count` answers, the last one finished (not busy, no Stop
+// button); returns the last answer's text.
+export async function waitForAnswerDone(page, count, timeout = 30000) {
+  return eventually(
+    async () => {
+      if ((await assistantMessages(page).count()) < count) return false;
+      if ((await button(page, 'Stop').count()) > 0) return false;
+      const last = assistantMessages(page).nth(count - 1);
+      if ((await last.locator('[aria-busy="true"]').count()) > 0) return false;
+      const text = (await last.innerText()).trim();
+      return text || false;
+    },
+    { timeout, interval: 100, message: `answer #${count} finished` },
+  );
 }
 
 export function conversationIdOf(page) {
