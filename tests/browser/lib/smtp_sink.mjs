@@ -126,10 +126,11 @@ export class SmtpSink {
     });
   }
 
-  // The first link with a token in the message (its text decoded from quoted-printable).
+  // The first link with a token (`token=`, or an invitation's `invite=`) in the message (its
+  // text decoded from quoted-printable).
   static linkIn(message) {
     const text = decodeQuotedPrintable(message.raw);
-    const m = text.match(/https?:\/\/[^\s"'<>]+[?&]token=[A-Za-z0-9_%.~-]+/);
+    const m = text.match(/https?:\/\/[^\s"'<>]+[?&](?:token|invite)=[A-Za-z0-9_%.~-]+/);
     if (!m) throw new Error(`no link with a token in the message:\n${text}`);
     return m[0];
   }
