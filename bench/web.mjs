@@ -248,6 +248,10 @@ async function main() {
     out(`| ${MESSAGES} messages: newest answer on screen | ${ms(median(openTimes))} ms | the API call alone: ${ms(median(apiTimes))} ms | < 500 ms |`);
     out(`| ${MESSAGES} messages: scrolled back to the first | ${scroll.found ? 'reached' : 'NOT reached'} in ${scroll.seconds.toFixed(1)} s; longest task ${ms(scroll.longest)} ms, ${scroll.over50} over 50 ms; ${scroll.articles} messages in the DOM at the end | | no task > 50 ms |`);
     out();
+    out('- "usable": the sign-in form (its password field and "Sign in" button) is in the DOM, from the start of the navigation; the reference is nginx serving the same web/dist with gzip_static and the SPA fallback, so the difference is chatd\'s serving and the API answers the page waits for on load.');
+    out('- the first delta is timed from the moment its bytes come out of the response stream\'s reader in the page to the text in the DOM, and to the next animation frame after it (a new chat each round: the answer also switches the page to the new conversation\'s address).');
+    out('- the long conversation is opened from the signed-in chat page (client-side navigation); the reference is the one API call it makes first (GET .../messages?order=desc&limit=50), timed from Node. Scrolling back moves up a screenful every 30 ms until the first message is in the DOM; long tasks come from the browser\'s PerformanceObserver.');
+    out();
     out('Files of the sign-in page (bytes as sent):');
     out();
     for (const f of signin.files) out(`- ${f}`);
