@@ -77,3 +77,33 @@ test('auto-scroll follows the answer at the bottom only, and Jump to latest brin
     }
   }, { name: 'scrolling' });
 });
+
+test('a reader held at the top while older messages load reaches the first message', { timeout: 180000 }, async () => {
+  const user = await stack.registerVerified();
+  const token = (await stack.login(user)).access_token;
+  const conv = await stack.apiOk('POST', '/conversations', { model: MODEL, title: 'long' }, { token });
+  for (let i = 0; i < 150; i++) await stack.apiOk('POST', `/conversations/${conv.id}/messages`, { content: `m${i}` }, { token });
+
+  await withPage(browser, stack, {}, async ({ page }) => {
+    await signIn(page, user.username, user.password);
+    // Older pages come slowly, so the reader is already at the very top when each arrives:
+    // no scroll event follows (the view cannot go further up), and loading must go on anyway.
+    await page.route(/\/messages\?.*cursor=/, async (route) => {
+      await sleep(400);
+      await route.continue();
+    });
+    await page.goto(`/chat/${conv.id}`);
+    await assistantMessages(page).last().waitFor();
+    const reached = await eventually(
+      () => page.evaluate(() => {
+        const arts = [...document.querySelectorAll('article')];
+        let el = arts[0]?.parentElement;
+        while (el && !(el.scrollHeight > el.clientHeight && /(auto|scroll)/.test(getComputedStyle(el).overflowY))) el = el.parentElement;
+        if (el) el.scrollTop = 0;
+        return arts.some((a) => a.textContent.trim() === 'm0');
+      }),
+      { timeout: 60000, interval: 50, message: 'the first message reached from the top' },
+    );
+    assert.ok(reached);
+  }, { name: 'scrolling-top' });
+});

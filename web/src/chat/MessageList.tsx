@@ -120,13 +120,11 @@ export function MessageList({ messages, followSignal, hasOlder = false, loadingO
     setRange({ start: Math.max(0, n - initialCount), end: n });
   }, [followSignal, n]);
 
-  const onScroll = () => {
+  // Near an end of the window: move it, or load older messages when it is at the first one.
+  const checkEdges = () => {
     const el = scroller.current;
     if (!el) return;
     const distance = el.scrollHeight - el.scrollTop - el.clientHeight;
-    const atEnd = current.end === n;
-    following.current = atEnd && distance <= bottomSlack;
-    setShowJump(!atEnd || distance > bottomSlack * 4);
     if (el.scrollTop < edge && current.start === 0 && hasOlder && !loadingOlder) onLoadOlder?.();
     if (el.scrollTop < edge && current.start > 0) {
       const start = Math.max(0, current.start - step);
@@ -136,6 +134,23 @@ export function MessageList({ messages, followSignal, hasOlder = false, loadingO
       move({ start: Math.max(current.start, end - cap), end });
     }
   };
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    const distance = el.scrollHeight - el.scrollTop - el.clientHeight;
+    const atEnd = current.end === n;
+    following.current = atEnd && distance <= bottomSlack;
+    setShowJump(!atEnd || distance > bottomSlack * 4);
+    checkEdges();
+  };
+
+  // The same check once older messages arrived or a load ended: a reader already at the top
+  // sends no scroll event (the view cannot scroll further up), and would wait there forever.
+  useEffect(() => {
+    if (!following.current) checkEdges();
+    // checkEdges reads the current render's values; these are what can change them.
+  }, [current.start, current.end, n, hasOlder, loadingOlder]);
 
   const jump = () => {
     following.current = true;
