@@ -3,6 +3,7 @@
 #include "api/auth.hpp"
 #include "api/common.hpp"
 #include "api/pagination.hpp"
+#include "api/usage.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
 
@@ -27,13 +28,30 @@ nlohmann::json opt_json(const std::optional<std::string>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-// "2026-11-01" (midnight UTC) or an RFC 3339 timestamp.
-std::optional<std::int64_t> parse_time_or_date(const std::string& text) {
-  if (text.size() == 10) return parse_rfc3339(text + "T00:00:00Z");
-  return parse_rfc3339(text);
+// The audit log's filters: user_id, event, from (inclusive), to (exclusive).
+Result<auth::db::AuditFilter> read_audit_filter(const Context& ctx) {
+  auth::db::AuditFilter f;
+  std::vector<FieldError> errors;
+  f.user_id = ctx.query_param("user_id").value_or("");
+  f.event = ctx.query_param("event").value_or("");
+  if (f.user_id.size() > 64) errors.push_back({"user_id", "is too long"});
+  if (f.event.size() > 64) errors.push_back({"event", "is too long"});
+  if (auto v = ctx.query_param("from")) {
+    if (auto t = parse_time_or_date(*v))
+      f.from_ms = *t;
+    else
+      errors.push_back({"from", "must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"});
+  }
+  if (auto v = ctx.query_param("to")) {
+    if (auto t = parse_time_or_date(*v))
+      f.to_ms = *t;
+    else
+      errors.push_back({"to", "must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"});
+  }
+  if (errors.empty() && f.from_ms > f.to_ms) errors.push_back({"from", "must not be after `to`"});
+  if (!errors.empty()) return Error::validation(std::move(errors));
+  return f;
 }
-
-std::string day_of(std::int64_t epoch_day) { return format_rfc3339(epoch_day * 86'400'000).substr(0, 10); }
 
 }  // namespace
 
@@ -132,10 +150,11 @@ void add_admin_routes(http::Router& router, auth::AdminService& admin) {
               [&svc](Context& ctx) -> awaitable<Response> {
                 auto page = page_request(ctx);
                 if (!page) co_return http::error_response(ctx, page.error());
+                auto filter = read_audit_filter(ctx);
+                if (!filter) co_return http::error_response(ctx, filter.error());
                 const auto& after = page.value().after;
                 int limit = page.value().limit;
-                auto rows = co_await svc.audit(ctx.query_param("user_id").value_or(""),
-                                               ctx.query_param("event").value_or(""), after, limit + 1);
+                auto rows = co_await svc.audit(std::move(filter).value(), after, limit + 1);
                 if (!rows) co_return http::error_response(ctx, rows.error());
                 auto& list = rows.value();
                 nlohmann::json items = nlohmann::json::array();
@@ -150,7 +169,9 @@ void add_admin_routes(http::Router& router, auth::AdminService& admin) {
                                    {"actor_id", opt_json(r.actor_id)},
                                    {"ip", opt_json(r.ip)},
                                    {"user_agent", opt_json(r.user_agent)},
-                                   {"detail", detail}});
+                                   {"detail", detail},
+                                   {"username", opt_json(r.username)},
+                                   {"actor_username", opt_json(r.actor_username)}});
                 }
                 nlohmann::json next = nullptr;
                 if (list.size() > static_cast<std::size_t>(limit))
@@ -162,38 +183,13 @@ void add_admin_routes(http::Router& router, auth::AdminService& admin) {
 
   router.add({bhttp::verb::get, "/admin/usage",
               [&svc](Context& ctx) -> awaitable<Response> {
-                std::vector<FieldError> errors;
-                // `to` is exclusive: by default it ends after the current millisecond, so an
-                // event recorded in the same millisecond as this request is counted.
-                std::int64_t to = system_now_ms() + 1;
-                std::int64_t from = to - 30LL * 86'400'000;
-                if (auto v = ctx.query_param("from")) {
-                  if (auto t = parse_time_or_date(*v))
-                    from = *t;
-                  else
-                    errors.push_back({"from", "must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"});
-                }
-                if (auto v = ctx.query_param("to")) {
-                  if (auto t = parse_time_or_date(*v))
-                    to = *t;
-                  else
-                    errors.push_back({"to", "must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"});
-                }
-                std::string group_by = ctx.query_param("group_by").value_or("user");
-                if (group_by != "user" && group_by != "model" && group_by != "day")
-                  errors.push_back({"group_by", "must be user, model or day"});
-                if (errors.empty() && from > to) errors.push_back({"from", "must not be after `to`"});
-                if (!errors.empty()) co_return http::error_response(ctx, Error::validation(std::move(errors)));
-                auto rows = co_await svc.usage(group_by, from, to);
+                auto query = read_usage_query(ctx, {.allow_user = true, .fallback = chat::db::UsageGroup::user},
+                                              system_now_ms());
+                if (!query) co_return http::error_response(ctx, query.error());
+                if (auto user = ctx.query_param("user_id"); user && !user->empty()) query.value().user_id = *user;
+                auto rows = co_await svc.usage(query.value());
                 if (!rows) co_return http::error_response(ctx, rows.error());
-                nlohmann::json items = nlohmann::json::array();
-                for (const auto& r : rows.value())
-                  items.push_back({{"key", group_by == "day" ? day_of(std::stoll(r.key)) : r.key},
-                                   {"requests", r.requests},
-                                   {"prompt_tokens", r.prompt_tokens},
-                                   {"completion_tokens", r.completion_tokens},
-                                   {"cost_usd", r.cost_usd}});
-                co_return http::json_response(bhttp::status::ok, {{"items", items}});
+                co_return http::json_response(bhttp::status::ok, {{"items", usage_items(rows.value(), query.value())}});
               },
               false, Access::admin});
 }

@@ -326,6 +326,21 @@ void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing
                 co_return http::json_response(bhttp::status::ok, {{"kid", kid.value()}});
               },
               false, Access::admin});
+
+  // The signing keys as the console shows them: the current one and every other key whose
+  // tokens may still be valid (the JWKS's), by kid only.
+  router.add({bhttp::verb::get, "/admin/keys",
+              [&keys](Context&) -> awaitable<Response> {
+                std::string current = keys.signing_kid();
+                nlohmann::json list = nlohmann::json::array();
+                const nlohmann::json key_set = keys.jwks();
+                for (const auto& k : key_set.at("keys")) {
+                  std::string kid = k.at("kid").get<std::string>();
+                  list.push_back({{"kid", kid}, {"current", kid == current}});
+                }
+                co_return http::json_response(bhttp::status::ok, {{"current_kid", current}, {"keys", list}});
+              },
+              false, Access::admin});
 }
 
 }  // namespace chatd::api

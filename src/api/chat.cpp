@@ -3,6 +3,7 @@
 #include "api/common.hpp"
 #include "api/input.hpp"
 #include "api/pagination.hpp"
+#include "api/usage.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
@@ -270,7 +271,12 @@ void add_chat_routes(http::Router& router, chat::Service& chat) {
 
   router.add({bhttp::verb::get, "/usage",
               [&svc](Context& ctx) -> awaitable<Response> {
-                auto usage = co_await svc.usage(*ctx.principal);
+                // With group_by, also a breakdown of the chosen range (docs/chat.md).
+                auto query = read_usage_query(ctx, {.allow_user = false, .fallback = std::nullopt}, system_now_ms());
+                if (!query) co_return http::error_response(ctx, query.error());
+                std::optional<chat::db::UsageQuery> breakdown;
+                if (!query.value().group_by.empty()) breakdown = query.value();
+                auto usage = co_await svc.usage(*ctx.principal, breakdown);
                 if (!usage) co_return http::error_response(ctx, usage.error());
                 const auto& u = usage.value();
                 json quota = nullptr;
@@ -283,6 +289,7 @@ void add_chat_routes(http::Router& router, chat::Service& chat) {
                              {"completion_tokens", u.completion_tokens},
                              {"cost_usd", u.cost_usd},
                              {"quota", quota}};
+                if (breakdown) body["items"] = usage_items(u.breakdown, *breakdown);
                 co_return http::json_response(bhttp::status::ok, body);
               },
               false, Access::user});

@@ -66,7 +66,7 @@ nlohmann::json page_json(const auth::InvitationPage& page) {
   for (const auto& inv : page.items) items.push_back(invitation_json(inv));
   nlohmann::json next = nullptr;
   if (page.more && !page.items.empty()) next = encode_cursor(page.items.back().created_at, page.items.back().id);
-  return {{"items", std::move(items)}, {"next_cursor", std::move(next)}};
+  return {{"items", std::move(items)}, {"next_cursor", std::move(next)}, {"can_create", page.may_create}};
 }
 
 }  // namespace
@@ -93,6 +93,14 @@ void add_invitation_routes(http::Router& router, auth::Invitations& invitations)
                 auto page = co_await svc.list(*ctx.principal, request.value().limit, std::move(request.value().after));
                 if (!page) co_return http::error_response(ctx, page.error());
                 co_return http::json_response(bhttp::status::ok, page_json(page.value()));
+              },
+              false, Access::user});
+
+  router.add({bhttp::verb::delete_, "/invitations/{id}",
+              [&svc](Context& ctx) -> awaitable<Response> {
+                auto done = co_await svc.remove(*ctx.principal, ctx.params.get("id"), meta_of(ctx));
+                if (!done) co_return http::error_response(ctx, done.error());
+                co_return http::empty_response(bhttp::status::no_content);
               },
               false, Access::user});
 }

@@ -103,17 +103,17 @@ Task<bool> AdminService::revoke_sessions(const Principal& admin, std::string id,
   co_return true;
 }
 
-Task<std::vector<db::AuditRow>> AdminService::audit(std::string user_id, std::string event,
+Task<std::vector<db::AuditRow>> AdminService::audit(db::AuditFilter filter,
                                                     std::optional<std::pair<std::int64_t, std::string>> after,
                                                     int limit) {
   co_return co_await run_blocking(d_.db_pool, [&]() {
-    return store::read(d_.db, [&](store::Connection& c) { return db::list_audit(c, user_id, event, after, limit); });
+    return store::read(d_.db, [&](store::Connection& c) { return db::list_audit(c, filter, after, limit); });
   });
 }
 
-Task<std::vector<db::UsageRow>> AdminService::usage(std::string group_by, std::int64_t from_ms, std::int64_t to_ms) {
+Task<std::vector<chat::db::UsageTotals>> AdminService::usage(chat::db::UsageQuery query) {
   co_return co_await run_blocking(d_.db_pool, [&]() {
-    return store::read(d_.db, [&](store::Connection& c) { return db::usage_totals(c, group_by, from_ms, to_ms); });
+    return store::read(d_.db, [&](store::Connection& c) { return chat::db::usage_totals(c, query); });
   });
 }
 

@@ -5,6 +5,7 @@
 #include "auth/model.hpp"
 #include "auth/service.hpp"
 #include "auth/store.hpp"
+#include "chat/store.hpp"
 
 #include <functional>
 #include <optional>
@@ -28,9 +29,10 @@ class AdminService {
   Task<User> get_user(std::string id);
   Task<User> patch_user(const Principal& admin, std::string id, UserPatch patch, RequestMeta meta);
   Task<bool> revoke_sessions(const Principal& admin, std::string id, RequestMeta meta);
-  Task<std::vector<db::AuditRow>> audit(std::string user_id, std::string event,
+  Task<std::vector<db::AuditRow>> audit(db::AuditFilter filter,
                                         std::optional<std::pair<std::int64_t, std::string>> after, int limit);
-  Task<std::vector<db::UsageRow>> usage(std::string group_by, std::int64_t from_ms, std::int64_t to_ms);
+  // Everyone's usage (query.user_id narrows it to one user).
+  Task<std::vector<chat::db::UsageTotals>> usage(chat::db::UsageQuery query);
 
   // Called after a user's roles or state changed, for caches kept elsewhere (API keys).
   void on_user_changed(std::function<void(const std::string&)> listener) { listener_ = std::move(listener); }

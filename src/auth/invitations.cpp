@@ -35,6 +35,7 @@ constexpr const char* kListPage =
     "SELECT id, code_prefix, inviter_id, email, created_at, expires_at, accepted_at, invitee_id "
     "FROM invitations WHERE inviter_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) "
     "ORDER BY created_at DESC, id DESC LIMIT $4";
+constexpr const char* kDeleteInvitation = "DELETE FROM invitations WHERE id = $1 AND inviter_id = $2";
 
 // Checks and normalises the request (a plain function: GCC 12 mishandles braced string
 // lists inside coroutine bodies).
@@ -154,23 +155,44 @@ boost::asio::awaitable<Result<InvitationPage>> Invitations::list(const Principal
   }
   // One more than asked: whether it exists says whether there is a next page.
   std::int64_t fetch = static_cast<std::int64_t>(limit) + 1;
-  auto rows = co_await run_blocking(d_.db_pool, [&]() -> Result<std::vector<Invitation>> {
-    return store::read(d_.db, [&](store::Connection& c) -> Result<std::vector<Invitation>> {
-      auto page = c.query(kListPage, {who.user_id, before_at, before_id, fetch});
-      if (!page) return page.error();
-      std::vector<Invitation> out;
-      for (const auto& r : page.value().rows) out.push_back(invitation_from(r));
-      return out;
+  const bool admin = who.has_role("admin");
+  InvitationPage page;
+  auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
+    return store::read(d_.db, [&](store::Connection& c) -> Status {
+      auto rows = c.query(kListPage, {who.user_id, before_at, before_id, fetch});
+      if (!rows) return rows.error();
+      for (const auto& r : rows.value().rows) page.items.push_back(invitation_from(r));
+      // The same rule as create(): admins always; others when allowed and verified.
+      if (admin || !d_.config.user_invites) {
+        page.may_create = admin;
+        return ok();
+      }
+      auto inviter = c.query(kSelectInviter, {who.user_id});
+      if (!inviter) return inviter.error();
+      page.may_create = !inviter.value().empty() && !inviter.value().rows.front().is_null(1) &&
+                        inviter.value().rows.front().is_null(2);
+      return ok();
     });
   });
-  if (!rows) co_return rows.error();
-  InvitationPage page;
-  page.items = std::move(rows).value();
+  if (!st) co_return st.error();
   if (page.items.size() > static_cast<std::size_t>(limit)) {
     page.items.resize(static_cast<std::size_t>(limit));
     page.more = true;
   }
   co_return page;
+}
+
+boost::asio::awaitable<Status> Invitations::remove(const Principal& who, std::string id, RequestMeta meta) {
+  std::int64_t now = d_.clock.now_ms();
+  co_return co_await run_blocking(d_.db_pool, [&]() -> Status {
+    return store::transact(d_.db, [&](store::Connection& c) -> Status {
+      auto deleted = c.query(kDeleteInvitation, {id, who.user_id});
+      if (!deleted) return deleted.error();
+      if (deleted.value().affected != 1) return fail(Code::not_found, "no such invitation");
+      nlohmann::json detail = {{"invitation_id", id}};
+      return db::insert_audit(c, AuditEvent{"invitation.deleted", who.user_id, who.user_id, detail.dump()}, meta, now);
+    });
+  });
 }
 
 }  // namespace chatd::auth

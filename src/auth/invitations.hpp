@@ -45,7 +45,8 @@ struct NewInvitation {
 
 struct InvitationPage {
   std::vector<Invitation> items;
-  bool more = false;  // further items follow the last one
+  bool more = false;        // further items follow the last one
+  bool may_create = false;  // whether the caller may create invitations now
 };
 
 // Where a page starts: after the invitation with this (created_at, id).
@@ -75,6 +76,9 @@ class Invitations {
   // The caller's invitations, newest first, at most `limit` of them, starting after `after`.
   boost::asio::awaitable<Result<InvitationPage>> list(const Principal& who, int limit,
                                                       std::optional<InvitationPosition> after);
+  // Deletes one of the caller's invitations: its code stops working at once (an account
+  // already made with it stays). Code::not_found for an unknown id or another user's.
+  boost::asio::awaitable<Status> remove(const Principal& who, std::string id, RequestMeta meta);
 
   static constexpr std::int64_t kDefaultHours = 72;
   static constexpr std::int64_t kMaxHours = 720;

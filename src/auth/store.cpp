@@ -98,22 +98,13 @@ constexpr const char* kSetDisabled = "UPDATE users SET disabled_at = $2, updated
 constexpr const char* kUnlock =
     "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1";
 constexpr const char* kListRoleNames = "SELECT name FROM roles ORDER BY name";
+// With the names of the user and the actor, when their accounts still exist.
 constexpr const char* kListAudit =
-    "SELECT id, at, event, user_id, actor_id, ip, user_agent, detail FROM audit_log "
-    "WHERE ($1 = '' OR user_id = $1) AND ($2 = '' OR event = $2) "
-    "AND (CAST($3 AS BIGINT) = 0 OR at < CAST($3 AS BIGINT) OR (at = CAST($3 AS BIGINT) AND id < $4)) "
-    "ORDER BY at DESC, id DESC LIMIT $5";
-constexpr const char* kUsageByUser =
-    "SELECT user_id, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd) FROM usage_events "
-    "WHERE created_at >= $1 AND created_at < $2 GROUP BY user_id ORDER BY user_id";
-constexpr const char* kUsageByModel =
-    "SELECT model, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd) FROM usage_events "
-    "WHERE created_at >= $1 AND created_at < $2 GROUP BY model ORDER BY model";
-constexpr const char* kUsageByDay =
-    "SELECT created_at / 86400000, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd) "
-    "FROM usage_events WHERE created_at >= $1 AND created_at < $2 GROUP BY created_at / 86400000 "
-    "ORDER BY created_at / 86400000";
-
+    "SELECT a.id, a.at, a.event, a.user_id, a.actor_id, a.ip, a.user_agent, a.detail, u.username, x.username "
+    "FROM audit_log a LEFT JOIN users u ON u.id = a.user_id LEFT JOIN users x ON x.id = a.actor_id "
+    "WHERE ($1 = '' OR a.user_id = $1) AND ($2 = '' OR a.event = $2) AND a.at >= $6 AND a.at < $7 "
+    "AND (CAST($3 AS BIGINT) = 0 OR a.at < CAST($3 AS BIGINT) OR (a.at = CAST($3 AS BIGINT) AND a.id < $4)) "
+    "ORDER BY a.at DESC, a.id DESC LIMIT $5";
 constexpr const char* kFindTotp = "SELECT secret_encrypted, enabled_at, last_used_step FROM totp WHERE user_id = $1";
 constexpr const char* kPutPendingTotp =
     "INSERT INTO totp (user_id, secret_encrypted, created_at) VALUES ($1, $2, $3) "
@@ -404,26 +395,16 @@ Status unlock_user(Connection& c, const std::string& user_id, std::int64_t now) 
 
 Result<std::vector<std::string>> list_roles(Connection& c) { return ids_of(c.query(kListRoleNames)); }
 
-Result<std::vector<AuditRow>> list_audit(Connection& c, const std::string& user_id, const std::string& event,
+Result<std::vector<AuditRow>> list_audit(Connection& c, const AuditFilter& filter,
                                          std::optional<std::pair<std::int64_t, std::string>> after, int limit) {
-  auto rows = c.query(kListAudit, {user_id, event, after ? after->first : std::int64_t{0},
-                                   after ? after->second : std::string(), std::int64_t{limit}});
+  auto rows =
+      c.query(kListAudit, {filter.user_id, filter.event, after ? after->first : std::int64_t{0},
+                           after ? after->second : std::string(), std::int64_t{limit}, filter.from_ms, filter.to_ms});
   if (!rows) return rows.error();
   std::vector<AuditRow> out;
   for (const auto& r : rows.value().rows)
     out.push_back(AuditRow{r.text(0), r.integer(1), r.text(2), r.opt_text(3), r.opt_text(4), r.opt_text(5),
-                           r.opt_text(6), r.is_null(7) ? std::string("{}") : r.text(7)});
-  return out;
-}
-
-Result<std::vector<UsageRow>> usage_totals(Connection& c, const std::string& group_by, std::int64_t from_ms,
-                                           std::int64_t to_ms) {
-  const char* sql = group_by == "user" ? kUsageByUser : group_by == "model" ? kUsageByModel : kUsageByDay;
-  auto rows = c.query(sql, {from_ms, to_ms});
-  if (!rows) return rows.error();
-  std::vector<UsageRow> out;
-  for (const auto& r : rows.value().rows)
-    out.push_back(UsageRow{r.text(0), r.integer(1), r.integer(2), r.integer(3), r.real(4)});
+                           r.opt_text(6), r.is_null(7) ? std::string("{}") : r.text(7), r.opt_text(8), r.opt_text(9)});
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "core/result.hpp"
 #include "store/database.hpp"
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,19 +127,16 @@ struct AuditRow {
   std::string event;
   std::optional<std::string> user_id, actor_id, ip, user_agent;
   std::string detail_json;
+  std::optional<std::string> username, actor_username;  // null once the account is gone
 };
-// Newest first, keyset-paginated on (at, id); empty filters match everything.
-Result<std::vector<AuditRow>> list_audit(Connection& c, const std::string& user_id, const std::string& event,
+struct AuditFilter {
+  std::string user_id, event;                                     // empty: any
+  std::int64_t from_ms = 0;                                       // at >= from_ms
+  std::int64_t to_ms = std::numeric_limits<std::int64_t>::max();  // at < to_ms
+};
+// Newest first, keyset-paginated on (at, id).
+Result<std::vector<AuditRow>> list_audit(Connection& c, const AuditFilter& filter,
                                          std::optional<std::pair<std::int64_t, std::string>> after, int limit);
-
-struct UsageRow {
-  std::string key;
-  std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0;
-  double cost_usd = 0;
-};
-// group_by: "user", "model" or "day" (the day as epoch days in `key`).
-Result<std::vector<UsageRow>> usage_totals(Connection& c, const std::string& group_by, std::int64_t from_ms,
-                                           std::int64_t to_ms);
 
 // Roles.
 Status add_role(Connection& c, const std::string& user_id, const std::string& role);

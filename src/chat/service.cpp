@@ -344,15 +344,22 @@ awaitable<llm::GatewayResult> Service::complete(const Principal& who, const llm:
   co_return result;
 }
 
-awaitable<Result<UsageView>> Service::usage(const Principal& who) {
+awaitable<Result<UsageView>> Service::usage(const Principal& who, std::optional<db::UsageQuery> breakdown) {
   std::int64_t now = d_.clock.now_ms();
   std::int64_t day_start = now - now % kDayMs;
+  if (breakdown) breakdown->user_id = who.user_id;
+  std::vector<db::UsageTotals> rows;
   auto summary = co_await run_blocking(d_.db_pool, [&]() -> Result<std::pair<UsageSummary, std::int64_t>> {
     return store::read(d_.db, [&](store::Connection& c) -> Result<std::pair<UsageSummary, std::int64_t>> {
       auto all = db::usage_summary(c, who.user_id, 0, now + 1);
       if (!all) return all.error();
       auto today = db::tokens_used(c, who.user_id, day_start);
       if (!today) return today.error();
+      if (breakdown) {
+        auto totals = db::usage_totals(c, *breakdown);
+        if (!totals) return totals.error();
+        rows = std::move(totals).value();
+      }
       return std::make_pair(all.value(), today.value());
     });
   });
@@ -363,6 +370,7 @@ awaitable<Result<UsageView>> Service::usage(const Principal& who) {
   v.prompt_tokens = all.prompt_tokens;
   v.completion_tokens = all.completion_tokens;
   v.cost_usd = all.cost_usd;
+  v.breakdown = std::move(rows);
   if (d_.config.user_token_quota > 0) {
     v.quota_limit = d_.config.user_token_quota;
     v.quota_remaining = std::max<std::int64_t>(0, d_.config.user_token_quota - today);

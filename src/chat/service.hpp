@@ -5,6 +5,7 @@
 // /v1 endpoint uses the same quota and usage accounting through complete().
 
 #include "chat/model.hpp"
+#include "chat/store.hpp"
 #include "chat/usage_recorder.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
@@ -53,6 +54,7 @@ struct UsageView {
   std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0;
   double cost_usd = 0;
   std::optional<std::int64_t> quota_limit, quota_remaining, quota_resets_at;
+  std::vector<db::UsageTotals> breakdown;  // of usage(who, query): the query's rows
 };
 
 // A message send between its two halves: the user's message is stored, the model not yet called.
@@ -107,7 +109,10 @@ class Service {
                                                       llm::ChatRequest request, const llm::DeltaFn& on_delta,
                                                       llm::Cancellation& cancel);
 
-  boost::asio::awaitable<Result<UsageView>> usage(const Principal& who);
+  // The user's totals since the start and the quota; with a query (its user_id is set to the
+  // user's), also the rows of that breakdown.
+  boost::asio::awaitable<Result<UsageView>> usage(const Principal& who,
+                                                  std::optional<db::UsageQuery> breakdown = std::nullopt);
 
   const llm::Gateway& gateway() const { return d_.gateway; }
   const config::Config& config() const { return d_.config; }

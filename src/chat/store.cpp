@@ -1,5 +1,6 @@
 #include "chat/store.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace chatd::chat::db {
@@ -105,6 +106,16 @@ constexpr const char* kUsageSummary =
 constexpr const char* kTokensUsed =
     "SELECT COALESCE(sum(prompt_tokens + completion_tokens), 0) FROM usage_events "
     "WHERE user_id = $1 AND created_at >= $2";
+
+// The column each usage group reads; the statement is built from these fixed pieces only.
+const char* usage_column(UsageGroup g) {
+  switch (g) {
+    case UsageGroup::user: return "e.user_id";
+    case UsageGroup::model: return "e.model";
+    case UsageGroup::day: return "e.created_at / 86400000";
+  }
+  return "e.model";
+}
 
 store::Value opt(const std::optional<std::int64_t>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
 store::Value opt(const std::optional<std::string>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
@@ -306,6 +317,38 @@ Result<UsageSummary> usage_summary(Connection& c, const std::string& user_id, st
   if (rows.value().empty()) return UsageSummary{};
   const auto& r = rows.value().rows.front();
   return UsageSummary{r.integer(0), r.integer(1), r.integer(2), r.real(3)};
+}
+
+Result<std::vector<UsageTotals>> usage_totals(Connection& c, const UsageQuery& q) {
+  const bool by_user = std::find(q.group_by.begin(), q.group_by.end(), UsageGroup::user) != q.group_by.end();
+  std::string keys;
+  for (UsageGroup g : q.group_by) {
+    if (!keys.empty()) keys += ", ";
+    keys += usage_column(g);
+  }
+  std::string sql = "SELECT " + keys + (by_user ? ", u.username" : "") +
+                    ", count(*), sum(e.prompt_tokens), sum(e.completion_tokens), sum(e.cost_usd) "
+                    "FROM usage_events e " +
+                    (by_user ? "LEFT JOIN users u ON u.id = e.user_id " : "") +
+                    "WHERE e.created_at >= $1 AND e.created_at < $2" + (q.user_id ? " AND e.user_id = $3" : "") +
+                    " GROUP BY " + keys + (by_user ? ", u.username" : "") + " ORDER BY " + keys;
+  std::vector<store::Value> params{q.from_ms, q.to_ms};
+  if (q.user_id) params.emplace_back(*q.user_id);
+  auto rows = c.query(sql, params);
+  if (!rows) return rows.error();
+  std::vector<UsageTotals> out;
+  const int n = static_cast<int>(q.group_by.size());
+  for (const auto& r : rows.value().rows) {
+    UsageTotals& t = out.emplace_back();
+    for (int i = 0; i < n; ++i) t.keys.push_back(r.text(i));
+    int at = n;
+    if (by_user) t.username = r.opt_text(at++);
+    t.requests = r.integer(at);
+    t.prompt_tokens = r.integer(at + 1);
+    t.completion_tokens = r.integer(at + 2);
+    t.cost_usd = r.real(at + 3);
+  }
+  return out;
 }
 
 Result<std::int64_t> tokens_used(Connection& c, const std::string& user_id, std::int64_t from_ms) {

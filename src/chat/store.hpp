@@ -85,6 +85,23 @@ Result<UsageSummary> usage_summary(Connection& c, const std::string& user_id, st
 // Prompt plus completion tokens of the user's requests since from_ms (the daily quota).
 Result<std::int64_t> tokens_used(Connection& c, const std::string& user_id, std::int64_t from_ms);
 
+// Usage totals over [from_ms, to_ms), grouped by one or more of user, model and day (UTC),
+// of one user when user_id is set.
+enum class UsageGroup { user, model, day };
+struct UsageQuery {
+  std::vector<UsageGroup> group_by;  // 1 to 3 distinct groups, in the order of the keys
+  std::int64_t from_ms = 0, to_ms = 0;
+  std::optional<std::string> user_id;
+};
+struct UsageTotals {
+  std::vector<std::string> keys;        // one per group: a user id, a model id, or an epoch day ("20423")
+  std::optional<std::string> username;  // when grouped by user (null for a deleted account)
+  std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0;
+  double cost_usd = 0;
+};
+// Ordered by the keys, in the order of group_by.
+Result<std::vector<UsageTotals>> usage_totals(Connection& c, const UsageQuery& query);
+
 // The FTS5 query list_conversations binds on SQLite for `q`: every word of `q` as a
 // quoted string ("a" "b", with " doubled), which FTS5 ANDs; empty when `q` has no word.
 // Exposed for tests.

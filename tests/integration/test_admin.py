@@ -40,6 +40,7 @@ EXPECTED = {
     ("POST", "/auth/keys/rotate"): "admin",
     ("POST", "/invitations"): "user",
     ("GET", "/invitations"): "user",
+    ("DELETE", "/invitations/{id}"): "user",
     ("POST", "/api-keys"): "user",
     ("GET", "/api-keys"): "user",
     ("DELETE", "/api-keys/{id}"): "user",
@@ -50,6 +51,7 @@ EXPECTED = {
     ("POST", "/admin/users/{id}/sessions/revoke"): "admin",
     ("GET", "/admin/audit"): "admin",
     ("GET", "/admin/usage"): "admin",
+    ("GET", "/admin/keys"): "admin",
     ("GET", "/models"): "user",
     ("POST", "/conversations"): "user",
     ("GET", "/conversations"): "user",
@@ -235,8 +237,10 @@ def test_audit_listing(server, smtp):  # noqa: F811
     items = res.json()["items"]
     assert {i["event"] for i in items} >= {"user.registered", "email.verified", "login.succeeded"}
     assert all(i["user_id"] == uid for i in items)
-    assert set(items[0]) == {"id", "at", "event", "user_id", "actor_id", "ip", "user_agent", "detail"}
+    assert set(items[0]) == {"id", "at", "event", "user_id", "actor_id", "ip", "user_agent", "detail", "username",
+                             "actor_username"}
     assert isinstance(items[0]["detail"], dict)
+    assert {i["username"] for i in items} == {user["user"]["username"]}
     ats = [i["at"] for i in items]
     assert ats == sorted(ats, reverse=True)
     only = server.api("GET", "/admin/audit?event=login.succeeded", token=token).json()["items"]
@@ -249,6 +253,45 @@ def test_audit_listing(server, smtp):  # noqa: F811
         if not cursor:
             break
     assert len(seen) == len(set(seen)) == int(server.sql("SELECT count(*) FROM audit_log")[0][0])
+
+
+def test_audit_names_the_actor_and_filters_by_time(server, smtp):  # noqa: F811
+    admin = make_admin(server, smtp)
+    token = admin["access_token"]
+    user = logged_in(server, smtp)
+    uid = user["user"]["id"]
+    assert server.api("PATCH", f"/admin/users/{uid}", {"disabled": True}, token=token).status == 200
+    row = server.api("GET", f"/admin/audit?user_id={uid}&event=user.disabled", token=token).json()["items"]
+    assert len(row) == 1
+    assert row[0]["actor_id"] == admin["user"]["id"]
+    assert row[0]["actor_username"] == admin["user"]["username"]
+    assert row[0]["username"] == user["user"]["username"]
+    # A time range: `from` inclusive, `to` exclusive, dates or timestamps.
+    at = row[0]["at"]
+    one = server.api("GET", f"/admin/audit?event=user.disabled&from={at}&to=2100-01-01", token=token).json()
+    assert [i["id"] for i in one["items"]] == [row[0]["id"]]
+    assert server.api("GET", f"/admin/audit?event=user.disabled&to={at}", token=token).json()["items"] == []
+    assert server.api("GET", "/admin/audit?from=2000-01-01&to=2000-01-02", token=token).json()["items"] == []
+    for bad in ("from=yesterday", "to=13", "from=2026-12-02&to=2026-12-01", "event=" + "x" * 65):
+        problem(server.api("GET", f"/admin/audit?{bad}", token=token), 422, "validation_failed")
+    # Once the account is gone the row stays, without a name.
+    server.sql(f"DELETE FROM users WHERE id = '{uid}'")
+    gone = server.api("GET", f"/admin/audit?user_id={uid}&event=user.disabled", token=token).json()["items"]
+    assert gone[0]["username"] is None and gone[0]["actor_username"] == admin["user"]["username"]
+
+
+def test_signing_keys_listing(server, smtp):  # noqa: F811
+    admin = make_admin(server, smtp)
+    token = admin["access_token"]
+    first = server.api("GET", "/admin/keys", token=token).json()
+    assert [k["current"] for k in first["keys"]] == [True]
+    assert first["keys"][0]["kid"] == first["current_kid"]
+    rotated = server.api("POST", "/auth/keys/rotate", token=token).json()["kid"]
+    after = server.api("GET", "/admin/keys", token=token).json()
+    assert after["current_kid"] == rotated != first["current_kid"]
+    assert {k["kid"]: k["current"] for k in after["keys"]} == {rotated: True, first["current_kid"]: False}
+    jwks = {k["kid"] for k in server.api("GET", "/auth/keys/jwks.json").json()["keys"]}
+    assert jwks == {k["kid"] for k in after["keys"]}
 
 
 def test_usage_aggregates(server, smtp):  # noqa: F811
@@ -271,11 +314,23 @@ def test_usage_aggregates(server, smtp):  # noqa: F811
     by_day = server.api("GET", f"/admin/usage?{q}&group_by=day", token=token).json()["items"]
     assert [(d["key"], d["requests"]) for d in by_day] == [("2026-11-21", 1), ("2026-11-22", 2)]
     by_user = server.api("GET", f"/admin/usage?{q}&group_by=user", token=token).json()["items"]
-    assert by_user == [{"key": uid, "requests": 3, "prompt_tokens": 14, "completion_tokens": 10, "cost_usd": 1.75}]
+    assert by_user == [{"key": uid, "username": admin["user"]["username"], "requests": 3, "prompt_tokens": 14,
+                        "completion_tokens": 10, "cost_usd": 1.75}]
+    # Two groups: the first is `key`, the next its own member (the stacked chart per model per day).
+    by_day_model = server.api("GET", f"/admin/usage?{q}&group_by=day,model", token=token).json()["items"]
+    assert [(d["key"], d["model"], d["requests"], d["prompt_tokens"]) for d in by_day_model] == [
+        ("2026-11-21", "m1", 1, 3), ("2026-11-22", "m1", 1, 10), ("2026-11-22", "m2", 1, 1)]
+    by_model_user = server.api("GET", f"/admin/usage?{q}&group_by=model,user", token=token).json()["items"]
+    assert [(d["key"], d["user_id"], d["username"]) for d in by_model_user] == [
+        ("m1", uid, admin["user"]["username"]), ("m2", uid, admin["user"]["username"])]
+    # One user's usage only.
+    assert server.api("GET", f"/admin/usage?{q}&group_by=model&user_id={uid}", token=token).json()["items"] == by_model
+    assert server.api("GET", f"/admin/usage?{q}&group_by=model&user_id=nobody", token=token).json()["items"] == []
     narrow = server.api("GET", "/admin/usage?from=2026-11-22T00:00:01.500Z&to=2026-11-23&group_by=model",
                         token=token).json()["items"]
     assert narrow == [{"key": "m2", "requests": 1, "prompt_tokens": 1, "completion_tokens": 2, "cost_usd": 0.25}]
-    problem(server.api("GET", "/admin/usage?group_by=week", token=token), 422, "validation_failed")
+    for bad in ("week", "day,day", "day,", ",model", ""):
+        problem(server.api("GET", f"/admin/usage?group_by={bad}", token=token), 422, "validation_failed")
     problem(server.api("GET", "/admin/usage?from=yesterday", token=token), 422, "validation_failed")
     problem(server.api("GET", "/admin/usage?from=2026-11-30&to=2026-11-01", token=token), 422, "validation_failed")
 

@@ -416,6 +416,37 @@ def test_usage_and_costs(server):
     assert all(int(r[3]) >= 0 for r in rows)
 
 
+def test_usage_breakdown_by_day_and_model(server):
+    session = new_user(server)
+    token = session["access_token"]
+    uid = session["user"]["id"]
+    other = new_user(server)
+    base = 1795305600000  # 2026-11-22T00:00:00Z
+    rows = [(uid, base + 1000, "m1", 10, 5, 0.5), (uid, base + 2000, "m2", 1, 2, 0.25),
+            (uid, base - 86400000, "m1", 3, 3, 1.0), (other["user"]["id"], base, "m1", 100, 100, 9.0)]
+    for i, (who, at, model, p, c, cost) in enumerate(rows):
+        server.sql("INSERT INTO usage_events (id, user_id, provider, model, prompt_tokens, completion_tokens, cost_usd,"
+                   f" latency_ms, status, created_at) VALUES ('ub{i}', '{who}', 'test', '{model}', {p}, {c}, {cost},"
+                   f" 5, 'complete', {at})")
+    q = "from=2026-11-01&to=2026-11-30"
+    by_day = server.api("GET", f"/usage?{q}&group_by=day", token=token).json()
+    # The totals and quota as without group_by, and the user's own rows only.
+    assert by_day["requests"] == 3 and by_day["quota"] is None
+    assert [(d["key"], d["requests"], d["prompt_tokens"], d["completion_tokens"]) for d in by_day["items"]] == [
+        ("2026-11-21", 1, 3, 3), ("2026-11-22", 2, 11, 7)]
+    by_model = server.api("GET", f"/usage?{q}&group_by=model", token=token).json()["items"]
+    assert by_model == [
+        {"key": "m1", "requests": 2, "prompt_tokens": 13, "completion_tokens": 8, "cost_usd": 1.5},
+        {"key": "m2", "requests": 1, "prompt_tokens": 1, "completion_tokens": 2, "cost_usd": 0.25}]
+    both = server.api("GET", f"/usage?{q}&group_by=day,model", token=token).json()["items"]
+    assert [(d["key"], d["model"]) for d in both] == [("2026-11-21", "m1"), ("2026-11-22", "m1"), ("2026-11-22", "m2")]
+    # Without group_by the body is as before.
+    assert "items" not in server.api("GET", "/usage", token=token).json()
+    for bad in ("group_by=user", "group_by=week", "group_by=day,day", "from=soon", "from=2026-11-30&to=2026-11-01"):
+        res = server.api("GET", f"/usage?{bad}", token=token)
+        assert res.status == 422 and res.json()["code"] == "validation_failed", bad
+
+
 def test_absurd_usage_from_a_provider_is_estimated_instead(server):
     # An upstream reporting INT64_MAX prompt tokens: summing or storing that would overflow
     # (the sanitizer build stopped, /usage answered 500). chatd estimates the usage instead.

@@ -97,6 +97,7 @@ def test_create_and_list(server, smtp):
     assert listing.status == 200
     body = listing.json()
     assert body["next_cursor"] is None
+    assert body["can_create"] is True
     [item] = body["items"]
     assert set(item) == ITEM_FIELDS
     assert item["id"] == created["id"] and item["expires_at"] == created["expires_at"]
@@ -116,6 +117,28 @@ def test_create_and_list(server, smtp):
     [(user_id, actor_id, detail)] = server.sql(
         "SELECT user_id, actor_id, detail FROM audit_log WHERE event = 'invitation.created'")
     assert user_id == actor_id == me["user"]["id"]
+    assert json.loads(detail) == {"invitation_id": created["id"]}
+
+
+def test_delete_stops_the_code_at_once(start, smtp):
+    first = start()
+    _, other_name = register_verified(first, smtp)
+    server, me = with_inviter(lambda env=None, like=None: first if like is None else start(env, like=like), smtp,
+                              CHATD_REGISTRATION="invite_only")
+    token = me["access_token"]
+    created = invite(server, token).json()
+    kept = invite(server, token).json()
+    other = login(server, other_name).json()["access_token"]
+    # Another user's invitation, or an unknown one, is 404 and stays.
+    problem(server.api("DELETE", f"/invitations/{created['id']}", token=other), 404, "not_found")
+    problem(server.api("DELETE", "/invitations/nope", token=token), 404, "not_found")
+    assert server.api("DELETE", f"/invitations/{created['id']}", token=token).status == 204
+    assert [i["id"] for i in invitations(server, token)["items"]] == [kept["id"]]
+    problem(server.api("DELETE", f"/invitations/{created['id']}", token=token), 404, "not_found")
+    email, name = new_identity()
+    problem(register_with(server, created["code"], email, name), 403, "forbidden")
+    assert register_with(server, kept["code"], email, name).status == 201
+    [(detail,)] = server.sql("SELECT detail FROM audit_log WHERE event = 'invitation.deleted'")
     assert json.loads(detail) == {"invitation_id": created["id"]}
 
 
@@ -195,6 +218,7 @@ def test_unverified_users_may_not_invite(start, smtp):
     assert res.status == 200, res.body
     user = res.json()
     problem(invite(server, user["access_token"]), 403, "forbidden")
+    assert invitations(server, user["access_token"])["can_create"] is False
     # An administrator may, verified or not.
     admin = make_admin(server, user["user"]["id"], username)
     assert invite(server, admin).status == 201
@@ -207,8 +231,9 @@ def test_user_invites_off_leaves_it_to_admins(start, smtp):
     problem(invite(server, user["access_token"]), 403, "forbidden")
     # Even an invalid body gets 403 first: validation would tell a non-inviter nothing useful.
     problem(invite(server, user["access_token"], expires_in_hours=0), 403, "forbidden")
-    assert invitations(server, user["access_token"])["items"] == []
+    assert invitations(server, user["access_token"]) == {"items": [], "next_cursor": None, "can_create": False}
     admin = make_admin(server, user["user"]["id"], username)
+    assert invitations(server, admin)["can_create"] is True
     res = invite(server, admin)
     assert res.status == 201, res.body
     assert len(invitations(server, admin)["items"]) == 1
