@@ -61,8 +61,8 @@ Result<chat::db::UsageQuery> read_usage_query(const http::Context& ctx, const Us
     else
       errors.push_back({"to", "must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"});
   }
-  const char* groups_rule = rules.allow_user ? "must be user, model or day, or a comma-separated list of them"
-                                             : "must be model or day, or both separated by a comma";
+  const char* groups_rule = rules.allow_user ? "must be user, model, day, day,model, day,user or model,user"
+                                             : "must be model, day or day,model";
   if (auto v = ctx.query_param("group_by")) {
     std::string_view rest = *v;
     for (;;) {
@@ -77,6 +77,7 @@ Result<chat::db::UsageQuery> read_usage_query(const http::Context& ctx, const Us
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
+    if (errors.empty() && !chat::db::usage_grouping_supported(q.group_by)) errors.push_back({"group_by", groups_rule});
   } else if (rules.fallback) {
     q.group_by.push_back(*rules.fallback);
   }

@@ -1,8 +1,8 @@
 #pragma once
 // The query and the items of the usage reports, GET /usage (one's own) and GET /admin/usage
 // (everyone's): `from` and `to` (RFC 3339 timestamps or dates, midnight UTC; `to` exclusive;
-// by default the last 30 days) and `group_by`, a comma-separated list of `user`, `model` and
-// `day` (UTC).
+// by default the last 30 days) and `group_by`: `user`, `model`, `day` (UTC), or the pairs
+// `day,model`, `day,user`, `model,user`.
 
 #include "chat/store.hpp"
 #include "core/result.hpp"

@@ -107,14 +107,55 @@ constexpr const char* kTokensUsed =
     "SELECT COALESCE(sum(prompt_tokens + completion_tokens), 0) FROM usage_events "
     "WHERE user_id = $1 AND created_at >= $2";
 
-// The column each usage group reads; the statement is built from these fixed pieces only.
-const char* usage_column(UsageGroup g) {
-  switch (g) {
-    case UsageGroup::user: return "e.user_id";
-    case UsageGroup::model: return "e.model";
-    case UsageGroup::day: return "e.created_at / 86400000";
-  }
-  return "e.model";
+// Usage reports, one statement per grouping that usage_totals serves. $3 narrows to one user
+// ('' for everyone). The day is the UTC epoch day.
+constexpr const char* kUsageByUser =
+    "SELECT e.user_id, u.username, count(*), sum(e.prompt_tokens), sum(e.completion_tokens), sum(e.cost_usd) "
+    "FROM usage_events e LEFT JOIN users u ON u.id = e.user_id "
+    "WHERE e.created_at >= $1 AND e.created_at < $2 AND ($3 = '' OR e.user_id = $3) "
+    "GROUP BY e.user_id, u.username ORDER BY e.user_id";
+constexpr const char* kUsageByModel =
+    "SELECT e.model, count(*), sum(e.prompt_tokens), sum(e.completion_tokens), sum(e.cost_usd) "
+    "FROM usage_events e "
+    "WHERE e.created_at >= $1 AND e.created_at < $2 AND ($3 = '' OR e.user_id = $3) "
+    "GROUP BY e.model ORDER BY e.model";
+constexpr const char* kUsageByDay =
+    "SELECT e.created_at / 86400000, count(*), sum(e.prompt_tokens), sum(e.completion_tokens), sum(e.cost_usd) "
+    "FROM usage_events e "
+    "WHERE e.created_at >= $1 AND e.created_at < $2 AND ($3 = '' OR e.user_id = $3) "
+    "GROUP BY e.created_at / 86400000 ORDER BY e.created_at / 86400000";
+constexpr const char* kUsageByDayModel =
+    "SELECT e.created_at / 86400000, e.model, count(*), sum(e.prompt_tokens), sum(e.completion_tokens), "
+    "sum(e.cost_usd) FROM usage_events e "
+    "WHERE e.created_at >= $1 AND e.created_at < $2 AND ($3 = '' OR e.user_id = $3) "
+    "GROUP BY e.created_at / 86400000, e.model ORDER BY e.created_at / 86400000, e.model";
+constexpr const char* kUsageByDayUser =
+    "SELECT e.created_at / 86400000, e.user_id, u.username, count(*), sum(e.prompt_tokens), "
+    "sum(e.completion_tokens), sum(e.cost_usd) FROM usage_events e LEFT JOIN users u ON u.id = e.user_id "
+    "WHERE e.created_at >= $1 AND e.created_at < $2 AND ($3 = '' OR e.user_id = $3) "
+    "GROUP BY e.created_at / 86400000, e.user_id, u.username ORDER BY e.created_at / 86400000, e.user_id";
+constexpr const char* kUsageByModelUser =
+    "SELECT e.model, e.user_id, u.username, count(*), sum(e.prompt_tokens), sum(e.completion_tokens), "
+    "sum(e.cost_usd) FROM usage_events e LEFT JOIN users u ON u.id = e.user_id "
+    "WHERE e.created_at >= $1 AND e.created_at < $2 AND ($3 = '' OR e.user_id = $3) "
+    "GROUP BY e.model, e.user_id, u.username ORDER BY e.model, e.user_id";
+
+struct UsageStatement {
+  std::vector<UsageGroup> group_by;
+  const char* sql;
+};
+
+const std::vector<UsageStatement>& usage_statements() {
+  using G = UsageGroup;
+  static const std::vector<UsageStatement> statements{
+      {{G::user}, kUsageByUser},
+      {{G::model}, kUsageByModel},
+      {{G::day}, kUsageByDay},
+      {{G::day, G::model}, kUsageByDayModel},
+      {{G::day, G::user}, kUsageByDayUser},
+      {{G::model, G::user}, kUsageByModelUser},
+  };
+  return statements;
 }
 
 store::Value opt(const std::optional<std::int64_t>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
@@ -319,23 +360,18 @@ Result<UsageSummary> usage_summary(Connection& c, const std::string& user_id, st
   return UsageSummary{r.integer(0), r.integer(1), r.integer(2), r.real(3)};
 }
 
+bool usage_grouping_supported(const std::vector<UsageGroup>& group_by) {
+  const auto& all = usage_statements();
+  return std::any_of(all.begin(), all.end(), [&](const UsageStatement& st) { return st.group_by == group_by; });
+}
+
 Result<std::vector<UsageTotals>> usage_totals(Connection& c, const UsageQuery& q) {
-  const bool by_user = std::find(q.group_by.begin(), q.group_by.end(), UsageGroup::user) != q.group_by.end();
-  std::string keys;
-  for (UsageGroup g : q.group_by) {
-    if (!keys.empty()) keys += ", ";
-    keys += usage_column(g);
-  }
-  std::string sql = "SELECT " + keys + (by_user ? ", u.username" : "") +
-                    ", count(*), sum(e.prompt_tokens), sum(e.completion_tokens), sum(e.cost_usd) "
-                    "FROM usage_events e " +
-                    (by_user ? "LEFT JOIN users u ON u.id = e.user_id " : "") +
-                    "WHERE e.created_at >= $1 AND e.created_at < $2" + (q.user_id ? " AND e.user_id = $3" : "") +
-                    " GROUP BY " + keys + (by_user ? ", u.username" : "") + " ORDER BY " + keys;
-  std::vector<store::Value> params{q.from_ms, q.to_ms};
-  if (q.user_id) params.emplace_back(*q.user_id);
-  auto rows = c.query(sql, params);
+  const auto& all = usage_statements();
+  auto st = std::find_if(all.begin(), all.end(), [&](const UsageStatement& s) { return s.group_by == q.group_by; });
+  if (st == all.end()) return fail(Code::invalid_argument, "this grouping of usage is not offered");
+  auto rows = c.query(st->sql, {q.from_ms, q.to_ms, q.user_id.value_or(std::string())});
   if (!rows) return rows.error();
+  const bool by_user = std::find(q.group_by.begin(), q.group_by.end(), UsageGroup::user) != q.group_by.end();
   std::vector<UsageTotals> out;
   const int n = static_cast<int>(q.group_by.size());
   for (const auto& r : rows.value().rows) {

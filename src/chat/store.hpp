@@ -85,11 +85,11 @@ Result<UsageSummary> usage_summary(Connection& c, const std::string& user_id, st
 // Prompt plus completion tokens of the user's requests since from_ms (the daily quota).
 Result<std::int64_t> tokens_used(Connection& c, const std::string& user_id, std::int64_t from_ms);
 
-// Usage totals over [from_ms, to_ms), grouped by one or more of user, model and day (UTC),
-// of one user when user_id is set.
+// Usage totals over [from_ms, to_ms), grouped by user, model or day (UTC), or by the pairs
+// day+model, day+user and model+user (in that order), of one user when user_id is set.
 enum class UsageGroup { user, model, day };
 struct UsageQuery {
-  std::vector<UsageGroup> group_by;  // 1 to 3 distinct groups, in the order of the keys
+  std::vector<UsageGroup> group_by;  // one of the groupings above, in the order of the keys
   std::int64_t from_ms = 0, to_ms = 0;
   std::optional<std::string> user_id;
 };
@@ -99,7 +99,10 @@ struct UsageTotals {
   std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0;
   double cost_usd = 0;
 };
-// Ordered by the keys, in the order of group_by.
+// Whether usage_totals serves this grouping.
+bool usage_grouping_supported(const std::vector<UsageGroup>& group_by);
+// Ordered by the keys, in the order of group_by. Errors: Code::invalid_argument for a grouping
+// not offered; a database error.
 Result<std::vector<UsageTotals>> usage_totals(Connection& c, const UsageQuery& query);
 
 // The FTS5 query list_conversations binds on SQLite for `q`: every word of `q` as a

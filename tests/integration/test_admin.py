@@ -329,7 +329,7 @@ def test_usage_aggregates(server, smtp):  # noqa: F811
     narrow = server.api("GET", "/admin/usage?from=2026-11-22T00:00:01.500Z&to=2026-11-23&group_by=model",
                         token=token).json()["items"]
     assert narrow == [{"key": "m2", "requests": 1, "prompt_tokens": 1, "completion_tokens": 2, "cost_usd": 0.25}]
-    for bad in ("week", "day,day", "day,", ",model", ""):
+    for bad in ("week", "day,day", "day,", ",model", "", "model,day", "day,model,user"):
         problem(server.api("GET", f"/admin/usage?group_by={bad}", token=token), 422, "validation_failed")
     problem(server.api("GET", "/admin/usage?from=yesterday", token=token), 422, "validation_failed")
     problem(server.api("GET", "/admin/usage?from=2026-11-30&to=2026-11-01", token=token), 422, "validation_failed")

@@ -442,7 +442,8 @@ def test_usage_breakdown_by_day_and_model(server):
     assert [(d["key"], d["model"]) for d in both] == [("2026-11-21", "m1"), ("2026-11-22", "m1"), ("2026-11-22", "m2")]
     # Without group_by the body is as before.
     assert "items" not in server.api("GET", "/usage", token=token).json()
-    for bad in ("group_by=user", "group_by=week", "group_by=day,day", "from=soon", "from=2026-11-30&to=2026-11-01"):
+    for bad in ("group_by=user", "group_by=week", "group_by=day,day", "group_by=day,user", "group_by=model,day",
+                "from=soon", "from=2026-11-30&to=2026-11-01"):
         res = server.api("GET", f"/usage?{bad}", token=token)
         assert res.status == 422 and res.json()["code"] == "validation_failed", bad
 
