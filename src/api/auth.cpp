@@ -149,6 +149,11 @@ void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing
                   co_return no_store(http::json_response(bhttp::status::ok, login_json(result.value())));
                 }
                 auto cookie = ctx.cookie(kRefreshCookie);
+                // A browser session whose cookie is gone (expired, cleared) still sends its
+                // CSRF token: its session is over, which is a 401, not a malformed request.
+                if ((!cookie || cookie->empty()) && !csrf_header(ctx).empty())
+                  co_return http::error_response(
+                      ctx, fail(Code::unauthenticated, "the session has ended (its cookie was not sent)"));
                 if (!cookie || cookie->empty())
                   co_return http::error_response(
                       ctx, Error::validation({{"refresh_token", "is required (unless the session's cookie is sent)"}}));

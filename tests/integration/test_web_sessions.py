@@ -151,6 +151,13 @@ def test_refresh_with_neither_token_nor_cookie_is_422(server, smtp):
         assert body["errors"][0]["field"] == "refresh_token"
 
 
+def test_refresh_with_a_csrf_token_but_no_cookie_is_401(server, smtp):
+    # A browser whose cookie expired or was cleared still holds its CSRF token: its session
+    # is over (401, so that the page signs out), not a malformed request.
+    for headers in ({"X-CSRF-Token": "anything"}, {"X-CSRF-Token": "anything", "Cookie": f"{COOKIE}="}):
+        problem(server.api("POST", "/auth/refresh", {}, headers=headers), 401, "unauthorized")
+
+
 def test_logout_by_cookie_ends_the_session_everywhere(server, smtp):
     body, cookie = cookie_login(server, smtp)
     res = logout(server, cookie, body["csrf_token"])
