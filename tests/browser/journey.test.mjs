@@ -144,7 +144,7 @@ test('register, confirm by e-mail, sign in, chat, stop, search, rename, delete, 
     // Delete it, confirming in the dialog.
     await button(nav.getByRole('listitem').filter({ hasText: 'Renamed by the browser test' }), 'Conversation actions').click();
     await page.getByRole('menuitem', { name: 'Delete', exact: true }).click();
-    const dialog = page.getByRole('alertdialog');
+    const dialog = page.getByRole('dialog');
     await button(dialog, 'Delete').click();
     await dialog.waitFor({ state: 'detached' });
     await nav.getByRole('link', { name: 'Renamed by the browser test', exact: true }).waitFor({ state: 'detached' });

@@ -98,7 +98,7 @@ test('the signed-in pages: chat, a conversation, settings', { timeout: 90000 }, 
 
     await button(page, 'Account').click();
     await page.getByRole('menuitem', { name: 'Settings', exact: true }).click();
-    await waitForPath(page, '/settings');
+    await waitForPath(page, '/settings/profile');
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
     assert.ok((await page.getByText(user.email, { exact: true }).count()) >= 1, 'the account is shown');
     await screenshot(page, 'settings');

@@ -12,7 +12,9 @@ import { useSessionState } from './session/context';
 // The chat and the settings are loaded only once someone is signed in: the sign-in pages
 // stay small, and markdown, KaTeX and highlight.js come with the chat.
 const ChatApp = lazy(() => import('./chat/ChatApp'));
-const SettingsPage = lazy(() => import('./pages/SettingsPage'));
+const SettingsLayout = lazy(() => import('./pages/settings/SettingsLayout'));
+// The administration console (and Chart.js with it) only for those who open it.
+const ConsoleApp = lazy(() => import('./pages/console/ConsoleApp'));
 
 export function App() {
   return (
@@ -31,7 +33,8 @@ export function App() {
           <Route path="/" element={null} />
           <Route path="/chat/:id" element={null} />
         </Route>
-        <Route path="/settings" element={<Deferred><SettingsPage /></Deferred>} />
+        <Route path="/settings/*" element={<Deferred><SettingsLayout /></Deferred>} />
+        <Route path="/console/*" element={<Deferred><ConsoleApp /></Deferred>} />
       </Route>
       <Route path="*" element={<NotFoundPage />} />
     </Routes>

@@ -521,3 +521,25 @@ export async function javascriptUrls(page) {
     return found;
   });
 }
+
+// ---- administrators
+
+// An administrator made with `chatd create-admin` against the stack's database (the account
+// is verified and has the role admin): {email, username, password}.
+export async function createAdmin(stack, { username = uniqueName('adm'), email = `${username}@example.com`, password = PASSWORD } = {}) {
+  const data = path.join(stack.dir, 'data');
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CHATD_|AWS_)/i.test(k))),
+    CHATD_DATA_DIR: data,
+    CHATD_DATABASE_URL: 'sqlite:' + path.join(data, 'chatd.db'),
+    CHATD_LOG_LEVEL: 'warn',
+    CHATD_ADMIN_PASSWORD: password,
+  };
+  const child = track(spawn(chatdBin, ['create-admin', '--email', email, '--username', username], { cwd: stack.dir, env }));
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, `chatd create-admin failed: ${output}`);
+  return { email, username, password };
+}

@@ -42,6 +42,7 @@ export function AccountMenu({ placement = 'above' }: { placement?: 'above' | 'be
         }
         entries={[
           { label: t('account.settings'), onSelect: () => navigate('/settings') },
+          ...(user?.roles.includes('admin') ? [{ label: t('console.link'), onSelect: () => navigate('/console') }] : []),
           {
             kind: 'group',
             label: t('account.theme'),

@@ -33,7 +33,7 @@ export function ConfirmDialog({ title, children, confirmLabel, cancelLabel, dang
       <div
         ref={box}
         className="dialog"
-        role="alertdialog"
+        role="dialog"
         aria-modal="true"
         aria-labelledby={`${id}-title`}
         aria-describedby={`${id}-body`}

@@ -1,7 +1,7 @@
 // @vitest-environment node
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { User } from '../api/types';
-import { csrfKey, SessionManager, type SessionDeps } from './session';
+import { csrfKey, revalidateEvery, revalidateWhileVisible, SessionManager, type PageEvents, type SessionDeps } from './session';
 
 const user: User = {
   id: 'u1',
@@ -415,5 +415,158 @@ describe('SessionManager', () => {
     const res = await session.authFetch('/conversations');
     expect(res.status).toBe(401);
     expect(session.getState()).toMatchObject({ status: 'signed-out', reason: 'ended' });
+  });
+});
+
+// A page's focus, visibility and interval, driven by the test.
+class FakePage implements PageEvents {
+  visible = true;
+  private focus = new Set<() => void>();
+  private visibility = new Set<() => void>();
+  intervals: { fn: () => void; ms: number; cleared: boolean }[] = [];
+
+  isVisible = () => this.visible;
+  onFocus = (listener: () => void) => {
+    this.focus.add(listener);
+    return () => this.focus.delete(listener);
+  };
+  onVisibilityChange = (listener: () => void) => {
+    this.visibility.add(listener);
+    return () => this.visibility.delete(listener);
+  };
+  setInterval = (fn: () => void, ms: number) => {
+    const handle = { fn, ms, cleared: false };
+    this.intervals.push(handle);
+    return handle;
+  };
+  clearInterval = (handle: unknown) => {
+    (handle as { cleared: boolean }).cleared = true;
+  };
+
+  focusWindow(): void {
+    for (const l of this.focus) l();
+  }
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    for (const l of this.visibility) l();
+  }
+  tick(): void {
+    for (const i of this.intervals) if (!i.cleared) i.fn();
+  }
+}
+
+describe('revalidation (a session ended elsewhere)', () => {
+  async function signedIn() {
+    const browser = new FakeBrowser();
+    const session = browser.tab();
+    await session.start();
+    await session.login('ann', 'right password');
+    browser.calls = [];
+    return { browser, session };
+  }
+
+  function revokeOnServer(browser: FakeBrowser): void {
+    browser.cookie = null; // an administrator disabled the account: every session revoked
+    browser.accessTokens.clear();
+  }
+
+  const meCalls = (browser: FakeBrowser) => browser.calls.filter((c) => c.path === '/auth/me').length;
+
+  it('asks /auth/me with the access token and stays signed in while the session stands', async () => {
+    const { browser, session } = await signedIn();
+    await session.revalidate();
+    expect(meCalls(browser)).toBe(1);
+    const call = browser.calls.find((c) => c.path === '/auth/me')!;
+    expect(new Headers(call.init.headers).get('Authorization')).toMatch(/^Bearer at-/);
+    expect(browser.refreshCalls()).toBe(0);
+    expect(session.getState().status).toBe('signed-in');
+  });
+
+  it('ends the session when chatd refuses it and the refresh is refused too', async () => {
+    const { browser, session } = await signedIn();
+    revokeOnServer(browser);
+    await session.revalidate();
+    expect(meCalls(browser)).toBe(1);
+    expect(browser.refreshCalls()).toBe(1);
+    expect(session.getState()).toMatchObject({ status: 'signed-out', reason: 'ended' });
+    expect(browser.store.has(csrfKey)).toBe(false);
+  });
+
+  it('keeps a session whose access token expired but whose refresh works', async () => {
+    const { browser, session } = await signedIn();
+    browser.accessTokens.clear(); // e.g. the signing key was rotated and the old one dropped
+    await session.revalidate();
+    expect(browser.refreshCalls()).toBe(1);
+    expect(meCalls(browser)).toBe(2); // refused, refreshed, asked again
+    expect(session.getState().status).toBe('signed-in');
+  });
+
+  it('changes nothing when chatd cannot be reached or fails', async () => {
+    const { browser, session } = await signedIn();
+    browser.offline = true;
+    await session.revalidate();
+    expect(session.getState().status).toBe('signed-in');
+    browser.offline = false;
+    const realFetch = browser.fetch.bind(browser);
+    browser.fetch = async (path, init) => (path === '/auth/me' ? json(503, { code: 'unavailable' }) : realFetch(path, init));
+    await session.revalidate();
+    expect(session.getState().status).toBe('signed-in');
+  });
+
+  it('takes the user as chatd has it now (roles changed by an administrator)', async () => {
+    const { browser, session } = await signedIn();
+    const realFetch = browser.fetch.bind(browser);
+    browser.fetch = async (path, init) => {
+      const res = await realFetch(path, init);
+      return path === '/auth/me' && res.ok ? json(200, { user: { ...user, roles: ['admin', 'user'] } }) : res;
+    };
+    let changes = 0;
+    session.subscribe(() => (changes += 1));
+    await session.revalidate();
+    expect(session.getState().user?.roles).toEqual(['admin', 'user']);
+    expect(changes).toBe(1);
+    await session.revalidate(); // the same user again: no new state
+    expect(changes).toBe(1);
+  });
+
+  it('shares one request among checks made at once, and asks nothing when signed out', async () => {
+    const { browser, session } = await signedIn();
+    await Promise.all([session.revalidate(), session.revalidate(), session.revalidate()]);
+    expect(meCalls(browser)).toBe(1);
+    await session.logout();
+    browser.calls = [];
+    await session.revalidate();
+    expect(browser.calls).toEqual([]);
+  });
+
+  it('checks on focus, when the page comes into view, and every minute while it is in view', () => {
+    const page = new FakePage();
+    let checks = 0;
+    const stop = revalidateWhileVisible({ revalidate: async () => void (checks += 1) }, page);
+    expect(page.intervals.map((i) => i.ms)).toEqual([revalidateEvery]);
+    expect(revalidateEvery).toBe(60_000);
+    page.focusWindow();
+    expect(checks).toBe(1);
+    page.setVisible(false); // hidden: no check, and the minute passes without one
+    page.tick();
+    expect(checks).toBe(1);
+    page.setVisible(true);
+    expect(checks).toBe(2);
+    page.tick();
+    expect(checks).toBe(3);
+    stop();
+    page.focusWindow();
+    page.setVisible(true);
+    expect(checks).toBe(3);
+    expect(page.intervals[0]!.cleared).toBe(true);
+  });
+
+  it('brings a tab whose session was ended elsewhere to signed-out on focus, without a request of its own', async () => {
+    const { browser, session } = await signedIn();
+    const page = new FakePage();
+    revalidateWhileVisible(session, page);
+    revokeOnServer(browser);
+    page.focusWindow();
+    await vi.waitFor(() => expect(session.getState()).toMatchObject({ status: 'signed-out', reason: 'ended' }));
   });
 });

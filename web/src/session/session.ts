@@ -184,7 +184,7 @@ export class SessionManager {
     let token = await this.validToken();
     if (!token) return unauthorizedResponse();
     const first = await this.deps.fetch(path, withBearer(init, token));
-    if (first.status !== 401) return first;
+    if (first.status !== 401 || !(await refusesToken(first))) return first;
     // Another caller may have refreshed while this request was out.
     if (this.token && this.token.value !== token) {
       token = this.token.value;
@@ -328,6 +328,33 @@ export class SessionManager {
     this.timer = null;
   }
 
+  // Asks chatd whether this session still stands (GET /auth/me through authFetch): a session
+  // ended elsewhere (an administrator disabled the account or revoked its sessions, "sign out
+  // everywhere" on another device) is refused, the refresh is refused too, and the session
+  // ends here as it does on any request. The answer also brings the user as chatd has it
+  // now (roles changed by an administrator). A network or server failure changes nothing.
+  // Callers at the same moment (focus and visibilitychange come together) share one request.
+  private checking: Promise<void> | null = null;
+  revalidate(): Promise<void> {
+    if (this.state.status !== 'signed-in') return Promise.resolve();
+    if (!this.checking) {
+      this.checking = (async () => {
+        try {
+          const res = await this.authFetch('/auth/me', { headers: { Accept: 'application/json' } });
+          if (!res.ok) return;
+          const body = (await res.json()) as { user?: User } | null;
+          const user = body?.user;
+          if (user && typeof user === 'object' && JSON.stringify(user) !== JSON.stringify(this.state.user)) this.setUser(user);
+        } catch {
+          // Offline, or not JSON: the next check will tell.
+        }
+      })().finally(() => {
+        this.checking = null;
+      });
+    }
+    return this.checking;
+  }
+
   // A page that was hidden (a sleeping laptop, a background tab whose timers were slowed)
   // checks its token when it is seen again.
   onVisible(): void {
@@ -369,11 +396,54 @@ function withBearer(init: RequestInit, token: string): RequestInit {
   return { ...init, headers };
 }
 
+// Whether a 401 refuses the access token. A wrong current password or one-time code (changing
+// the password, two-factor authentication) is also a 401, about the request's body: a refresh
+// would not help, and the retry's 401 would end a session that is fine.
+const bodyRefusals = new Set(['invalid_credentials', 'invalid_otp', 'otp_required']);
+async function refusesToken(res: Response): Promise<boolean> {
+  try {
+    const problem = (await res.clone().json()) as { code?: unknown } | null;
+    return !(typeof problem?.code === 'string' && bodyRefusals.has(problem.code));
+  } catch {
+    return true;
+  }
+}
+
 function unauthorizedResponse(): Response {
   return new Response(JSON.stringify({ status: 401, code: 'unauthorized', detail: 'not signed in' }), {
     status: 401,
     headers: { 'Content-Type': 'application/problem+json' },
   });
+}
+
+export interface PageEvents {
+  isVisible(): boolean;
+  onFocus(listener: () => void): () => void;
+  onVisibilityChange(listener: () => void): () => void;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export const revalidateEvery = 60_000;
+
+// When the page gets the focus, comes into view, and every minute while it is in view, the
+// session is checked with chatd (SessionManager.revalidate), so that a session ended
+// elsewhere brings this tab to the sign-in page without waiting for its next request.
+// Returns what stops it.
+export function revalidateWhileVisible(session: Pick<SessionManager, 'revalidate'>, page: PageEvents): () => void {
+  const check = () => void session.revalidate();
+  const offFocus = page.onFocus(check);
+  const offVisibility = page.onVisibilityChange(() => {
+    if (page.isVisible()) check();
+  });
+  const interval = page.setInterval(() => {
+    if (page.isVisible()) check();
+  }, revalidateEvery);
+  return () => {
+    offFocus();
+    offVisibility();
+    page.clearInterval(interval);
+  };
 }
 
 // The session of this browser tab, with the browser's own fetch, storage, channel and locks.
@@ -404,6 +474,19 @@ export function browserSession(): SessionManager {
   });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') session.onVisible();
+  });
+  revalidateWhileVisible(session, {
+    isVisible: () => document.visibilityState === 'visible',
+    onFocus: (listener) => {
+      window.addEventListener('focus', listener);
+      return () => window.removeEventListener('focus', listener);
+    },
+    onVisibilityChange: (listener) => {
+      document.addEventListener('visibilitychange', listener);
+      return () => document.removeEventListener('visibilitychange', listener);
+    },
+    setInterval: (fn, ms) => window.setInterval(fn, ms),
+    clearInterval: (handle) => window.clearInterval(handle as number),
   });
   return session;
 }
