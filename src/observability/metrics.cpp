@@ -33,6 +33,7 @@ std::string seconds_of(std::int64_t us) { return format_number(static_cast<doubl
 }  // namespace
 
 void Histogram::observe_us(std::int64_t us) noexcept {
+  if constexpr (!kCounting) return;
   if (us < 0) us = 0;
   auto it = std::lower_bound(kBoundsUs.begin(), kBoundsUs.end(), us);
   buckets_[static_cast<std::size_t>(it - kBoundsUs.begin())].fetch_add(1, std::memory_order_relaxed);
@@ -150,6 +151,7 @@ LlmModelMetrics& Metrics::model_slot(std::string_view provider, std::string_view
 void Metrics::llm_request(std::string_view provider, std::string_view model, std::string_view outcome,
                           std::int64_t prompt_tokens, std::int64_t completion_tokens, double cost_usd,
                           std::int64_t latency_us, std::optional<std::int64_t> first_token_us) {
+  if constexpr (!kCounting) return;
   LlmModelMetrics& m = model_slot(provider, model);
   auto it = std::find(kOutcomes.begin(), kOutcomes.end(), outcome);
   m.requests[it == kOutcomes.end() ? 1 : static_cast<std::size_t>(it - kOutcomes.begin())].inc();
@@ -217,6 +219,7 @@ HttpMetrics::HttpMetrics(std::vector<RouteLabel> routes) : routes_(std::move(rou
 }
 
 void HttpMetrics::request(std::size_t slot, unsigned status, std::int64_t duration_us) const noexcept {
+  if constexpr (!kCounting) return;
   if (slot >= routes_.size()) slot = unmatched();
   if (status < 100 || status > 599) status = 599;
   slots_[slot].by_status[status - 100].inc();

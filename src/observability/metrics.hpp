@@ -21,9 +21,18 @@
 
 namespace chatd::obs {
 
+// Whether counting is compiled in (CMake option CHATD_METRICS; off only to measure its cost).
+#ifdef CHATD_NO_METRICS
+inline constexpr bool kCounting = false;
+#else
+inline constexpr bool kCounting = true;
+#endif
+
 class Counter {
  public:
-  void inc(std::uint64_t n = 1) noexcept { v_.fetch_add(n, std::memory_order_relaxed); }
+  void inc(std::uint64_t n = 1) noexcept {
+    if constexpr (kCounting) v_.fetch_add(n, std::memory_order_relaxed);
+  }
   std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -32,7 +41,9 @@ class Counter {
 
 class Gauge {
  public:
-  void add(std::int64_t n) noexcept { v_.fetch_add(n, std::memory_order_relaxed); }
+  void add(std::int64_t n) noexcept {
+    if constexpr (kCounting) v_.fetch_add(n, std::memory_order_relaxed);
+  }
   std::int64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
 
  private:

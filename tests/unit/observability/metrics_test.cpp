@@ -118,7 +118,7 @@ TEST(Metrics, ModelSeriesAreCappedSoLabelsStayBounded) {
 }
 
 TEST(Metrics, CountingFromManyThreadsLosesNothing) {
-  HttpMetrics http({{"GET", "/x"}});
+  HttpMetrics http(std::vector<HttpMetrics::RouteLabel>{{"GET", "/x"}});
   Metrics m({"global"}, "t");
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
