@@ -17,11 +17,12 @@ using namespace chatd;
 const http::Pipeline& pipeline() {
   static Logger log(LogLevel::error, LogFormat::json, ::open("/dev/null", O_WRONLY | O_CLOEXEC));
   static const http::Router router;
+  static obs::Metrics metrics({}, "fuzz");
   static const http::Pipeline p = [] {
     http::PipelineOptions options;
     for (const char* n : {"10.0.0.0/8", "::1/128", "fd00::/8"})
       options.trusted_proxies.push_back(*config::parse_network(n));
-    return http::Pipeline(router, std::move(options), log);
+    return http::Pipeline(router, std::move(options), log, metrics);
   }();
   return p;
 }

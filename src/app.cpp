@@ -6,6 +6,7 @@
 #include "api/chat.hpp"
 #include "api/health.hpp"
 #include "api/invitations.hpp"
+#include "api/metrics.hpp"
 #include "api/openai.hpp"
 #include "auth/admin.hpp"
 #include "auth/api_authenticator.hpp"
@@ -35,6 +36,8 @@
 #include "llm/http_client.hpp"
 #include "llm/openai.hpp"
 #include "mail/mailer.hpp"
+#include "observability/collectors.hpp"
+#include "observability/metrics.hpp"
 #include "store/database.hpp"
 #include "store/migrations.hpp"
 #include "web/assets.hpp"
@@ -305,6 +308,9 @@ int run_serve(const config::Config& config, bool print_routes) {
   // of their own, niced like the hashing, so that a batch yields to the network threads.
   WorkerPool usage_writer("usage", 1, 1, 10);
   auto mailer = mail::make_mailer(config, log);
+  std::vector<std::string> buckets;
+  for (const auto& [name, rule] : config.rate_limits) buckets.push_back(name);
+  obs::Metrics metrics(std::move(buckets), CHATD_VERSION);
   limits::MemoryRateLimiter limiter;
   auth::TokenAuthenticator authenticator(keys, *db, workers, clock, log, {config.public_url});
   auth::Service accounts(
@@ -317,8 +323,10 @@ int run_serve(const config::Config& config, bool print_routes) {
 
   http::Router router;
   api::add_health_routes(router, {*db, workers, config.redis_url});
+  api::add_metrics_routes(router, metrics, config.metrics_token);
   api::add_auth_routes(router, accounts, keys,
-                       api::WebSessionOptions{config.public_url.starts_with("https://"), config.refresh_token_ttl});
+                       api::WebSessionOptions{config.public_url.starts_with("https://"), config.refresh_token_ttl},
+                       metrics);
   api::add_invitation_routes(router, invitations);
   api::add_api_key_routes(router, api_keys);
   auth::AdminService administration(
@@ -346,7 +354,8 @@ int run_serve(const config::Config& config, bool print_routes) {
     log.warn("startup.demo_model").str("detail", "no LLM provider is configured: serving the built-in demo model only");
   Providers providers;
   llm::Gateway gateway(
-      std::move(catalog).value(), [&providers](const llm::ProviderSpec& spec) { return providers.make(spec); }, log);
+      std::move(catalog).value(), [&providers](const llm::ProviderSpec& spec) { return providers.make(spec); }, log,
+      metrics);
   chat::Service chat({*db, workers, usage_writer, gateway, config, clock, log});
   api::add_chat_routes(router, chat);
   api::add_openai_routes(router, chat);
@@ -376,7 +385,8 @@ int run_serve(const config::Config& config, bool print_routes) {
   web_ui.add_routes(router);
 
   http::Pipeline pipeline(
-      router, {config.cors_origins, config.trusted_proxies, config.max_body_bytes, config.rate_limits}, log);
+      router, {config.cors_origins, config.trusted_proxies, config.max_body_bytes, config.rate_limits}, log, metrics);
+  obs::add_collectors(metrics, pipeline, *db, {&workers, &hashing, &usage_writer}, *mailer);
   pipeline.set_fallback([&web_ui](const http::Context& ctx) { return web_ui.fallback(ctx); });
   pipeline.set_authenticator(&authenticator);
   pipeline.set_api_authenticator(&api_authenticator);

@@ -68,6 +68,34 @@ void append_user_json(std::string& out, const auth::User& u) {
   w.end_object();
 }
 
+namespace {
+
+// What a login or refresh came to, for /metrics: the outcomes operators watch for attacks.
+template <class T>
+void count_login(obs::Metrics& metrics, const Result<T>& result) {
+  if (result) {
+    metrics.auth_event(obs::AuthEvent::login_succeeded);
+    return;
+  }
+  const std::string& reason = result.error().reason;
+  if (reason == "invalid_credentials")
+    metrics.auth_event(obs::AuthEvent::login_failed);
+  else if (reason == "account_locked")
+    metrics.auth_event(obs::AuthEvent::login_locked);
+  else if (reason == "invalid_otp")
+    metrics.auth_event(obs::AuthEvent::otp_failed);
+}
+
+template <class T>
+void count_refresh(obs::Metrics& metrics, const Result<T>& result) {
+  if (result)
+    metrics.auth_event(obs::AuthEvent::refresh_succeeded);
+  else if (result.error().reason == "token_reused")
+    metrics.auth_event(obs::AuthEvent::refresh_reused);
+}
+
+}  // namespace
+
 nlohmann::json user_json(const auth::User& u) {
   return {{"id", u.id},
           {"email", u.email},
@@ -79,7 +107,8 @@ nlohmann::json user_json(const auth::User& u) {
           {"last_login_at", time_or_null(u.last_login_at)}};
 }
 
-void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys, WebSessionOptions web) {
+void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys, WebSessionOptions web,
+                     obs::Metrics& metrics) {
   auto& svc = service;
 
   router.add({bhttp::verb::post, "/auth/register",
@@ -119,7 +148,7 @@ void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing
               true, Access::anonymous, "verify"});
 
   router.add({bhttp::verb::post, "/auth/login",
-              [&svc, web](Context& ctx) -> awaitable<Response> {
+              [&svc, web, &metrics](Context& ctx) -> awaitable<Response> {
                 BodyReader in(ctx.body);
                 auto login = in.required_string("login", 254);
                 auto password = in.required_string("password", 1024);
@@ -128,6 +157,7 @@ void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing
                 if (mode && *mode != "cookie" && *mode != "body") in.reject("session", R"(must be "cookie" or "body")");
                 if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
                 auto result = co_await svc.login(login, password, otp, meta_of(ctx));
+                count_login(metrics, result);
                 if (!result) co_return http::error_response(ctx, result.error());
                 if (mode == "cookie") co_return cookie_session_response(web, svc, result.value());
                 co_return no_store(http::json_response(bhttp::status::ok, login_json(result.value())));
@@ -138,13 +168,14 @@ void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing
   // must come with the session's X-CSRF-Token (a cookie is sent by the browser whoever
   // caused the request; the header only by the page that was given the token).
   router.add({bhttp::verb::post, "/auth/refresh",
-              [&svc, web](Context& ctx) -> awaitable<Response> {
+              [&svc, web, &metrics](Context& ctx) -> awaitable<Response> {
                 BodyReader in(ctx.body);
                 auto token = in.optional_string("refresh_token", 256);
                 if (token && token->empty()) in.reject("refresh_token", "must not be empty");
                 if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
                 if (token) {
                   auto result = co_await svc.refresh(*token, meta_of(ctx));
+                  count_refresh(metrics, result);
                   if (!result) co_return http::error_response(ctx, result.error());
                   co_return no_store(http::json_response(bhttp::status::ok, login_json(result.value())));
                 }
@@ -158,6 +189,7 @@ void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing
                   co_return http::error_response(
                       ctx, Error::validation({{"refresh_token", "is required (unless the session's cookie is sent)"}}));
                 auto result = co_await svc.refresh(*cookie, meta_of(ctx), csrf_header(ctx));
+                count_refresh(metrics, result);
                 if (!result) {
                   auto res = http::error_response(ctx, result.error());
                   // A session that is over (or was just revoked for reuse) takes its cookie along.

@@ -5,6 +5,7 @@
 #include "auth/model.hpp"
 #include "auth/service.hpp"
 #include "http/router.hpp"
+#include "observability/metrics.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +17,9 @@ struct WebSessionOptions {
   std::int64_t refresh_max_age = 0;  // seconds: the refresh token's lifetime
 };
 
-void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys, WebSessionOptions web);
+// Logins and refreshes are counted in `metrics` by outcome.
+void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys, WebSessionOptions web,
+                     obs::Metrics& metrics);
 
 // API.md's `user` object.
 nlohmann::json user_json(const auth::User& user);

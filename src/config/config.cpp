@@ -700,6 +700,15 @@ const Setting kSettings[] = {
    [](const Config& c) { return secret_render(c.master_key); }},
   {"CHATD_ADMIN_PASSWORD", Secrecy::secret, [](Field& f, Config& c) { c.admin_password.emplace(f.value); },
    [](const Config& c) { return secret_render(c.admin_password); }},
+  {"CHATD_METRICS_TOKEN", Secrecy::secret,
+   [](Field& f, Config& c) {
+     // Sent as a bearer token: printable ASCII without spaces, long enough not to be guessed.
+     bool printable = std::all_of(f.value.begin(), f.value.end(), [](char ch) { return ch > ' ' && ch < 127; });
+     if (!printable) return f.fail("must be printable ASCII without spaces");
+     if (f.value.size() < 16) return f.fail("must be at least 16 characters");
+     c.metrics_token.emplace(f.value);
+   },
+   [](const Config& c) { return secret_render(c.metrics_token); }},
 };
 // clang-format on
 

@@ -84,6 +84,7 @@ struct Config {
   int db_pool_size = 8;                         // CHATD_DB_POOL_SIZE (PostgreSQL connections, SQLite readers)
   std::optional<std::string> master_key;        // CHATD_MASTER_KEY (secret)
   std::optional<std::string> admin_password;    // CHATD_ADMIN_PASSWORD (secret, create-admin only)
+  std::optional<std::string> metrics_token;     // CHATD_METRICS_TOKEN (secret): /metrics needs it
 
   bool is_sqlite() const { return database_url.rfind("sqlite:", 0) == 0; }
   // Path part of a sqlite: URL.

@@ -79,8 +79,10 @@ struct Context {
   const Request& req;
   std::string request_id;
   std::string client_ip;
-  bool secure = false;     // TLS, or X-Forwarded-Proto: https from a trusted proxy
-  std::string_view route;  // the matched pattern, e.g. "/conversations/{id}"
+  bool secure = false;                 // TLS, or X-Forwarded-Proto: https from a trusted proxy
+  std::string_view route;              // the matched pattern, e.g. "/conversations/{id}"
+  std::size_t route_index = kNoRoute;  // the matched route's Route::index
+  static constexpr std::size_t kNoRoute = static_cast<std::size_t>(-1);
   std::string_view path;   // target without the query string
   std::string_view query;  // after '?', without it
   PathParams params;

@@ -2,6 +2,7 @@
 
 #include "core/ascii.hpp"
 #include "core/ids.hpp"
+#include "core/scope_exit.hpp"
 #include "http/problem.hpp"
 
 #include <algorithm>
@@ -130,8 +131,31 @@ std::optional<std::string> field_holding_nul(const nlohmann::json& body) {
   return path.empty() ? std::string("body") : path;
 }
 
-Pipeline::Pipeline(const Router& router, PipelineOptions options, Logger& log)
-    : router_(router), options_(std::move(options)), log_(log) {}
+namespace {
+
+// A plain coroutine function (not a lambda) owns its arguments in its frame.
+boost::asio::awaitable<void> counted_stream(obs::Gauge& open, StreamBody inner, ResponseStream& out) {
+  open.add(1);
+  ScopeExit closed([&open] { open.add(-1); });
+  co_await inner(out);
+}
+
+std::vector<obs::HttpMetrics::RouteLabel> route_labels(const Router& router) {
+  std::vector<obs::HttpMetrics::RouteLabel> labels;
+  for (const auto& r : router.routes()) labels.push_back({std::string(bhttp::to_string(r->method)), r->pattern});
+  labels.push_back({"GET", "(web ui)"});
+  return labels;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Router& router, PipelineOptions options, Logger& log, obs::Metrics& metrics)
+    : router_(router),
+      options_(std::move(options)),
+      log_(log),
+      metrics_(metrics),
+      http_metrics_(route_labels(router)),
+      web_ui_slot_(router.routes().size()) {}
 
 bool Pipeline::valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -225,6 +249,10 @@ void Pipeline::finish(Context& ctx, Response& res) const {
     res.set(bhttp::field::vary, "Origin");
   }
   if (res.stream) {
+    // Counted while the body is being written, however the writing ends.
+    res.stream = [&open = metrics_.open_streams(), inner = std::move(res.stream)](ResponseStream& out) {
+      return counted_stream(open, inner, out);
+    };
     // The body follows the head as chunks (HTTP/1.0 has no chunks: the end of the body is
     // the end of the connection; the transport closes it).
     res.body().clear();
@@ -239,6 +267,8 @@ void Pipeline::finish(Context& ctx, Response& res) const {
   }
   auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx.started).count();
+  http_metrics_.request(ctx.route_index == Context::kNoRoute ? http_metrics_.unmatched() : ctx.route_index,
+                        res.result_int(), micros);
   auto line = log_.info("http.request");
   line.str("request_id", ctx.request_id)
       .str("method", ctx.req.method_string())
@@ -285,6 +315,7 @@ std::optional<limits::Decision> Pipeline::limit(const Context& ctx, const Route&
     auto rule = options_.rate_limits.find(bucket);
     if (rule == options_.rate_limits.end()) return;
     limits::Decision d = limiter_->hit(bucket + ":ip:" + ctx.client_ip, rule->second, now);
+    if (!d.allowed) metrics_.rate_limited(bucket);
     shown = shown ? limits::most_restrictive(*shown, d) : d;
   };
   if (route.global_limit) apply("global");
@@ -298,7 +329,9 @@ std::optional<limits::Decision> Pipeline::limit_user(const Context& ctx, const R
   if (rule == options_.rate_limits.end()) return std::nullopt;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  return limiter_->hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
+  limits::Decision d = limiter_->hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
+  if (!d.allowed) metrics_.rate_limited(route.user_rate_bucket);
+  return d;
 }
 
 Response Pipeline::reject(const Request& head, const Peer& peer, const Error& error) const {
@@ -342,6 +375,7 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
       res.set(bhttp::field::allow, m.allow);
     } else if (auto page = fallback_ ? fallback_(ctx) : std::nullopt) {
       ctx.route = "(web ui)";
+      ctx.route_index = web_ui_slot_;
       res = std::move(*page);
     } else {
       res = problem_response(fail(Code::not_found, "no such resource"));
@@ -350,6 +384,7 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
     co_return res;
   }
   ctx.route = m.route->pattern;
+  ctx.route_index = m.route->index;
   if (auto field = query_param_holding_nul(ctx.query)) {
     res = problem_response(Error::validation({{*field, "must not contain NUL characters"}}));
     finish(ctx, res);

@@ -9,6 +9,7 @@
 #include "http/message.hpp"
 #include "http/router.hpp"
 #include "limits/rate_limiter.hpp"
+#include "observability/metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -47,7 +48,8 @@ std::optional<std::string> field_holding_nul(const nlohmann::json& body);
 
 class Pipeline {
  public:
-  Pipeline(const Router& router, PipelineOptions options, Logger& log);
+  // The route table must be complete: the metrics keep a slot per route.
+  Pipeline(const Router& router, PipelineOptions options, Logger& log, obs::Metrics& metrics);
 
   // Wiring done once at startup, before serving.
   void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
@@ -69,6 +71,9 @@ class Pipeline {
   std::string client_ip(const Request& req, const Peer& peer) const;
   static bool valid_request_id(std::string_view id);
 
+  // Requests by route and status, and their durations (for GET /metrics).
+  const obs::HttpMetrics& http_metrics() const { return http_metrics_; }
+
  private:
   Context begin(const Request& req, const Peer& peer) const;
   void finish(Context& ctx, Response& res) const;
@@ -84,6 +89,9 @@ class Pipeline {
   const Router& router_;
   PipelineOptions options_;
   Logger& log_;
+  obs::Metrics& metrics_;
+  obs::HttpMetrics http_metrics_;
+  std::size_t web_ui_slot_;  // the web UI's page served for a path no route takes
   Authenticator* authenticator_ = nullptr;
   Authenticator* api_authenticator_ = nullptr;
   limits::RateLimiter* limiter_ = nullptr;

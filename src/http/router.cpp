@@ -82,6 +82,7 @@ void Router::add(Route route) {
     if (existing->method == route.method)
       throw std::invalid_argument("duplicate route " + std::string(bhttp::to_string(route.method)) + " " +
                                   route.pattern);
+  route.index = routes_.size();
   routes_.push_back(std::make_unique<Route>(std::move(route)));
   patterns_[index].routes.push_back(routes_.back().get());
 }

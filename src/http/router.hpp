@@ -37,6 +37,7 @@ struct Route {
   std::string rate_bucket = {};       // per-IP bucket of CHATD_RATE_LIMITS applied before the handler
   bool global_limit = true;           // the per-IP `global` bucket applies (off for health checks)
   std::string user_rate_bucket = {};  // bucket applied per authenticated user, after authentication
+  std::size_t index = 0;              // its place in the table (set by Router::add): the metrics' slot
 };
 
 struct Match {

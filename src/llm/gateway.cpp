@@ -31,8 +31,8 @@ ModelInfo info_of(const ModelSpec& m, const ProviderSpec& p) {
 
 }  // namespace
 
-Gateway::Gateway(Catalog catalog, const ProviderFactory& make_provider, Logger& log)
-    : catalog_(std::move(catalog)), log_(log) {
+Gateway::Gateway(Catalog catalog, const ProviderFactory& make_provider, Logger& log, obs::Metrics& metrics)
+    : catalog_(std::move(catalog)), log_(log), metrics_(metrics) {
   for (const auto& spec : catalog_.providers) {
     auto b = std::make_unique<Backend>();
     b->spec = spec;
@@ -136,6 +136,7 @@ std::vector<std::string> Gateway::candidates_for(const std::string& model_id) co
 }
 
 void Gateway::record_attempt(GatewayResult& result, const Backend& backend, const ModelSpec& model, Outcome outcome,
+                             std::optional<std::chrono::steady_clock::time_point> first_text,
                              std::chrono::steady_clock::time_point started, int attempt) {
   Attempt a;
   a.provider = backend.spec.name;
@@ -143,8 +144,13 @@ void Gateway::record_attempt(GatewayResult& result, const Backend& backend, cons
   a.status = outcome.status;
   a.usage = outcome.usage;
   a.cost_usd = model.price.cost(outcome.usage.prompt_tokens, outcome.usage.completion_tokens);
-  a.latency_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  auto ended = std::chrono::steady_clock::now();
+  a.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count();
+  std::optional<std::int64_t> first_text_us;
+  if (first_text) first_text_us = std::chrono::duration_cast<std::chrono::microseconds>(*first_text - started).count();
+  metrics_.llm_request(a.provider, a.model, status_name(a.status), a.usage.prompt_tokens, a.usage.completion_tokens,
+                       a.cost_usd, std::chrono::duration_cast<std::chrono::microseconds>(ended - started).count(),
+                       first_text_us);
   if (outcome.status != Outcome::Status::complete) {
     log_.warn("llm.attempt_failed")
         .str("provider", a.provider)
@@ -164,8 +170,10 @@ asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, Ch
                                                  const DeltaFn& on_delta, Cancellation& cancel) {
   GatewayResult result;
   bool delivered = false;
+  std::optional<std::chrono::steady_clock::time_point> first_text;  // of the current attempt
   DeltaFn counting = [&](std::string_view text) -> asio::awaitable<bool> {
     delivered = true;
+    if (!first_text) first_text = std::chrono::steady_clock::now();
     co_return co_await on_delta(text);
   };
 
@@ -182,8 +190,9 @@ asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, Ch
     bool next_model = false;
     for (int attempt = 1; attempt <= policy.max_attempts && !next_model; ++attempt) {
       auto started = std::chrono::steady_clock::now();
+      first_text.reset();
       Outcome outcome = co_await backend->provider->complete(request, counting, cancel);
-      record_attempt(result, *backend, model, std::move(outcome), started, attempt);
+      record_attempt(result, *backend, model, std::move(outcome), first_text, started, attempt);
       const Outcome& o = result.outcome;
       if (o.status == Outcome::Status::complete || o.status == Outcome::Status::cancelled || delivered ||
           cancel.cancelled())

@@ -8,6 +8,7 @@
 #include "core/log.hpp"
 #include "llm/catalog.hpp"
 #include "llm/provider.hpp"
+#include "observability/metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -52,7 +53,7 @@ class Gateway {
  public:
   using ProviderFactory = std::function<std::unique_ptr<Provider>(const ProviderSpec&)>;
 
-  Gateway(Catalog catalog, const ProviderFactory& make_provider, Logger& log);
+  Gateway(Catalog catalog, const ProviderFactory& make_provider, Logger& log, obs::Metrics& metrics);
 
   // Every model known now (listed, or discovered so far), in catalog order.
   std::vector<ModelInfo> models() const;
@@ -81,11 +82,13 @@ class Gateway {
   const Backend* backend_of(std::string_view model_id, ModelSpec& out) const;
   std::vector<std::string> candidates_for(const std::string& model_id) const;
   void record_attempt(GatewayResult& result, const Backend& backend, const ModelSpec& model, Outcome outcome,
+                      std::optional<std::chrono::steady_clock::time_point> first_text,
                       std::chrono::steady_clock::time_point started, int attempt);
   std::int64_t backoff_ms(const RetryPolicy& policy, int attempt);
 
   Catalog catalog_;
   Logger& log_;
+  obs::Metrics& metrics_;
   std::vector<std::unique_ptr<Backend>> backends_;
   mutable std::mutex mu_;
 };

@@ -3,6 +3,7 @@
 // never blocks them: SmtpMailer queues it for its own sender thread, LogMailer writes it to
 // the log (development, when CHATD_SMTP_URL is unset).
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,13 @@ class Mailer {
   // message (queue full, shutting down, recipient not a plain address); the caller logs it.
   // Delivery itself happens later; its failures are logged by the mailer.
   virtual bool send(Message m) = 0;
+
+  // For /metrics: messages delivered, and given up on. Zeros for a mailer that delivers
+  // nothing (LogMailer).
+  struct Counts {
+    std::uint64_t sent = 0, failed = 0;
+  };
+  virtual Counts counts() const { return {}; }
 };
 
 // SmtpMailer when `config.smtp_url` is set, otherwise LogMailer. Throws std::invalid_argument

@@ -49,6 +49,7 @@ class SmtpMailer final : public Mailer {
   bool send(Message m) override;
 
   // Counters for tests and metrics.
+  Counts counts() const override { return {sent(), failed()}; }
   std::uint64_t sent() const;             // messages delivered
   std::uint64_t failed() const;           // messages given up (attempts exhausted, permanent error, shutdown)
   std::uint64_t failed_attempts() const;  // delivery attempts that failed, retried or not

@@ -19,6 +19,7 @@ LOOSE_LIMITS = ("login=100000/60s,register=100000/60s,verify=100000/60s,refresh=
 EXPECTED = {
     ("GET", "/healthz"): "anonymous",
     ("GET", "/readyz"): "anonymous",
+    ("GET", "/metrics"): "anonymous",
     ("POST", "/auth/register"): "anonymous",
     ("POST", "/auth/email/verify/request"): "anonymous",
     ("POST", "/auth/email/verify/confirm"): "anonymous",

@@ -77,7 +77,7 @@ class PipelineTest : public ::testing::Test {
     return fut.get();
   }
   Response run(Request req, Peer peer = {"10.0.0.5", false}) {
-    Pipeline p(router_, options_, log_);
+    Pipeline p(router_, options_, log_, metrics_);
     return run(p, std::move(req), peer);
   }
   static Request make(bhttp::verb method, const char* target, std::string body = {},
@@ -95,6 +95,7 @@ class PipelineTest : public ::testing::Test {
   Logger log_;
   Router router_;
   PipelineOptions options_;
+  obs::Metrics metrics_{{"global", "login"}, "test"};
 };
 
 TEST_F(PipelineTest, JsonBodyReachesHandler) {
@@ -196,7 +197,7 @@ TEST_F(PipelineTest, QueryParameterHoldingNulIs422NamingIt) {
 }
 
 TEST_F(PipelineTest, FallbackAnswersOnlyWhatNoRouteTakes) {
-  Pipeline p(router_, options_, log_);
+  Pipeline p(router_, options_, log_, metrics_);
   p.set_fallback([](const Context& ctx) -> std::optional<Response> {
     if (ctx.req[bhttp::field::accept] != "text/html") return std::nullopt;
     Response page{bhttp::status::ok, 11};
@@ -403,7 +404,7 @@ TEST_F(PipelineTest, HeadHasHeadersButNoBody) {
 }
 
 TEST_F(PipelineTest, RejectAddsTheSameHeaders) {
-  Pipeline p(router_, options_, log_);
+  Pipeline p(router_, options_, log_, metrics_);
   Request head{bhttp::verb::post, "/echo", 11};
   head.set("X-Request-Id", "too-big-1");
   Response res = p.reject(head, Peer{"127.0.0.1", false}, fail(Code::too_large, "too big"));

@@ -56,8 +56,9 @@ TEST(Gateway, DiscoveryOnItsOwnThreadWhileRequestsLookModelsUp) {
   late.discovered_defaults.context_window = 4096;
   catalog.providers = {listed, late};
   Logger log(LogLevel::error, LogFormat::json);
+  obs::Metrics metrics({}, "test");
   Gateway gateway(
-      std::move(catalog), [](const ProviderSpec&) { return std::make_unique<LateListingProvider>(200); }, log);
+      std::move(catalog), [](const ProviderSpec&) { return std::make_unique<LateListingProvider>(200); }, log, metrics);
   ASSERT_TRUE(gateway.needs_discovery());
 
   std::atomic<bool> discovered{false};
