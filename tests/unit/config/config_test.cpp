@@ -309,10 +309,11 @@ TEST(Config, OtherVariablesAreIgnored) {
 
 TEST(Config, KnownSettingsListEveryName) {
   const auto& names = known_settings();
-  EXPECT_EQ(names.size(), 52u);
+  EXPECT_EQ(names.size(), 53u);
   EXPECT_EQ(names.front(), "CHATD_ENV");
-  for (const char* n : {"CHATD_ADDR", "CHATD_RATE_LIMITS", "AWS_SESSION_TOKEN", "CHATD_MASTER_KEY", "CHATD_WORKERS",
-                        "CHATD_ADMIN_PASSWORD", "CHATD_HTTP_IDLE_TIMEOUT_MS", "CHATD_SSE_HEARTBEAT_MS"}) {
+  for (const char* n :
+       {"CHATD_ADDR", "CHATD_RATE_LIMITS", "AWS_SESSION_TOKEN", "CHATD_MASTER_KEY", "CHATD_WORKERS",
+        "CHATD_ADMIN_PASSWORD", "CHATD_METRICS_TOKEN", "CHATD_HTTP_IDLE_TIMEOUT_MS", "CHATD_SSE_HEARTBEAT_MS"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   }
   LoadResult r = load(sources_of({}));
