@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <dirent.h>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <sys/resource.h>
@@ -157,7 +158,7 @@ void Metrics::llm_request(std::string_view provider, std::string_view model, std
   m.requests[it == kOutcomes.end() ? 1 : static_cast<std::size_t>(it - kOutcomes.begin())].inc();
   if (prompt_tokens > 0) m.prompt_tokens.inc(static_cast<std::uint64_t>(prompt_tokens));
   if (completion_tokens > 0) m.completion_tokens.inc(static_cast<std::uint64_t>(completion_tokens));
-  if (cost_usd > 0 && cost_usd < 1e9) m.cost_micro_usd.inc(static_cast<std::uint64_t>(cost_usd * 1e6 + 0.5));
+  if (cost_usd > 0 && cost_usd < 1e9) m.cost_micro_usd.inc(static_cast<std::uint64_t>(std::llround(cost_usd * 1e6)));
   m.latency.observe_us(latency_us);
   if (first_token_us) m.first_token.observe_us(*first_token_us);
 }
@@ -273,11 +274,14 @@ void write_process_metrics(TextWriter& out) {
                  static_cast<double>(static_cast<std::int64_t>(static_cast<double>(std::time(nullptr)) - started_ago)));
     }
   }
-  std::uint64_t fds = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (const dirent* e = readdir(dir))
-      if (e->d_name[0] != '.') ++fds;
-    closedir(dir);
+  std::error_code ec;
+  std::filesystem::directory_iterator fd_dir("/proc/self/fd", ec);
+  if (!ec) {
+    std::uint64_t fds = 0;
+    for (auto it = std::filesystem::begin(fd_dir); it != std::filesystem::end(fd_dir); it.increment(ec)) {
+      if (ec) break;
+      ++fds;
+    }
     out.family("process_open_fds", "gauge", "Number of open file descriptors");
     out.sample("process_open_fds", {}, fds > 0 ? fds - 1 : 0);  // less the directory's own
   }
