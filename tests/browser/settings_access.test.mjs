@@ -14,6 +14,7 @@ import {
   Stack,
   button,
   createAdmin,
+  eventually,
   field,
   launchBrowser,
   openPage,
@@ -64,8 +65,11 @@ test('sessions: each named by its device; one revoked in the page is refused at 
   firefox.watch.allowConsoleError(failed401);
   try {
     await signIn(firefox.page, user.username, user.password);
-    const firefoxToken = lastAccessToken(firefox.watch);
-    assert.ok(firefoxToken, 'the Firefox page sent its access token');
+    // The chat's first requests (models, conversations) carry the token; they may still be
+    // on their way when the page shows its message box.
+    const firefoxToken = await eventually(() => lastAccessToken(firefox.watch), {
+      message: 'the Firefox page sent its access token',
+    });
     assert.equal((await stack.api('GET', '/auth/me', undefined, { token: firefoxToken })).status, 200);
 
     await withPage(browser, stack, {}, async ({ page }) => {

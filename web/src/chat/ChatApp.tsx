@@ -1,12 +1,13 @@
 // The chat page (loaded on demand): the conversation list, one conversation, the keys.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useLocation, useMatch, useNavigate } from 'react-router';
-import { toApiError, errorMessage, type ApiError } from '../api/errors';
+import { errorMessage } from '../api/errors';
 import type { Conversation, Model } from '../api/types';
 import { ConfirmDialog } from '../components/Dialog';
 import { t } from '../i18n';
 import { clearDraft } from '../lib/drafts';
 import { trapTab, focusables } from '../lib/focus';
+import { useConfirmedDelete } from '../lib/useConfirmedDelete';
 import { useMediaQuery } from '../lib/useMediaQuery';
 import { useApi } from '../session/context';
 import { ChatView } from './ChatView';
@@ -25,9 +26,6 @@ export default function ChatApp() {
   const list = useConversations(api);
   const [models, setModels] = useState<Model[]>([]);
   const [defaultModel, setDefaultModel] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<Conversation | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
-  const [deleteError, setDeleteError] = useState<ApiError | null>(null);
   const narrow = useMediaQuery('(max-width: 767.98px)');
   const [drawerOpen, setDrawerOpen] = useState(false);
   const searchRef = useRef<HTMLInputElement>(null);
@@ -131,26 +129,14 @@ export default function ChatApp() {
     [api, upsert],
   );
 
-  const confirmDelete = async () => {
-    if (!deleting) return;
-    setDeleteBusy(true);
-    setDeleteError(null);
-    try {
-      await api.deleteConversation(deleting.id);
-    } catch (e) {
-      const err = toApiError(e);
-      if (err.code !== 'not_found') {
-        setDeleteError(err);
-        setDeleteBusy(false);
-        return;
-      }
-    }
-    list.remove(deleting.id);
-    clearDraft(deleting.id);
-    if (deleting.id === activeId) navigate('/', { replace: true });
-    setDeleting(null);
-    setDeleteBusy(false);
-  };
+  const deletion = useConfirmedDelete(
+    (c: Conversation) => api.deleteConversation(c.id),
+    (c) => {
+      list.remove(c.id);
+      clearDraft(c.id);
+      if (c.id === activeId) navigate('/', { replace: true });
+    },
+  );
 
   const drawer = narrow && drawerOpen;
   const active = activeId ? (list.items.find((c) => c.id === activeId) ?? null) : null;
@@ -179,10 +165,7 @@ export default function ChatApp() {
           searchRef={searchRef}
           onNewChat={newChat}
           onRename={rename}
-          onDelete={(c) => {
-            setDeleteError(null);
-            setDeleting(c);
-          }}
+          onDelete={deletion.ask}
           onClose={narrow ? closeDrawer : null}
         />
       </div>
@@ -203,18 +186,18 @@ export default function ChatApp() {
           wide={!narrow}
         />
       </main>
-      {deleting && (
+      {deletion.target && (
         <ConfirmDialog
           title={t('sidebar.deleteTitle')}
           confirmLabel={t('sidebar.deleteConfirm')}
           cancelLabel={t('sidebar.cancel')}
           danger
-          busy={deleteBusy}
-          onConfirm={() => void confirmDelete()}
-          onCancel={() => setDeleting(null)}
+          busy={deletion.busy}
+          onConfirm={() => void deletion.confirm()}
+          onCancel={deletion.cancel}
         >
-          <p>{t('sidebar.deleteText', { title: conversationTitle(deleting) })}</p>
-          {deleteError && <p className="field-error">{errorMessage(deleteError)}</p>}
+          <p>{t('sidebar.deleteText', { title: conversationTitle(deletion.target) })}</p>
+          {deletion.error && <p className="field-error">{errorMessage(deletion.error)}</p>}
         </ConfirmDialog>
       )}
     </div>

@@ -8,7 +8,7 @@ import { Field } from '../../components/Field';
 import { t } from '../../i18n';
 import { describeDevice } from '../../lib/userAgent';
 import { auditSentence } from './auditText';
-import { ErrorAlert, PageHeading, useAdminApi, usePageTitle } from './common';
+import { ErrorAlert, LoadMore, PageHeading, useAdminApi, usePageTitle } from './common';
 import { addDays, formatDateTime, isDay } from './format';
 
 const pageSize = 50;
@@ -179,13 +179,7 @@ export function AuditPage() {
         ))}
       </ol>
       {!loading && !error && !noUser && items.length === 0 && <p className="muted">{t('console.audit.none')}</p>}
-      {cursor && (
-        <p>
-          <button type="button" className="button" onClick={loadMore} disabled={loading} aria-busy={loading}>
-            {t('console.loadMore')}
-          </button>
-        </p>
-      )}
+      {cursor && <LoadMore loading={loading} onClick={loadMore} />}
     </>
   );
 }

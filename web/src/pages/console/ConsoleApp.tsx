@@ -67,7 +67,7 @@ function Console() {
               <span className="brand-mark" aria-hidden="true" />
               <span>{t('console.title')}</span>
             </div>
-            <nav className="console-nav" aria-label={t('console.nav')}>
+            <nav className="side-nav console-nav" aria-label={t('console.nav')}>
               <ul>
                 {sections.map((s) => (
                   <li key={s.path}>

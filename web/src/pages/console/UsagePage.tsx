@@ -8,6 +8,7 @@ import type { DayModelUsage, ModelUsage, UsageTotals, UserUsage } from '../../ap
 import { toApiError } from '../../api/errors';
 import { BarChart } from '../../components/BarChart';
 import { Field } from '../../components/Field';
+import { TotalsTable } from '../../components/TotalsTable';
 import { t } from '../../i18n';
 import { ErrorAlert, PageHeading, useAdminApi, usePageTitle } from './common';
 import { addDays, daysBetween, downloadCsv, formatNumber, formatUsd, isDay, lastDays, toCsv, type CsvCell } from './format';
@@ -187,7 +188,7 @@ export default function UsagePage() {
                   list: list(users.slice(0, topUsers).map((u) => ({ name: userName(u), tokens: tokens(u) }))),
                 })}
               />
-              <TotalsTable
+              <UsageTable
                 caption={t('console.usage.byUser')}
                 nameHeader={t('console.usage.user')}
                 rows={users.map((u) => ({ key: u.key, name: userName(u), totals: u }))}
@@ -207,7 +208,7 @@ export default function UsagePage() {
                 )
               }
             >
-              <TotalsTable
+              <UsageTable
                 caption={t('console.usage.byModel')}
                 nameHeader={t('console.usage.model')}
                 rows={models.map((m) => ({ key: m.key, name: m.key, totals: m }))}
@@ -235,7 +236,7 @@ function UsageSection({ id, title, onExport, children }: { id: string; title: st
   );
 }
 
-function TotalsTable({
+function UsageTable({
   caption,
   nameHeader,
   rows,
@@ -255,66 +256,20 @@ function TotalsTable({
     }),
     { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 },
   );
-  const cells = (u: UsageTotals) => (
-    <>
-      <td className="numeric" data-label={t('console.usage.requests')}>
-        {formatNumber(u.requests)}
-      </td>
-      <td className="numeric" data-label={t('console.usage.prompt')}>
-        {formatNumber(u.prompt_tokens)}
-      </td>
-      <td className="numeric" data-label={t('console.usage.completion')}>
-        {formatNumber(u.completion_tokens)}
-      </td>
-      <td className="numeric" data-label={t('console.usage.tokens')}>
-        {formatNumber(tokens(u))}
-      </td>
-      <td className="numeric" data-label={t('console.usage.cost')}>
-        {formatUsd(u.cost_usd)}
-      </td>
-    </>
-  );
   return (
-    <div className="table-scroll">
-      <table className="data-table usage-table">
-        <caption className="visually-hidden">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">{nameHeader}</th>
-            <th scope="col" className="numeric">
-              {t('console.usage.requests')}
-            </th>
-            <th scope="col" className="numeric">
-              {t('console.usage.prompt')}
-            </th>
-            <th scope="col" className="numeric">
-              {t('console.usage.completion')}
-            </th>
-            <th scope="col" className="numeric">
-              {t('console.usage.tokens')}
-            </th>
-            <th scope="col" className="numeric">
-              {t('console.usage.cost')}
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.key}>
-              <th scope="row">{r.name}</th>
-              {cells(r.totals)}
-            </tr>
-          ))}
-        </tbody>
-        {total && rows.length > 1 && (
-          <tfoot>
-            <tr>
-              <th scope="row">{t('console.usage.total')}</th>
-              {cells(sum)}
-            </tr>
-          </tfoot>
-        )}
-      </table>
-    </div>
+    <TotalsTable<UsageTotals>
+      caption={caption}
+      nameHeader={nameHeader}
+      columns={[
+        { label: t('console.usage.requests'), value: (u) => formatNumber(u.requests) },
+        { label: t('console.usage.prompt'), value: (u) => formatNumber(u.prompt_tokens) },
+        { label: t('console.usage.completion'), value: (u) => formatNumber(u.completion_tokens) },
+        { label: t('console.usage.tokens'), value: (u) => formatNumber(tokens(u)) },
+        { label: t('console.usage.cost'), value: (u) => formatUsd(u.cost_usd) },
+      ]}
+      rows={rows.map((r) => ({ key: r.key, name: r.name, value: r.totals }))}
+      total={total && rows.length > 1 ? { name: t('console.usage.total'), value: sum } : null}
+      className="data-table usage-table"
+    />
   );
 }

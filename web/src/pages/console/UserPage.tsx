@@ -126,7 +126,7 @@ export function UserPage() {
 
       <section className="console-card" aria-labelledby="user-account">
         <h2 id="user-account">{t('console.user.account')}</h2>
-        <dl className="console-facts">
+        <dl className="facts">
           <dt>{t('console.users.email')}</dt>
           <dd>{user.email}</dd>
           <dt>{t('console.user.verified')}</dt>

@@ -6,7 +6,7 @@ import type { AdminUser } from '../../api/admin';
 import { toApiError } from '../../api/errors';
 import { Field } from '../../components/Field';
 import { t } from '../../i18n';
-import { ErrorAlert, PageHeading, useAdminApi, usePageTitle } from './common';
+import { ErrorAlert, LoadMore, PageHeading, useAdminApi, usePageTitle } from './common';
 import { formatDateTime } from './format';
 
 const pageSize = 25;
@@ -130,13 +130,7 @@ export function UsersPage() {
       {!loading && !error && items.length === 0 && (
         <p className="muted">{q ? t('console.users.noMatch', { q }) : t('console.users.none')}</p>
       )}
-      {cursor && (
-        <p>
-          <button type="button" className="button" onClick={loadMore} disabled={loading} aria-busy={loading}>
-            {t('console.loadMore')}
-          </button>
-        </p>
-      )}
+      {cursor && <LoadMore loading={loading} onClick={loadMore} />}
     </>
   );
 }

@@ -56,6 +56,17 @@ export function ErrorAlert({ error }: { error: unknown }) {
   return <Alert kind="error">{errorText(error)}</Alert>;
 }
 
+// "Load more": the next page of a list.
+export function LoadMore({ loading, onClick }: { loading: boolean; onClick: () => void }) {
+  return (
+    <p>
+      <button type="button" className="button" onClick={onClick} disabled={loading} aria-busy={loading}>
+        {t('console.loadMore')}
+      </button>
+    </p>
+  );
+}
+
 // The polite live region where the outcome of an action is announced. It is always in the
 // page (a region added with its text is not announced reliably).
 export function StatusLine({ message }: { message: string }) {

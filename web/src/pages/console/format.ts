@@ -1,6 +1,7 @@
 // Small pure helpers of the console: dates as the API takes them, numbers, CSV files and
 // user agents in words.
 import { t } from '../../i18n';
+import { downloadText } from '../../lib/download';
 
 // ---- days (YYYY-MM-DD, UTC: the days /admin/usage groups by)
 
@@ -70,18 +71,9 @@ export function toCsv(header: string[], rows: CsvCell[][]): string {
   return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
-// Offers `csv` as a file download: a blob URL (no data: URL, no request), revoked after.
+// Offers `csv` as a file download.
 export function downloadCsv(filename: string, csv: string): void {
-  const blob = new Blob([csv], { type: 'text/csv;charset=utf-8' });
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = filename;
-  link.hidden = true;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  downloadText(filename, csv, 'text/csv;charset=utf-8');
 }
 
 // The message of a refused change: the field errors' own words when chatd gave some.

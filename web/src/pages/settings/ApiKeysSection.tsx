@@ -2,14 +2,27 @@
 // examples), list them, delete one.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ApiKey, NewApiKey } from '../../api/account';
-import { errorMessage, toApiError, type ApiError } from '../../api/errors';
+import { errorMessage } from '../../api/errors';
 import { Alert } from '../../components/Alert';
-import { ConfirmDialog } from '../../components/Dialog';
 import { Field } from '../../components/Field';
-import { Spinner } from '../../components/Spinner';
 import { t } from '../../i18n';
+import { useConfirmedDelete } from '../../lib/useConfirmedDelete';
 import { useApi } from '../../session/context';
-import { CopyButton, fieldErrors, formatDate, formatDateTime, SectionHeading, useAccountApi, useLoad } from './common';
+import {
+  ConfirmDelete,
+  CopyButton,
+  fieldErrors,
+  formatDate,
+  formatDateTime,
+  LoadState,
+  SecretField,
+  SectionHeading,
+  SettingsItem,
+  ShownOnce,
+  useAccountApi,
+  useFormState,
+  useLoad,
+} from './common';
 import { Tabs } from './Tabs';
 
 export type ExpiryChoice = 'never' | '30' | '90' | '365' | 'date';
@@ -80,34 +93,17 @@ export function ApiKeysSection() {
   const api = useAccountApi();
   const list = useLoad((signal) => api.apiKeys(signal));
   const [created, setCreated] = useState<NewApiKey | null>(null);
-  const [deleting, setDeleting] = useState<ApiKey | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
-  const [deleteError, setDeleteError] = useState<ApiError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const listHeading = useRef<HTMLHeadingElement>(null);
-
-  async function remove() {
-    if (!deleting) return;
-    setDeleteBusy(true);
-    setDeleteError(null);
-    try {
-      await api.deleteApiKey(deleting.id);
-    } catch (e) {
-      const err = toApiError(e);
-      if (err.code !== 'not_found') {
-        setDeleteError(err);
-        setDeleteBusy(false);
-        return;
-      }
-    }
-    const gone = deleting;
-    list.set((data) => (data ? { items: data.items.filter((k) => k.id !== gone.id) } : data));
-    if (created?.id === gone.id) setCreated(null);
-    setNotice(t('settings.keys.deleted', { name: gone.name }));
-    setDeleting(null);
-    setDeleteBusy(false);
-    listHeading.current?.focus();
-  }
+  const deletion = useConfirmedDelete(
+    (key: ApiKey) => api.deleteApiKey(key.id),
+    (gone) => {
+      list.set((data) => (data ? { items: data.items.filter((k) => k.id !== gone.id) } : data));
+      if (created?.id === gone.id) setCreated(null);
+      setNotice(t('settings.keys.deleted', { name: gone.name }));
+      listHeading.current?.focus();
+    },
+  );
 
   return (
     <section aria-labelledby="settings-keys-title" className="settings-section">
@@ -137,76 +133,36 @@ export function ApiKeysSection() {
           {t('settings.keys.yourKeys')}
         </h3>
         {notice && <Alert kind="success">{notice}</Alert>}
-        {list.loading && !list.data && <Spinner label={t('settings.loading')} />}
-        {list.error && !list.data && (
-          <Alert kind="error">
-            {errorMessage(list.error)}{' '}
-            <button type="button" className="link-button" onClick={list.reload}>
-              {t('settings.retry')}
-            </button>
-          </Alert>
-        )}
+        <LoadState loaded={list} />
         {list.data && list.data.items.length === 0 && <p className="muted">{t('settings.keys.none')}</p>}
         {list.data && list.data.items.length > 0 && (
           <ul className="settings-list" aria-labelledby="settings-keys-list">
             {list.data.items.map((key) => (
-              <li key={key.id} className="settings-item" aria-labelledby={`key-${key.id}`}>
-                <div className="settings-item-head">
-                  <span className="settings-item-title" id={`key-${key.id}`}>
-                    {key.name}
-                  </span>
-                  {isExpired(key) && <span className="status-pill status-off">{t('settings.keys.expired')}</span>}
-                </div>
-                <dl className="settings-item-facts">
-                  <div>
-                    <dt>{t('settings.keys.prefix')}</dt>
-                    <dd>
-                      <code>{key.prefix}…</code>
-                    </dd>
-                  </div>
-                  <div>
-                    <dt>{t('settings.keys.created')}</dt>
-                    <dd>{formatDateTime(key.created_at)}</dd>
-                  </div>
-                  <div>
-                    <dt>{t('settings.keys.lastUsed')}</dt>
-                    <dd>{formatDateTime(key.last_used_at)}</dd>
-                  </div>
-                  <div>
-                    <dt>{t('settings.keys.expires')}</dt>
-                    <dd>{formatDate(key.expires_at, 'settings.keys.noExpiry')}</dd>
-                  </div>
-                </dl>
-                <button
-                  type="button"
-                  className="button button-small"
-                  aria-describedby={`key-${key.id}`}
-                  onClick={() => {
-                    setDeleteError(null);
-                    setDeleting(key);
-                  }}
-                >
+              <SettingsItem
+                key={key.id}
+                id={`key-${key.id}`}
+                title={key.name}
+                badge={isExpired(key) && <span className="status-pill status-off">{t('settings.keys.expired')}</span>}
+                facts={[
+                  [t('settings.keys.prefix'), <code>{key.prefix}…</code>],
+                  [t('settings.keys.created'), formatDateTime(key.created_at)],
+                  [t('settings.keys.lastUsed'), formatDateTime(key.last_used_at)],
+                  [t('settings.keys.expires'), formatDate(key.expires_at, 'settings.keys.noExpiry')],
+                ]}
+              >
+                <button type="button" className="button button-small" aria-describedby={`key-${key.id}`} onClick={() => deletion.ask(key)}>
                   {t('settings.delete')}
                 </button>
-              </li>
+              </SettingsItem>
             ))}
           </ul>
         )}
       </div>
 
-      {deleting && (
-        <ConfirmDialog
-          title={t('settings.keys.deleteTitle', { name: deleting.name })}
-          confirmLabel={t('settings.confirm')}
-          cancelLabel={t('settings.cancel')}
-          danger
-          busy={deleteBusy}
-          onConfirm={() => void remove()}
-          onCancel={() => setDeleting(null)}
-        >
+      {deletion.target && (
+        <ConfirmDelete deletion={deletion} title={t('settings.keys.deleteTitle', { name: deletion.target.name })}>
           <p>{t('settings.keys.deleteText')}</p>
-          {deleteError && <Alert kind="error">{errorMessage(deleteError)}</Alert>}
-        </ConfirmDialog>
+        </ConfirmDelete>
       )}
     </section>
   );
@@ -217,44 +173,29 @@ function CreateKey({ onCreated }: { onCreated: (key: NewApiKey) => void }) {
   const [name, setName] = useState('');
   const [choice, setChoice] = useState<ExpiryChoice>('never');
   const [date, setDate] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [local, setLocal] = useState<{ name?: string; date?: string }>({});
+  const { busy, error, local, edit, begin, refuse, send } = useFormState<{ name?: string; date?: string }>();
   const nameRef = useRef<HTMLInputElement>(null);
   const dateRef = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (busy) return;
-    setError(null);
-    if (!name.trim()) {
-      setLocal({ name: t('settings.keys.nameMissing') });
-      nameRef.current?.focus();
-      return;
-    }
+    if (!begin(event)) return;
+    if (!name.trim()) return refuse({ name: t('settings.keys.nameMissing') }, nameRef);
     const expires = expiryFor(choice, date);
-    if (expires === null) {
-      setLocal({ date: t('settings.keys.dateInvalid') });
-      dateRef.current?.focus();
-      return;
-    }
-    setLocal({});
-    setBusy(true);
-    try {
-      const body: { name: string; expires_at?: string } = { name: name.trim() };
-      if (expires) body.expires_at = expires;
-      const key = await api.createApiKey(body);
-      setName('');
-      setChoice('never');
-      setDate('');
-      onCreated(key);
-    } catch (e) {
-      const err = toApiError(e);
-      setError(err);
-      if (fieldErrors(err, {})['name']) nameRef.current?.focus();
-    } finally {
-      setBusy(false);
-    }
+    if (expires === null) return refuse({ date: t('settings.keys.dateInvalid') }, dateRef);
+    await send(
+      async () => {
+        const body: { name: string; expires_at?: string } = { name: name.trim() };
+        if (expires) body.expires_at = expires;
+        const key = await api.createApiKey(body);
+        setName('');
+        setChoice('never');
+        setDate('');
+        onCreated(key);
+      },
+      (err) => {
+        if (fieldErrors(err, {})['name']) nameRef.current?.focus();
+      },
+    );
   }
 
   const fields = fieldErrors(error, { name: t('settings.keys.name'), expires_at: t('settings.keys.expires') });
@@ -274,10 +215,7 @@ function CreateKey({ onCreated }: { onCreated: (key: NewApiKey) => void }) {
         value={name}
         maxLength={100}
         autoComplete="off"
-        onChange={(e) => {
-          setName(e.target.value);
-          setLocal({});
-        }}
+        onChange={edit(setName)}
         help={t('settings.keys.nameHelp')}
         error={nameError}
         required
@@ -290,10 +228,7 @@ function CreateKey({ onCreated }: { onCreated: (key: NewApiKey) => void }) {
           id="settings-key-expires"
           className="select"
           value={choice}
-          onChange={(e) => {
-            setChoice(e.target.value as ExpiryChoice);
-            setLocal({});
-          }}
+          onChange={edit<ExpiryChoice>(setChoice)}
         >
           <option value="never">{t('settings.keys.expiresNever')}</option>
           <option value="30">{t('settings.keys.expires30')}</option>
@@ -310,10 +245,7 @@ function CreateKey({ onCreated }: { onCreated: (key: NewApiKey) => void }) {
           type="date"
           min={minDate}
           value={date}
-          onChange={(e) => {
-            setDate(e.target.value);
-            setLocal({});
-          }}
+          onChange={edit(setDate)}
           error={dateError}
           required
         />
@@ -330,13 +262,7 @@ function CreateKey({ onCreated }: { onCreated: (key: NewApiKey) => void }) {
 function NewKey({ created, onDone }: { created: NewApiKey; onDone: () => void }) {
   const chat = useApi();
   const [model, setModel] = useState<string | null>(null);
-  const heading = useRef<HTMLHeadingElement>(null);
-  const keyRef = useRef<HTMLInputElement>(null);
   const baseUrl = `${window.location.origin}/v1`;
-
-  useEffect(() => {
-    heading.current?.focus();
-  }, []);
 
   useEffect(() => {
     let live = true;
@@ -362,25 +288,15 @@ function NewKey({ created, onDone }: { created: NewApiKey; onDone: () => void })
   );
 
   return (
-    <div className="new-secret settings-block" role="region" aria-labelledby="settings-new-key-title">
-      <h3 id="settings-new-key-title" ref={heading} tabIndex={-1}>
-        {t('settings.keys.createdTitle', { name: created.name })}
-      </h3>
+    <ShownOnce
+      id="settings-new-key-title"
+      title={t('settings.keys.createdTitle', { name: created.name })}
+      doneLabel={t('settings.keys.done')}
+      onDone={onDone}
+    >
       <Alert kind="info">{t('settings.keys.shownOnce')}</Alert>
-      <div className="copy-row">
-        <Field
-          ref={keyRef}
-          label={t('settings.keys.newKey')}
-          className="secret-field"
-          readOnly
-          value={created.key}
-          spellCheck={false}
-          autoComplete="off"
-          onFocus={(e) => e.currentTarget.select()}
-        />
-        <CopyButton text={created.key} fallback={() => keyRef.current} />
-      </div>
-      <dl className="settings-facts">
+      <SecretField label={t('settings.keys.newKey')} value={created.key} />
+      <dl className="facts">
         <dt>{t('settings.keys.baseUrl')}</dt>
         <dd>
           <code>{baseUrl}</code>
@@ -397,11 +313,6 @@ function NewKey({ created, onDone }: { created: NewApiKey; onDone: () => void })
           { id: 'javascript', label: t('settings.keys.javascript'), content: block(examples.javascript) },
         ]}
       />
-      <div className="settings-actions">
-        <button type="button" className="button button-primary" onClick={onDone}>
-          {t('settings.keys.done')}
-        </button>
-      </div>
-    </div>
+    </ShownOnce>
   );
 }

@@ -4,11 +4,22 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { Invitation, InvitationPage, NewInvitation } from '../../api/account';
 import { errorMessage, toApiError, type ApiError } from '../../api/errors';
 import { Alert } from '../../components/Alert';
-import { ConfirmDialog } from '../../components/Dialog';
 import { Field } from '../../components/Field';
-import { Spinner } from '../../components/Spinner';
 import { t, type MessageKey } from '../../i18n';
-import { CopyButton, fieldErrors, formatDateTime, SectionHeading, useAccountApi, useLoad } from './common';
+import { useConfirmedDelete } from '../../lib/useConfirmedDelete';
+import {
+  ConfirmDelete,
+  fieldErrors,
+  formatDateTime,
+  LoadState,
+  SecretField,
+  SectionHeading,
+  SettingsItem,
+  ShownOnce,
+  useAccountApi,
+  useFormState,
+  useLoad,
+} from './common';
 
 export type InvitationStatus = 'pending' | 'accepted' | 'expired';
 
@@ -34,9 +45,6 @@ export function InvitationsSection({ onCannotCreate }: { onCannotCreate: () => v
   const api = useAccountApi();
   const list = useLoad((signal) => api.invitations({ limit: 20 }, signal));
   const [created, setCreated] = useState<{ invitation: NewInvitation; email: string } | null>(null);
-  const [deleting, setDeleting] = useState<Invitation | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
-  const [deleteError, setDeleteError] = useState<ApiError | null>(null);
   const [moreBusy, setMoreBusy] = useState(false);
   const [moreError, setMoreError] = useState<ApiError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -46,6 +54,16 @@ export function InvitationsSection({ onCannotCreate }: { onCannotCreate: () => v
   useEffect(() => {
     if (canCreate === false) onCannotCreate();
   }, [canCreate, onCannotCreate]);
+
+  const deletion = useConfirmedDelete(
+    (invitation: Invitation) => api.deleteInvitation(invitation.id),
+    (gone) => {
+      list.set((data: InvitationPage | null) => (data ? { ...data, items: data.items.filter((i) => i.id !== gone.id) } : data));
+      if (created?.invitation.id === gone.id) setCreated(null);
+      setNotice(t('settings.invites.deleted', { prefix: gone.code_prefix }));
+      listHeading.current?.focus();
+    },
+  );
 
   async function more() {
     const cursor = list.data?.next_cursor;
@@ -60,29 +78,6 @@ export function InvitationsSection({ onCannotCreate }: { onCannotCreate: () => v
     } finally {
       setMoreBusy(false);
     }
-  }
-
-  async function remove() {
-    if (!deleting) return;
-    setDeleteBusy(true);
-    setDeleteError(null);
-    try {
-      await api.deleteInvitation(deleting.id);
-    } catch (e) {
-      const err = toApiError(e);
-      if (err.code !== 'not_found') {
-        setDeleteError(err);
-        setDeleteBusy(false);
-        return;
-      }
-    }
-    const gone = deleting;
-    list.set((data: InvitationPage | null) => (data ? { ...data, items: data.items.filter((i) => i.id !== gone.id) } : data));
-    if (created?.invitation.id === gone.id) setCreated(null);
-    setNotice(t('settings.invites.deleted', { prefix: gone.code_prefix }));
-    setDeleting(null);
-    setDeleteBusy(false);
-    listHeading.current?.focus();
   }
 
   return (
@@ -107,57 +102,33 @@ export function InvitationsSection({ onCannotCreate }: { onCannotCreate: () => v
           {t('settings.invites.yours')}
         </h3>
         {notice && <Alert kind="success">{notice}</Alert>}
-        {list.loading && !list.data && <Spinner label={t('settings.loading')} />}
-        {list.error && !list.data && (
-          <Alert kind="error">
-            {errorMessage(list.error)}{' '}
-            <button type="button" className="link-button" onClick={list.reload}>
-              {t('settings.retry')}
-            </button>
-          </Alert>
-        )}
+        <LoadState loaded={list} />
         {list.data && list.data.items.length === 0 && <p className="muted">{t('settings.invites.none')}</p>}
         {list.data && list.data.items.length > 0 && (
           <ul className="settings-list" aria-labelledby="settings-invites-list">
             {list.data.items.map((inv) => {
               const status = invitationStatus(inv);
               return (
-                <li key={inv.id} className="settings-item" aria-labelledby={`invite-${inv.id}`}>
-                  <div className="settings-item-head">
-                    <span className="settings-item-title" id={`invite-${inv.id}`}>
+                <SettingsItem
+                  key={inv.id}
+                  id={`invite-${inv.id}`}
+                  title={
+                    <>
                       {inv.email ?? t('settings.invites.anyone')} <code className="muted">{inv.code_prefix}…</code>
-                    </span>
-                    <span className={`status-pill status-${status}`}>{t(statusLabel[status])}</span>
-                  </div>
-                  <dl className="settings-item-facts">
-                    <div>
-                      <dt>{t('settings.invites.created')}</dt>
-                      <dd>{formatDateTime(inv.created_at)}</dd>
-                    </div>
-                    {inv.accepted_at ? (
-                      <div>
-                        <dt>{t('settings.invites.acceptedAt')}</dt>
-                        <dd>{formatDateTime(inv.accepted_at)}</dd>
-                      </div>
-                    ) : (
-                      <div>
-                        <dt>{status === 'expired' ? t('settings.invites.expiredAt') : t('settings.invites.expiresAt')}</dt>
-                        <dd>{formatDateTime(inv.expires_at)}</dd>
-                      </div>
-                    )}
-                  </dl>
-                  <button
-                    type="button"
-                    className="button button-small"
-                    aria-describedby={`invite-${inv.id}`}
-                    onClick={() => {
-                      setDeleteError(null);
-                      setDeleting(inv);
-                    }}
-                  >
+                    </>
+                  }
+                  badge={<span className={`status-pill status-${status}`}>{t(statusLabel[status])}</span>}
+                  facts={[
+                    [t('settings.invites.created'), formatDateTime(inv.created_at)],
+                    inv.accepted_at
+                      ? [t('settings.invites.acceptedAt'), formatDateTime(inv.accepted_at)]
+                      : [status === 'expired' ? t('settings.invites.expiredAt') : t('settings.invites.expiresAt'), formatDateTime(inv.expires_at)],
+                  ]}
+                >
+                  <button type="button" className="button button-small" aria-describedby={`invite-${inv.id}`} onClick={() => deletion.ask(inv)}>
                     {t('settings.delete')}
                   </button>
-                </li>
+                </SettingsItem>
               );
             })}
           </ul>
@@ -170,23 +141,14 @@ export function InvitationsSection({ onCannotCreate }: { onCannotCreate: () => v
         )}
       </div>
 
-      {deleting && (
-        <ConfirmDialog
-          title={t('settings.invites.deleteTitle')}
-          confirmLabel={t('settings.confirm')}
-          cancelLabel={t('settings.cancel')}
-          danger
-          busy={deleteBusy}
-          onConfirm={() => void remove()}
-          onCancel={() => setDeleting(null)}
-        >
+      {deletion.target && (
+        <ConfirmDelete deletion={deletion} title={t('settings.invites.deleteTitle')}>
           <p>
-            {deleting.accepted_at
+            {deletion.target.accepted_at
               ? t('settings.invites.deleteAcceptedText')
-              : t('settings.invites.deleteText', { prefix: deleting.code_prefix })}
+              : t('settings.invites.deleteText', { prefix: deletion.target.code_prefix })}
           </p>
-          {deleteError && <Alert kind="error">{errorMessage(deleteError)}</Alert>}
-        </ConfirmDialog>
+        </ConfirmDelete>
       )}
     </section>
   );
@@ -196,46 +158,33 @@ function CreateInvitation({ onCreated }: { onCreated: (invitation: NewInvitation
   const api = useAccountApi();
   const [email, setEmail] = useState('');
   const [hours, setHours] = useState(String(defaultHours));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [local, setLocal] = useState<{ email?: string; hours?: string }>({});
+  const { busy, error, local, edit, begin, refuse, send } = useFormState<{ email?: string; hours?: string }>();
   const emailRef = useRef<HTMLInputElement>(null);
   const hoursRef = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (busy) return;
-    setError(null);
+    if (!begin(event)) return;
     const address = email.trim();
-    if (address && !/^[^\s@]+@[^\s@]+$/.test(address)) {
-      setLocal({ email: t('register.emailInvalid') });
-      emailRef.current?.focus();
-      return;
-    }
+    if (address && !/^[^\s@]+@[^\s@]+$/.test(address)) return refuse({ email: t('register.emailInvalid') }, emailRef);
     const n = Number(hours);
     if (!Number.isInteger(n) || n < 1 || n > maxHours) {
-      setLocal({ hours: t('settings.invites.hoursInvalid', { max: maxHours }) });
-      hoursRef.current?.focus();
-      return;
+      return refuse({ hours: t('settings.invites.hoursInvalid', { max: maxHours }) }, hoursRef);
     }
-    setLocal({});
-    setBusy(true);
-    try {
-      const body: { email?: string; expires_in_hours?: number } = { expires_in_hours: n };
-      if (address) body.email = address;
-      const invitation = await api.createInvitation(body);
-      setEmail('');
-      setHours(String(defaultHours));
-      onCreated(invitation, address);
-    } catch (e) {
-      const err = toApiError(e);
-      setError(err);
-      const fields = fieldErrors(err, {});
-      if (fields['email']) emailRef.current?.focus();
-      else if (fields['expires_in_hours']) hoursRef.current?.focus();
-    } finally {
-      setBusy(false);
-    }
+    await send(
+      async () => {
+        const body: { email?: string; expires_in_hours?: number } = { expires_in_hours: n };
+        if (address) body.email = address;
+        const invitation = await api.createInvitation(body);
+        setEmail('');
+        setHours(String(defaultHours));
+        onCreated(invitation, address);
+      },
+      (err) => {
+        const fields = fieldErrors(err, {});
+        if (fields['email']) emailRef.current?.focus();
+        else if (fields['expires_in_hours']) hoursRef.current?.focus();
+      },
+    );
   }
 
   const fields = fieldErrors(error, { email: t('field.email'), expires_in_hours: t('settings.invites.hours') });
@@ -254,10 +203,7 @@ function CreateInvitation({ onCreated }: { onCreated: (invitation: NewInvitation
         autoComplete="off"
         optional
         value={email}
-        onChange={(e) => {
-          setEmail(e.target.value);
-          setLocal({});
-        }}
+        onChange={edit(setEmail)}
         help={t('settings.invites.emailHelp')}
         error={emailError}
       />
@@ -271,10 +217,7 @@ function CreateInvitation({ onCreated }: { onCreated: (invitation: NewInvitation
         max={maxHours}
         step={1}
         value={hours}
-        onChange={(e) => {
-          setHours(e.target.value);
-          setLocal({});
-        }}
+        onChange={edit(setHours)}
         help={t('settings.invites.hoursHelp', { max: maxHours })}
         error={hoursError}
         required
@@ -288,39 +231,13 @@ function CreateInvitation({ onCreated }: { onCreated: (invitation: NewInvitation
 }
 
 function NewInvitationLink({ created, email, onDone }: { created: NewInvitation; email: string; onDone: () => void }) {
-  const heading = useRef<HTMLHeadingElement>(null);
-  const linkRef = useRef<HTMLInputElement>(null);
-  const link = invitationLink(created.code);
-  useEffect(() => {
-    heading.current?.focus();
-  }, []);
   return (
-    <div className="new-secret settings-block" role="region" aria-labelledby="settings-new-invite-title">
-      <h3 id="settings-new-invite-title" ref={heading} tabIndex={-1}>
-        {t('settings.invites.createdTitle')}
-      </h3>
+    <ShownOnce id="settings-new-invite-title" title={t('settings.invites.createdTitle')} doneLabel={t('settings.invites.done')} onDone={onDone}>
       <Alert kind="info">
         {t('settings.invites.shownOnce', { when: formatDateTime(created.expires_at) })}
         {email && ` ${t('settings.invites.mailed', { email })}`}
       </Alert>
-      <div className="copy-row">
-        <Field
-          ref={linkRef}
-          label={t('settings.invites.link')}
-          className="secret-field"
-          readOnly
-          value={link}
-          spellCheck={false}
-          autoComplete="off"
-          onFocus={(e) => e.currentTarget.select()}
-        />
-        <CopyButton text={link} fallback={() => linkRef.current} />
-      </div>
-      <div className="settings-actions">
-        <button type="button" className="button button-primary" onClick={onDone}>
-          {t('settings.invites.done')}
-        </button>
-      </div>
-    </div>
+      <SecretField label={t('settings.invites.link')} value={invitationLink(created.code)} />
+    </ShownOnce>
   );
 }

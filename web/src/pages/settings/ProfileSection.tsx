@@ -29,7 +29,8 @@ export function ProfileSection() {
   return (
     <section aria-labelledby="settings-profile-title" className="settings-section">
       <SectionHeading title={t('settings.nav.profile')} id="settings-profile-title" />
-      <dl className="settings-facts">
+      {/* settings-facts has no style of its own: the browser tests find the profile's facts by it. */}
+      <dl className="facts settings-facts">
         <dt>{t('settings.email')}</dt>
         <dd>{user?.email}</dd>
         <dt>{t('settings.username')}</dt>

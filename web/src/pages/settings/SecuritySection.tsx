@@ -5,9 +5,10 @@ import { errorMessage, toApiError, type ApiError } from '../../api/errors';
 import { Alert } from '../../components/Alert';
 import { Field } from '../../components/Field';
 import { t } from '../../i18n';
+import { downloadText } from '../../lib/download';
 import { useSessionManager, useSessionState } from '../../session/context';
 import { PasswordRules, passwordLengthOk, passwordMax, passwordMin } from '../auth/PasswordRules';
-import { CopyButton, downloadText, fieldErrors, SectionHeading, useAccountApi } from './common';
+import { CopyButton, fieldErrors, SecretField, SectionHeading, useAccountApi, useFormState } from './common';
 
 export function SecuritySection() {
   return (
@@ -24,44 +25,31 @@ function ChangePassword() {
   const { user } = useSessionState();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [local, setLocal] = useState<{ current?: string; next?: string }>({});
+  const { busy, error, local, edit, begin, refuse, send } = useFormState<{ current?: string; next?: string }>();
   const currentRef = useRef<HTMLInputElement>(null);
   const nextRef = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (busy) return;
-    setError(null);
+    if (!begin(event)) return;
     setDone(false);
-    if (!current) {
-      setLocal({ current: t('settings.password.currentMissing') });
-      currentRef.current?.focus();
-      return;
-    }
+    if (!current) return refuse({ current: t('settings.password.currentMissing') }, currentRef);
     if (!passwordLengthOk(next)) {
-      setLocal({ next: t('register.passwordLength', { min: passwordMin, max: passwordMax }) });
-      nextRef.current?.focus();
-      return;
+      return refuse({ next: t('register.passwordLength', { min: passwordMin, max: passwordMax }) }, nextRef);
     }
-    setLocal({});
-    setBusy(true);
-    try {
-      await api.changePassword(current, next);
-      setCurrent('');
-      setNext('');
-      setDone(true);
-    } catch (e) {
-      const err = toApiError(e);
-      setError(err);
-      const fields = fieldErrors(err, labels());
-      if (err.code === 'invalid_credentials' || fields['current_password']) currentRef.current?.focus();
-      else if (fields['new_password']) nextRef.current?.focus();
-    } finally {
-      setBusy(false);
-    }
+    await send(
+      async () => {
+        await api.changePassword(current, next);
+        setCurrent('');
+        setNext('');
+        setDone(true);
+      },
+      (err) => {
+        const fields = fieldErrors(err, labels());
+        if (err.code === 'invalid_credentials' || fields['current_password']) currentRef.current?.focus();
+        else if (fields['new_password']) nextRef.current?.focus();
+      },
+    );
   }
 
   const labels = () => ({ current_password: t('settings.password.current'), new_password: t('field.newPassword') });
@@ -84,10 +72,7 @@ function ChangePassword() {
           type="password"
           autoComplete="current-password"
           value={current}
-          onChange={(e) => {
-            setCurrent(e.target.value);
-            setLocal({});
-          }}
+          onChange={edit(setCurrent)}
           error={currentError}
           required
         />
@@ -98,10 +83,7 @@ function ChangePassword() {
           type="password"
           autoComplete="new-password"
           value={next}
-          onChange={(e) => {
-            setNext(e.target.value);
-            setLocal({});
-          }}
+          onChange={edit(setNext)}
           help={<PasswordRules password={next} id="settings-new-password-rules" />}
           error={nextError}
           required
@@ -237,37 +219,26 @@ function TwoFactorSetupStep({
 }) {
   const api = useAccountApi();
   const [code, setCode] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [local, setLocal] = useState<string | undefined>();
+  const { busy, error, local, edit, begin, refuse, send } = useFormState<{ code?: string }>();
   const codeRef = useRef<HTMLInputElement>(null);
-  const secretRef = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (busy) return;
+    if (!begin(event)) return;
     const clean = code.replace(/\s+/g, '');
-    setError(null);
-    if (!/^\d{6}$/.test(clean)) {
-      setLocal(t('settings.twoFactor.codeFormat'));
-      codeRef.current?.focus();
-      return;
-    }
-    setLocal(undefined);
-    setBusy(true);
-    try {
-      const { recovery_codes } = await api.verifyTwoFactor(clean);
-      onVerified(recovery_codes);
-    } catch (e) {
-      setError(toApiError(e));
-      codeRef.current?.select();
-      codeRef.current?.focus();
-    } finally {
-      setBusy(false);
-    }
+    if (!/^\d{6}$/.test(clean)) return refuse({ code: t('settings.twoFactor.codeFormat') }, codeRef);
+    await send(
+      async () => {
+        const { recovery_codes } = await api.verifyTwoFactor(clean);
+        onVerified(recovery_codes);
+      },
+      () => {
+        codeRef.current?.select();
+        codeRef.current?.focus();
+      },
+    );
   }
 
-  const codeError = local ?? (error?.code === 'invalid_otp' ? errorMessage(error) : undefined);
+  const codeError = local.code ?? (error?.code === 'invalid_otp' ? errorMessage(error) : undefined);
   const general = error && !codeError ? error : null;
   return (
     <div className="twofa-setup">
@@ -281,19 +252,7 @@ function TwoFactorSetupStep({
         </li>
         <li>
           <p>{t('settings.twoFactor.manual')}</p>
-          <div className="copy-row">
-            <Field
-              ref={secretRef}
-              label={t('settings.twoFactor.secret')}
-              className="secret-field"
-              readOnly
-              value={setup.secret}
-              spellCheck={false}
-              autoComplete="off"
-              onFocus={(e) => e.currentTarget.select()}
-            />
-            <CopyButton text={setup.secret} fallback={() => secretRef.current} />
-          </div>
+          <SecretField label={t('settings.twoFactor.secret')} value={setup.secret} />
         </li>
         <li>
           <form onSubmit={submit} noValidate className="settings-form">
@@ -305,10 +264,7 @@ function TwoFactorSetupStep({
               autoComplete="one-time-code"
               maxLength={8}
               value={code}
-              onChange={(e) => {
-                setCode(e.target.value);
-                setLocal(undefined);
-              }}
+              onChange={edit(setCode)}
               help={t('settings.twoFactor.codeHelp')}
               error={codeError}
               required
@@ -378,41 +334,26 @@ function DisableTwoFactor({ onDisabled }: { onDisabled: () => void }) {
   const api = useAccountApi();
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [local, setLocal] = useState<{ password?: string; code?: string }>({});
+  const { busy, error, local, edit, begin, refuse, send } = useFormState<{ password?: string; code?: string }>();
   const passwordRef = useRef<HTMLInputElement>(null);
   const codeRef = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (busy) return;
-    setError(null);
-    if (!password) {
-      setLocal({ password: t('settings.password.currentMissing') });
-      passwordRef.current?.focus();
-      return;
-    }
-    if (!code.trim()) {
-      setLocal({ code: t('settings.twoFactor.codeMissing') });
-      codeRef.current?.focus();
-      return;
-    }
-    setLocal({});
-    setBusy(true);
-    try {
-      await api.disableTwoFactor(password, code.trim());
-      setPassword('');
-      setCode('');
-      onDisabled();
-    } catch (e) {
-      const err = toApiError(e);
-      setError(err);
-      if (err.code === 'invalid_credentials') passwordRef.current?.focus();
-      else if (err.code === 'invalid_otp') codeRef.current?.focus();
-    } finally {
-      setBusy(false);
-    }
+    if (!begin(event)) return;
+    if (!password) return refuse({ password: t('settings.password.currentMissing') }, passwordRef);
+    if (!code.trim()) return refuse({ code: t('settings.twoFactor.codeMissing') }, codeRef);
+    await send(
+      async () => {
+        await api.disableTwoFactor(password, code.trim());
+        setPassword('');
+        setCode('');
+        onDisabled();
+      },
+      (err) => {
+        if (err.code === 'invalid_credentials') passwordRef.current?.focus();
+        else if (err.code === 'invalid_otp') codeRef.current?.focus();
+      },
+    );
   }
 
   const fields = fieldErrors(error, { password: t('field.password'), code: t('settings.twoFactor.code') });
@@ -435,10 +376,7 @@ function DisableTwoFactor({ onDisabled }: { onDisabled: () => void }) {
           type="password"
           autoComplete="current-password"
           value={password}
-          onChange={(e) => {
-            setPassword(e.target.value);
-            setLocal({});
-          }}
+          onChange={edit(setPassword)}
           error={passwordError}
           required
         />
@@ -448,10 +386,7 @@ function DisableTwoFactor({ onDisabled }: { onDisabled: () => void }) {
           name="code"
           autoComplete="one-time-code"
           value={code}
-          onChange={(e) => {
-            setCode(e.target.value);
-            setLocal({});
-          }}
+          onChange={edit(setCode)}
           help={t('settings.twoFactor.disableCodeHelp')}
           error={codeError}
           required

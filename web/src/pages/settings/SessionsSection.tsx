@@ -4,11 +4,10 @@ import type { SessionInfo } from '../../api/account';
 import { errorMessage, toApiError, type ApiError } from '../../api/errors';
 import { Alert } from '../../components/Alert';
 import { ConfirmDialog } from '../../components/Dialog';
-import { Spinner } from '../../components/Spinner';
 import { t } from '../../i18n';
 import { describeDevice } from '../../lib/userAgent';
 import { useSessionManager } from '../../session/context';
-import { formatDateTime, SectionHeading, useAccountApi, useLoad } from './common';
+import { formatDateTime, LoadState, SectionHeading, SettingsItem, useAccountApi, useLoad } from './common';
 
 // This device first, then the most recently used.
 function ordered(items: SessionInfo[]): SessionInfo[] {
@@ -81,54 +80,33 @@ export function SessionsSection() {
         <h3 ref={listHeading} tabIndex={-1} id="settings-sessions-active">
           {t('settings.sessions.active')}
         </h3>
-        {list.loading && !list.data && <Spinner label={t('settings.loading')} />}
-        {list.error && !list.data && (
-          <Alert kind="error">
-            {errorMessage(list.error)}{' '}
-            <button type="button" className="link-button" onClick={list.reload}>
-              {t('settings.retry')}
-            </button>
-          </Alert>
-        )}
+        <LoadState loaded={list} />
         {list.data && (
           <ul className="settings-list" aria-labelledby="settings-sessions-active">
-            {items.map((item) => {
-              const device = describeDevice(item.user_agent);
-              return (
-                <li key={item.id} className="settings-item" aria-labelledby={`session-${item.id}`}>
-                  <div className="settings-item-head">
-                    <span className="settings-item-title" id={`session-${item.id}`}>
-                      {device}
-                    </span>
-                    {item.current && <span className="status-pill status-on">{t('settings.sessions.thisDevice')}</span>}
-                  </div>
-                  <dl className="settings-item-facts">
-                    <div>
-                      <dt>{t('settings.sessions.ip')}</dt>
-                      <dd>{item.ip || t('settings.sessions.unknownIp')}</dd>
-                    </div>
-                    <div>
-                      <dt>{t('settings.sessions.created')}</dt>
-                      <dd>{formatDateTime(item.created_at)}</dd>
-                    </div>
-                    <div>
-                      <dt>{t('settings.sessions.lastUsed')}</dt>
-                      <dd>{formatDateTime(item.last_used_at)}</dd>
-                    </div>
-                  </dl>
-                  <button
-                    type="button"
-                    className="button button-small"
-                    aria-describedby={`session-${item.id}`}
-                    onClick={() => void revoke(item)}
-                    disabled={busy !== null}
-                    aria-busy={busy === item.id}
-                  >
-                    {t('settings.sessions.revoke')}
-                  </button>
-                </li>
-              );
-            })}
+            {items.map((item) => (
+              <SettingsItem
+                key={item.id}
+                id={`session-${item.id}`}
+                title={describeDevice(item.user_agent)}
+                badge={item.current && <span className="status-pill status-on">{t('settings.sessions.thisDevice')}</span>}
+                facts={[
+                  [t('settings.sessions.ip'), item.ip || t('settings.sessions.unknownIp')],
+                  [t('settings.sessions.created'), formatDateTime(item.created_at)],
+                  [t('settings.sessions.lastUsed'), formatDateTime(item.last_used_at)],
+                ]}
+              >
+                <button
+                  type="button"
+                  className="button button-small"
+                  aria-describedby={`session-${item.id}`}
+                  onClick={() => void revoke(item)}
+                  disabled={busy !== null}
+                  aria-busy={busy === item.id}
+                >
+                  {t('settings.sessions.revoke')}
+                </button>
+              </SettingsItem>
+            ))}
           </ul>
         )}
       </div>

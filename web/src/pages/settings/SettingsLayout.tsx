@@ -66,7 +66,7 @@ export default function SettingsLayout() {
         <h1>{t('settings.title')}</h1>
       </header>
       <div className="settings-body">
-        <nav className="settings-nav" aria-label={t('settings.nav')}>
+        <nav className="side-nav settings-nav" aria-label={t('settings.nav')}>
           <ul>
             {shown.map((s) => (
               <li key={s.path}>

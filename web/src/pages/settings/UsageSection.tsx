@@ -1,12 +1,10 @@
 // Usage (loaded on demand, with the chart library): tokens and cost per day over the last
 // 30 days, the totals per model, and today's quota.
-import type { Quota, Usage, UsageRow } from '../../api/account';
-import { errorMessage } from '../../api/errors';
-import { Alert } from '../../components/Alert';
+import type { Quota, Usage, UsageNumbers, UsageRow } from '../../api/account';
 import { BarChart } from '../../components/BarChart';
-import { Spinner } from '../../components/Spinner';
+import { TotalsTable } from '../../components/TotalsTable';
 import { t } from '../../i18n';
-import { formatCost, formatNumber, fromNow, SectionHeading, useAccountApi, useLoad } from './common';
+import { formatCost, formatNumber, fromNow, LoadState, SectionHeading, useAccountApi, useLoad } from './common';
 
 export const usageDays = 30;
 
@@ -51,15 +49,7 @@ export default function UsageSection() {
   return (
     <section aria-labelledby="settings-usage-title" className="settings-section">
       <SectionHeading title={t('settings.nav.usage')} id="settings-usage-title" />
-      {usage.loading && !usage.data && <Spinner label={t('settings.loading')} />}
-      {usage.error && !usage.data && (
-        <Alert kind="error">
-          {errorMessage(usage.error)}{' '}
-          <button type="button" className="link-button" onClick={usage.reload}>
-            {t('settings.retry')}
-          </button>
-        </Alert>
-      )}
+      <LoadState loaded={usage} />
       {usage.data && <UsageReport days={days} byDay={usage.data.byDay} byModel={usage.data.byModel} />}
     </section>
   );
@@ -130,54 +120,33 @@ function UsageReport({ days, byDay, byModel }: { days: string[]; byDay: Usage; b
         {models.length === 0 ? (
           <p className="muted">{t('settings.usage.noModels', { n: days.length })}</p>
         ) : (
-          <div className="settings-table-scroll">
-            <table className="settings-table">
-              <caption className="visually-hidden">{t('settings.usage.perModel', { n: days.length })}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('settings.usage.model')}</th>
-                  <th scope="col" className="numeric">
-                    {t('settings.usage.requests')}
-                  </th>
-                  <th scope="col" className="numeric">
-                    {t('settings.usage.prompt')}
-                  </th>
-                  <th scope="col" className="numeric">
-                    {t('settings.usage.completion')}
-                  </th>
-                  <th scope="col" className="numeric">
-                    {t('settings.usage.cost')}
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {models.map((m) => (
-                  <tr key={m.key}>
-                    <th scope="row">{m.key}</th>
-                    <td className="numeric">{formatNumber(m.requests)}</td>
-                    <td className="numeric">{formatNumber(m.prompt_tokens)}</td>
-                    <td className="numeric">{formatNumber(m.completion_tokens)}</td>
-                    <td className="numeric">{formatCost(m.cost_usd)}</td>
-                  </tr>
-                ))}
-              </tbody>
-              <tfoot>
-                <tr>
-                  <th scope="row">{t('settings.usage.total')}</th>
-                  <td className="numeric">{formatNumber(sum(models, (m) => m.requests))}</td>
-                  <td className="numeric">{formatNumber(sum(models, (m) => m.prompt_tokens))}</td>
-                  <td className="numeric">{formatNumber(sum(models, (m) => m.completion_tokens))}</td>
-                  <td className="numeric">{formatCost(sum(models, (m) => m.cost_usd))}</td>
-                </tr>
-              </tfoot>
-            </table>
-          </div>
+          <TotalsTable<UsageNumbers>
+            caption={t('settings.usage.perModel', { n: days.length })}
+            nameHeader={t('settings.usage.model')}
+            columns={[
+              { label: t('settings.usage.requests'), value: (m) => formatNumber(m.requests) },
+              { label: t('settings.usage.prompt'), value: (m) => formatNumber(m.prompt_tokens) },
+              { label: t('settings.usage.completion'), value: (m) => formatNumber(m.completion_tokens) },
+              { label: t('settings.usage.cost'), value: (m) => formatCost(m.cost_usd) },
+            ]}
+            rows={models.map((m) => ({ key: m.key, name: m.key, value: m }))}
+            total={{
+              name: t('settings.usage.total'),
+              value: {
+                requests: sum(models, (m) => m.requests),
+                prompt_tokens: sum(models, (m) => m.prompt_tokens),
+                completion_tokens: sum(models, (m) => m.completion_tokens),
+                cost_usd: sum(models, (m) => m.cost_usd),
+              },
+            }}
+            className="data-table settings-table"
+          />
         )}
       </section>
 
       <section aria-labelledby="settings-usage-all" className="settings-block">
         <h3 id="settings-usage-all">{t('settings.usage.allTime')}</h3>
-        <dl className="settings-facts">
+        <dl className="facts">
           <dt>{t('settings.usage.requests')}</dt>
           <dd>{formatNumber(byDay.requests)}</dd>
           <dt>{t('settings.usage.prompt')}</dt>
