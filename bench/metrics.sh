@@ -76,6 +76,10 @@ start_chatd off build-nometrics/chatd
 # The build without counting exposes zeros; the one with it counts.
 curl -fsS "http://127.0.0.1:$port_on/metrics" | grep -q 'chatd_http_requests_total{route="/healthz"' ||
   { echo "build/chatd does not count requests" >&2; exit 1; }
+if curl -fsS "http://127.0.0.1:$port_off/metrics" | grep -q 'chatd_http_requests_total{'; then
+  echo "build-nometrics/chatd counts requests: it was not built with -DCHATD_METRICS=OFF" >&2
+  exit 1
+fi
 
 lua() {  # lua FILE KEY
   cat > "$1" <<LUA
