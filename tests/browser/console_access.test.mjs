@@ -1,18 +1,14 @@
 // The administration console is for administrators only: someone else sees no link to it,
 // gets "Not allowed" at every console address, and chatd refuses them every /admin/ request.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Stack, button, createAdmin, launchBrowser, pathOf, screenshot, signIn, withPage } from './lib/harness.mjs';
+import { test } from 'node:test';
+import { Stack, button, createAdmin, pathOf, screenshot, signIn, startForFile, withPage } from './lib/harness.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 const isAdminPath = (url) => /^\/admin(\/|$)/.test(new URL(url).pathname);

@@ -1,7 +1,7 @@
 // A new chat's model and system prompt, chosen on the page, reach the model: the fake
 // upstream's #echo-history answers with the messages it received, system prompt first.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   MODEL,
   OTHER_MODEL,
@@ -9,9 +9,9 @@ import {
   button,
   conversationIdOf,
   field,
-  launchBrowser,
   sendMessage,
   signIn,
+  startForFile,
   waitForAnswerDone,
   waitForPath,
   withPage,
@@ -19,13 +19,9 @@ import {
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 // The toggle of the conversation's settings is not among the contract's names; this is the

@@ -1,31 +1,27 @@
 // Dark mode: the system's preference is followed, and the theme chosen in the account menu
 // wins over it and is remembered.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { richMessageNoMath } from './lib/content.mjs';
 import {
   Stack,
   backgroundAt,
   button,
   field,
-  launchBrowser,
   luminance,
   screenshot,
   sendMessage,
   signIn,
+  startForFile,
   waitForAnswerDone,
   withPage,
 } from './lib/harness.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 // The luminance of the background behind `locator` and of its text.

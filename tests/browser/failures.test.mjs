@@ -1,14 +1,14 @@
 // A provider that fails: the page says so, keeps the message, and Retry asks again.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   Stack,
   assistantMessages,
   conversationIdOf,
   eventually,
-  launchBrowser,
   sendMessage,
   signIn,
+  startForFile,
   userMessages,
   waitForAnswerDone,
   waitForPath,
@@ -17,13 +17,9 @@ import {
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 test('a failed answer is shown as failed and Retry asks again', { timeout: 90000 }, async () => {

@@ -1,19 +1,15 @@
 // An invitation: its e-mailed link opens the registration page with the code filled in, and
 // the account made there accepts the invitation.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { PASSWORD, Stack, button, field, launchBrowser, uniqueName, withPage } from './lib/harness.mjs';
+import { test } from 'node:test';
+import { PASSWORD, Stack, button, field, startForFile, uniqueName, withPage } from './lib/harness.mjs';
 import { SmtpSink } from './lib/smtp_sink.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 test('the invitation link fills in the code, and registering accepts the invitation', { timeout: 90000 }, async () => {

@@ -1,7 +1,7 @@
 // The whole journey of a new user: create an account, confirm it from the e-mail, sign in,
 // chat with a streamed answer, stop an answer, search, rename, delete, sign out.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   PASSWORD,
   Stack,
@@ -11,11 +11,11 @@ import {
   conversationNav,
   eventually,
   field,
-  launchBrowser,
   pathOf,
   sendMessage,
   signIn,
   sleep,
+  startForFile,
   uniqueName,
   userMessages,
   waitForAnswerDone,
@@ -26,13 +26,9 @@ import { SmtpSink } from './lib/smtp_sink.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 test('register, confirm by e-mail, sign in, chat, stop, search, rename, delete, sign out', { timeout: 180000 }, () =>

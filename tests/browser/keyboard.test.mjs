@@ -1,6 +1,6 @@
 // The main journey with the keyboard alone: no click anywhere in this file.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   Stack,
   assistantMessages,
@@ -8,7 +8,7 @@ import {
   conversationIdOf,
   eventually,
   field,
-  launchBrowser,
+  startForFile,
   waitForAnswerDone,
   waitForPath,
   withPage,
@@ -16,13 +16,9 @@ import {
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 const isFocused = (locator) => locator.evaluate((el) => el === document.activeElement);

@@ -1,28 +1,24 @@
 // An answer's markdown is rendered as a person expects it: emphasis, lists, a table,
 // highlighted code with a copy button, and math (KaTeX), all within the page's CSP.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { richMessage } from './lib/content.mjs';
 import {
   Stack,
   assistantMessages,
-  launchBrowser,
   screenshot,
   sendMessage,
   signIn,
+  startForFile,
   waitForAnswerDone,
   withPage,
 } from './lib/harness.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 test('markdown, code and math in a streamed answer are rendered', { timeout: 90000 }, async () => {

@@ -2,15 +2,15 @@
 // console error and no request to another origin (the per-page checks of withPage), and
 // shows what it is for.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   Stack,
   button,
   field,
-  launchBrowser,
   screenshot,
   sendMessage,
   signIn,
+  startForFile,
   waitForAnswerDone,
   waitForPath,
   withPage,
@@ -19,13 +19,9 @@ import { SmtpSink } from './lib/smtp_sink.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 // Opens `path` as a navigation and checks the answer's policy.

@@ -1,19 +1,15 @@
 // A forgotten password: ask for the link, open it from the e-mail, choose a new password;
 // the new one signs in, the old one no longer does.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { PASSWORD2, Stack, button, field, launchBrowser, pathOf, signIn, withPage } from './lib/harness.mjs';
+import { test } from 'node:test';
+import { PASSWORD2, Stack, button, field, pathOf, signIn, startForFile, withPage } from './lib/harness.mjs';
 import { SmtpSink } from './lib/smtp_sink.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 test('reset the password from the e-mailed link', { timeout: 90000 }, async () => {

@@ -1,7 +1,7 @@
 // On a phone the conversation list is a drawer: hidden until its button opens it; choosing
 // a conversation, starting a new chat or Escape closes it.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { richMessageNoMath } from './lib/content.mjs';
 import {
   Stack,
@@ -10,10 +10,10 @@ import {
   conversationNav,
   eventually,
   field,
-  launchBrowser,
   screenshot,
   sendMessage,
   signIn,
+  startForFile,
   waitForAnswerDone,
   waitForPath,
   withPage,
@@ -21,13 +21,9 @@ import {
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light' };

@@ -1,18 +1,14 @@
 // Auto-scroll follows a streaming answer only while the reader is at the bottom: scrolling up
 // stops it and shows "Jump to latest", which brings the view back and follows again.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { MODEL, Stack, assistantMessages, button, eventually, field, launchBrowser, sleep, signIn, withPage } from './lib/harness.mjs';
+import { test } from 'node:test';
+import { MODEL, Stack, assistantMessages, button, eventually, field, signIn, sleep, startForFile, withPage } from './lib/harness.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 // How far the message list is from its bottom, in pixels.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import {
   MODEL,
@@ -16,10 +16,10 @@ import {
   createAdmin,
   eventually,
   field,
-  launchBrowser,
   openPage,
   screenshot,
   signIn,
+  startForFile,
   uniqueName,
   waitForPath,
   withPage,
@@ -30,13 +30,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 const failed401 = /Failed to load resource: the server responded with a status of 401/;

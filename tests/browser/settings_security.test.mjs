@@ -4,17 +4,17 @@
 // turned off.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   PASSWORD2,
   Stack,
   button,
   field,
-  launchBrowser,
   openPage,
   pathOf,
   screenshot,
   signIn,
+  startForFile,
   waitForPath,
   withPage,
 } from './lib/harness.mjs';
@@ -22,13 +22,9 @@ import { codeAt, safeStep } from './lib/totp.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 // Chromium logs every 401 answer as a failed resource load: expected where a password or a

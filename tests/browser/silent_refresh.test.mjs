@@ -1,18 +1,18 @@
 // Access tokens that expire while the page is open are replaced without the user noticing:
 // chatd here issues access tokens that live 4 s, so every step below outlives several.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   Stack,
   assistantMessages,
   button,
   eventually,
   field,
-  launchBrowser,
   pathOf,
   sendMessage,
   signIn,
   sleep,
+  startForFile,
   waitForAnswerDone,
   withPage,
 } from './lib/harness.mjs';
@@ -20,14 +20,10 @@ import {
 const ttlSeconds = 4;
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start({ CHATD_ACCESS_TOKEN_TTL: String(ttlSeconds) });
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
+}, { CHATD_ACCESS_TOKEN_TTL: String(ttlSeconds) });
 
 const isRefresh = (r) => r.method === 'POST' && new URL(r.url).pathname === '/auth/refresh';
 const bearer = (headers) => (headers['authorization'] || '').replace(/^Bearer /, '');

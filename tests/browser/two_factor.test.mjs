@@ -1,19 +1,15 @@
 // Signing in to an account with two-step verification: the password, then a one-time code
 // (RFC 6238, computed here) or a recovery code in the same field.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Stack, button, field, launchBrowser, pathOf, waitForPath, withPage } from './lib/harness.mjs';
+import { test } from 'node:test';
+import { Stack, button, field, pathOf, startForFile, waitForPath, withPage } from './lib/harness.mjs';
 import { codeAt, safeStep } from './lib/totp.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 // A verified user with 2FA on: {user, secret, recoveryCodes, step} (step: the one spent to enable it).

@@ -1,28 +1,24 @@
 // A model's answer is untrusted: payloads in it must show as text and do nothing. The fake
 // upstream echoes the message ("echo: " + text), so the model "says" what the test sends.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   Stack,
   assistantMessages,
   javascriptUrls,
-  launchBrowser,
   sendMessage,
   signIn,
   sleep,
+  startForFile,
   waitForAnswerDone,
   withPage,
 } from './lib/harness.mjs';
 
 let stack;
 let browser;
-before(async () => {
-  stack = await Stack.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
+startForFile((s, b) => {
+  stack = s;
+  browser = b;
 });
 
 // Each payload on a paragraph of its own, with what must be visible of it as text.

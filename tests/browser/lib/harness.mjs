@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { SmtpSink } from './smtp_sink.mjs';
 
@@ -542,4 +543,20 @@ export async function createAdmin(stack, { username = uniqueName('adm'), email =
   const code = await new Promise((resolve) => child.once('exit', resolve));
   assert.equal(code, 0, `chatd create-admin failed: ${output}`);
   return { email, username, password };
+}
+
+// The chatd stack and the browser a test file shares: started before its first test, stopped
+// after its last (also when a test failed). `use(stack, browser)` hands them to the file.
+export function startForFile(use, env) {
+  let stack;
+  let browser;
+  before(async () => {
+    stack = await Stack.start(env);
+    browser = await launchBrowser();
+    use(stack, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
 }
