@@ -1,13 +1,6 @@
 #include "app.hpp"
 
-#include "api/admin.hpp"
-#include "api/api_keys.hpp"
-#include "api/auth.hpp"
-#include "api/chat.hpp"
-#include "api/health.hpp"
-#include "api/invitations.hpp"
-#include "api/metrics.hpp"
-#include "api/openai.hpp"
+#include "api/routes.hpp"
 #include "auth/admin.hpp"
 #include "auth/api_authenticator.hpp"
 #include "auth/api_keys.hpp"
@@ -19,6 +12,7 @@
 #include "auth/token_authenticator.hpp"
 #include "auth/validation.hpp"
 #include "chat/service.hpp"
+#include "core/async.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/worker_pool.hpp"
@@ -276,7 +270,7 @@ int run_create_admin(const config::Config& config, const std::string& email_in, 
   return 0;
 }
 
-int run_serve(const config::Config& config, bool print_routes) {
+int run_serve(const config::Config& config) {
   Logger log(config.log_level, config.log_format);
   if (!ensure_data_dir(config, log)) return 1;
   auto db = open_and_migrate(config, log);
@@ -321,20 +315,11 @@ int run_serve(const config::Config& config, bool print_routes) {
 
   Maintenance maintenance(limiter, keys, log);
 
-  http::Router router;
-  api::add_health_routes(router, {*db, workers, config.redis_url});
-  api::add_metrics_routes(router, metrics, config.metrics_token);
-  api::add_auth_routes(router, accounts, keys,
-                       api::WebSessionOptions{config.public_url.starts_with("https://"), config.refresh_token_ttl},
-                       metrics);
-  api::add_invitation_routes(router, invitations);
-  api::add_api_key_routes(router, api_keys);
   auth::AdminService administration(
       {*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()}, accounts);
   // A disabled user's API keys stop working at once, not when their cache entry expires.
   administration.on_user_changed(
       [&api_key_authenticator](const std::string& id) { api_key_authenticator.forget_user(id); });
-  api::add_admin_routes(router, administration);
 
   std::optional<std::string> providers_text;
   if (config.providers_file) {
@@ -357,28 +342,29 @@ int run_serve(const config::Config& config, bool print_routes) {
       std::move(catalog).value(), [&providers](const llm::ProviderSpec& spec) { return providers.make(spec); }, log,
       metrics);
   chat::Service chat({*db, workers, usage_writer, gateway, config, clock, log});
-  api::add_chat_routes(router, chat);
-  api::add_openai_routes(router, chat);
   auth::ApiAuthenticator api_authenticator(authenticator, api_key_authenticator);
 
-  if (print_routes) {
-    nlohmann::json table = nlohmann::json::array();
-    for (const auto& r : router.routes()) {
-      const char* access = r->access == http::Access::admin           ? "admin"
-                           : r->access == http::Access::user          ? "user"
-                           : r->access == http::Access::api           ? "api"
-                           : r->access == http::Access::optional_user ? "optional_user"
-                                                                      : "anonymous";
-      table.push_back({{"method", std::string(http::bhttp::to_string(r->method))},
-                       {"path", r->pattern},
-                       {"access", access},
-                       {"json_body", r->json_body},
-                       {"rate_bucket", r->rate_bucket},
-                       {"user_rate_bucket", r->user_rate_bucket}});
-    }
-    std::printf("%s\n", table.dump(2).c_str());
-    return 0;
-  }
+  std::vector<api::ReadinessCheck> readiness;
+  readiness.push_back({"database", [&db = *db, &workers]() { return run_blocking(workers, [&db] { return db.ping(); }); }});
+  // Redis is not supported yet: configured, it is a failing check; not configured, "disabled".
+  if (config.redis_url)
+    readiness.push_back({"redis", []() -> boost::asio::awaitable<Status> {
+                           co_return fail(Code::unavailable, "this build of chatd has no Redis support yet");
+                         }});
+  else
+    readiness.push_back({"redis", {}});
+  api::Services services{accounts,
+                         keys,
+                         invitations,
+                         api_keys,
+                         administration,
+                         chat,
+                         metrics,
+                         std::move(readiness),
+                         {config.public_url.starts_with("https://"), config.refresh_token_ttl},
+                         config.metrics_token};
+  http::Router router;
+  api::add_api_routes(router, services);
 
   // The web UI's files (not part of the API's route table above).
   web::StaticFiles web_ui(web::embedded_assets());

@@ -8,8 +8,7 @@
 namespace chatd {
 
 // `chatd serve`: migrate, then serve until SIGTERM/SIGINT. Returns the process exit code.
-// With print_routes (`chatd routes`) it prints the route table as JSON instead of serving.
-int run_serve(const config::Config& config, bool print_routes = false);
+int run_serve(const config::Config& config);
 // `chatd migrate`: apply pending migrations and exit.
 int run_migrate(const config::Config& config);
 // `chatd create-admin`: creates a verified administrator, or promotes the account that has

@@ -1,5 +1,7 @@
 // chatd: one binary. `chatd [serve]`, `chatd migrate`, `chatd config check`.
 
+#include "api/openapi.hpp"
+#include "api/routes.hpp"
 #include "app.hpp"
 #include "config/config.hpp"
 
@@ -43,7 +45,8 @@ int main(int argc, char** argv) {
   std::string admin_email, admin_username;
   create_admin->add_option("--email", admin_email, "E-mail address")->required();
   create_admin->add_option("--username", admin_username, "Username (3-32 characters of A-Z a-z 0-9 _ . -)")->required();
-  auto* routes = app.add_subcommand("routes", "Print every route with its access level as JSON");
+  auto* routes = app.add_subcommand("routes", "Print the route table (every route, its access level and limits) as JSON");
+  auto* openapi = app.add_subcommand("openapi", "Print the OpenAPI 3.1 document of the API (as GET /openapi.json)");
   auto* config_cmd = app.add_subcommand("config", "Inspect the settings");
   auto* check =
       config_cmd->add_subcommand("check", "Validate the settings and print the effective ones (secrets masked)");
@@ -56,6 +59,15 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
+  // The route table and its document need no settings.
+  if (*routes) {
+    std::cout << chatd::api::route_table_json() << "\n";
+    return 0;
+  }
+  if (*openapi) {
+    std::cout << chatd::api::openapi_json() << "\n";
+    return 0;
+  }
   chatd::config::LoadResult loaded;
   if (*check) {
     bool valid = load_config(loaded);
@@ -65,7 +77,6 @@ int main(int argc, char** argv) {
   }
   if (!load_config(loaded)) return 2;
   if (*migrate) return chatd::run_migrate(loaded.config);
-  if (*routes) return chatd::run_serve(loaded.config, true);
   if (*create_admin) {
     std::string password;
     if (loaded.config.admin_password) {

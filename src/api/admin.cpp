@@ -3,6 +3,8 @@
 #include "api/auth.hpp"
 #include "api/common.hpp"
 #include "api/pagination.hpp"
+#include "api/reply.hpp"
+#include "auth/admin.hpp"
 #include "api/usage.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
@@ -11,7 +13,6 @@ namespace chatd::api {
 
 namespace bhttp = boost::beast::http;
 using boost::asio::awaitable;
-using http::Access;
 using http::Context;
 using http::Response;
 
@@ -88,110 +89,85 @@ Result<auth::UserPatch> read_user_patch(const nlohmann::json& body) {
   return patch;
 }
 
-void add_admin_routes(http::Router& router, auth::AdminService& admin) {
-  auto& svc = admin;
+HandlerResult admin_ping(const Services&, Context&) {
+  co_return http::json_response(bhttp::status::ok, {{"status", "ok"}});
+}
 
-  router.add({bhttp::verb::get, "/admin/ping",
-              [](Context&) -> awaitable<Response> {
-                co_return http::json_response(bhttp::status::ok, {{"status", "ok"}});
-              },
-              false, Access::admin});
+HandlerResult list_users(const Services& s, Context& ctx) {
+  auto page = page_request(ctx);
+  if (!page) co_return http::error_response(ctx, page.error());
+  std::string q = ctx.query_param("q").value_or("");
+  if (q.size() > 254) co_return http::error_response(ctx, Error::validation({{"q", "is too long"}}));
+  std::size_t limit = static_cast<std::size_t>(page.value().limit);
+  co_return reply_json(ctx, bhttp::status::ok,
+                       co_await s.admin.list_users(q, page.value().after, page.value().limit + 1),
+                       [limit](const std::vector<auth::User>& list) {
+                         nlohmann::json items = nlohmann::json::array();
+                         for (std::size_t i = 0; i < list.size() && i < limit; ++i)
+                           items.push_back(admin_user_json(list[i]));
+                         nlohmann::json next = nullptr;
+                         if (list.size() > limit) next = encode_cursor(list[limit - 1].created_at, list[limit - 1].id);
+                         return nlohmann::json{{"items", items}, {"next_cursor", next}};
+                       });
+}
 
-  router.add({bhttp::verb::get, "/admin/users",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto page = page_request(ctx);
-                if (!page) co_return http::error_response(ctx, page.error());
-                const auto& after = page.value().after;
-                std::string q = ctx.query_param("q").value_or("");
-                if (q.size() > 254) co_return http::error_response(ctx, Error::validation({{"q", "is too long"}}));
-                int limit = page.value().limit;
-                auto users = co_await svc.list_users(q, after, limit + 1);
-                if (!users) co_return http::error_response(ctx, users.error());
-                auto& list = users.value();
-                nlohmann::json items = nlohmann::json::array();
-                for (std::size_t i = 0; i < list.size() && i < static_cast<std::size_t>(limit); ++i)
-                  items.push_back(admin_user_json(list[i]));
-                nlohmann::json next = nullptr;
-                if (list.size() > static_cast<std::size_t>(limit))
-                  next = encode_cursor(list[static_cast<std::size_t>(limit) - 1].created_at,
-                                       list[static_cast<std::size_t>(limit) - 1].id);
-                co_return http::json_response(bhttp::status::ok, {{"items", items}, {"next_cursor", next}});
-              },
-              false, Access::admin});
+HandlerResult get_user(const Services& s, Context& ctx) {
+  co_return reply_json(ctx, bhttp::status::ok, co_await s.admin.get_user(ctx.params.get("id")), admin_user_json);
+}
 
-  router.add({bhttp::verb::get, "/admin/users/{id}",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto user = co_await svc.get_user(ctx.params.get("id"));
-                if (!user) co_return http::error_response(ctx, user.error());
-                co_return http::json_response(bhttp::status::ok, admin_user_json(user.value()));
-              },
-              false, Access::admin});
+HandlerResult patch_user(const Services& s, Context& ctx) {
+  auto patch = read_user_patch(ctx.body);
+  if (!patch) co_return http::error_response(ctx, patch.error());
+  co_return reply_json(
+      ctx, bhttp::status::ok,
+      co_await s.admin.patch_user(*ctx.principal, ctx.params.get("id"), std::move(patch).value(), meta_of(ctx)),
+      admin_user_json);
+}
 
-  router.add({bhttp::verb::patch, "/admin/users/{id}",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto patch = read_user_patch(ctx.body);
-                if (!patch) co_return http::error_response(ctx, patch.error());
-                auto user = co_await svc.patch_user(*ctx.principal, ctx.params.get("id"), std::move(patch).value(),
-                                                    meta_of(ctx));
-                if (!user) co_return http::error_response(ctx, user.error());
-                co_return http::json_response(bhttp::status::ok, admin_user_json(user.value()));
-              },
-              true, Access::admin});
+HandlerResult revoke_user_sessions(const Services& s, Context& ctx) {
+  co_return reply_no_content(ctx,
+                             co_await s.admin.revoke_sessions(*ctx.principal, ctx.params.get("id"), meta_of(ctx)));
+}
 
-  router.add({bhttp::verb::post, "/admin/users/{id}/sessions/revoke",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto done = co_await svc.revoke_sessions(*ctx.principal, ctx.params.get("id"), meta_of(ctx));
-                if (!done) co_return http::error_response(ctx, done.error());
-                co_return http::empty_response(bhttp::status::no_content);
-              },
-              false, Access::admin});
+HandlerResult audit_log(const Services& s, Context& ctx) {
+  auto page = page_request(ctx);
+  if (!page) co_return http::error_response(ctx, page.error());
+  auto filter = read_audit_filter(ctx);
+  if (!filter) co_return http::error_response(ctx, filter.error());
+  std::size_t limit = static_cast<std::size_t>(page.value().limit);
+  co_return reply_json(
+      ctx, bhttp::status::ok,
+      co_await s.admin.audit(std::move(filter).value(), page.value().after, page.value().limit + 1),
+      [limit](const auto& list) {
+        nlohmann::json items = nlohmann::json::array();
+        for (std::size_t i = 0; i < list.size() && i < limit; ++i) {
+          const auto& r = list[i];
+          nlohmann::json detail = nlohmann::json::parse(r.detail_json, nullptr, false);
+          if (detail.is_discarded()) detail = nlohmann::json::object();
+          items.push_back({{"id", r.id},
+                           {"at", format_rfc3339_ms(r.at)},
+                           {"event", r.event},
+                           {"user_id", opt_json(r.user_id)},
+                           {"actor_id", opt_json(r.actor_id)},
+                           {"ip", opt_json(r.ip)},
+                           {"user_agent", opt_json(r.user_agent)},
+                           {"detail", detail},
+                           {"username", opt_json(r.username)},
+                           {"actor_username", opt_json(r.actor_username)}});
+        }
+        nlohmann::json next = nullptr;
+        if (list.size() > limit) next = encode_cursor(list[limit - 1].at, list[limit - 1].id);
+        return nlohmann::json{{"items", items}, {"next_cursor", next}};
+      });
+}
 
-  router.add({bhttp::verb::get, "/admin/audit",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto page = page_request(ctx);
-                if (!page) co_return http::error_response(ctx, page.error());
-                auto filter = read_audit_filter(ctx);
-                if (!filter) co_return http::error_response(ctx, filter.error());
-                const auto& after = page.value().after;
-                int limit = page.value().limit;
-                auto rows = co_await svc.audit(std::move(filter).value(), after, limit + 1);
-                if (!rows) co_return http::error_response(ctx, rows.error());
-                auto& list = rows.value();
-                nlohmann::json items = nlohmann::json::array();
-                for (std::size_t i = 0; i < list.size() && i < static_cast<std::size_t>(limit); ++i) {
-                  const auto& r = list[i];
-                  nlohmann::json detail = nlohmann::json::parse(r.detail_json, nullptr, false);
-                  if (detail.is_discarded()) detail = nlohmann::json::object();
-                  items.push_back({{"id", r.id},
-                                   {"at", format_rfc3339_ms(r.at)},
-                                   {"event", r.event},
-                                   {"user_id", opt_json(r.user_id)},
-                                   {"actor_id", opt_json(r.actor_id)},
-                                   {"ip", opt_json(r.ip)},
-                                   {"user_agent", opt_json(r.user_agent)},
-                                   {"detail", detail},
-                                   {"username", opt_json(r.username)},
-                                   {"actor_username", opt_json(r.actor_username)}});
-                }
-                nlohmann::json next = nullptr;
-                if (list.size() > static_cast<std::size_t>(limit))
-                  next = encode_cursor(list[static_cast<std::size_t>(limit) - 1].at,
-                                       list[static_cast<std::size_t>(limit) - 1].id);
-                co_return http::json_response(bhttp::status::ok, {{"items", items}, {"next_cursor", next}});
-              },
-              false, Access::admin});
-
-  router.add({bhttp::verb::get, "/admin/usage",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto query = read_usage_query(ctx, {.allow_user = true, .fallback = chat::db::UsageGroup::user},
-                                              system_now_ms());
-                if (!query) co_return http::error_response(ctx, query.error());
-                if (auto user = ctx.query_param("user_id"); user && !user->empty()) query.value().user_id = *user;
-                auto rows = co_await svc.usage(query.value());
-                if (!rows) co_return http::error_response(ctx, rows.error());
-                co_return http::json_response(bhttp::status::ok, {{"items", usage_items(rows.value(), query.value())}});
-              },
-              false, Access::admin});
+HandlerResult admin_usage(const Services& s, Context& ctx) {
+  auto query =
+      read_usage_query(ctx, {.allow_user = true, .fallback = chat::db::UsageGroup::user}, system_now_ms());
+  if (!query) co_return http::error_response(ctx, query.error());
+  if (auto user = ctx.query_param("user_id"); user && !user->empty()) query.value().user_id = *user;
+  co_return reply_json(ctx, bhttp::status::ok, co_await s.admin.usage(query.value()),
+                       [&query](const auto& rows) { return nlohmann::json{{"items", usage_items(rows, query.value())}}; });
 }
 
 }  // namespace chatd::api

@@ -1,6 +1,7 @@
 #include "api/api_keys.hpp"
 
 #include "api/common.hpp"
+#include "api/reply.hpp"
 #include "api/input.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
@@ -9,7 +10,6 @@ namespace chatd::api {
 
 namespace bhttp = boost::beast::http;
 using boost::asio::awaitable;
-using http::Access;
 using http::Context;
 using http::Response;
 
@@ -53,38 +53,27 @@ nlohmann::json created_json(const auth::NewApiKey& created) {
 
 }  // namespace
 
-void add_api_key_routes(http::Router& router, auth::ApiKeys& keys) {
-  auto& svc = keys;
+HandlerResult create_api_key(const Services& s, Context& ctx) {
+  auto req = read_new_key(ctx.body);
+  if (!req) co_return http::error_response(ctx, req.error());
+  // The only time the key is shown.
+  co_return reply(ctx,
+                  co_await s.api_keys.create(*ctx.principal, req.value().name, req.value().expires_at, meta_of(ctx)),
+                  [](const auto& created) {
+                    return no_store(http::json_response(bhttp::status::created, created_json(created)));
+                  });
+}
 
-  router.add({bhttp::verb::post, "/api-keys",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto req = read_new_key(ctx.body);
-                if (!req) co_return http::error_response(ctx, req.error());
-                auto created =
-                    co_await svc.create(*ctx.principal, req.value().name, req.value().expires_at, meta_of(ctx));
-                if (!created) co_return http::error_response(ctx, created.error());
-                // The only time the key is shown.
-                co_return no_store(http::json_response(bhttp::status::created, created_json(created.value())));
-              },
-              true, Access::user});
+HandlerResult list_api_keys(const Services& s, Context& ctx) {
+  co_return reply_json(ctx, bhttp::status::ok, co_await s.api_keys.list(*ctx.principal), [](const auto& list) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& k : list) items.push_back(key_json(k));
+    return nlohmann::json{{"items", items}};
+  });
+}
 
-  router.add({bhttp::verb::get, "/api-keys",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto list = co_await svc.list(*ctx.principal);
-                if (!list) co_return http::error_response(ctx, list.error());
-                nlohmann::json items = nlohmann::json::array();
-                for (const auto& k : list.value()) items.push_back(key_json(k));
-                co_return http::json_response(bhttp::status::ok, {{"items", items}});
-              },
-              false, Access::user});
-
-  router.add({bhttp::verb::delete_, "/api-keys/{id}",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto done = co_await svc.remove(*ctx.principal, ctx.params.get("id"), meta_of(ctx));
-                if (!done) co_return http::error_response(ctx, done.error());
-                co_return http::empty_response(bhttp::status::no_content);
-              },
-              false, Access::user});
+HandlerResult delete_api_key(const Services& s, Context& ctx) {
+  co_return reply_no_content(ctx, co_await s.api_keys.remove(*ctx.principal, ctx.params.get("id"), meta_of(ctx)));
 }
 
 }  // namespace chatd::api

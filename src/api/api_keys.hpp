@@ -1,9 +1,9 @@
 #pragma once
-// Routes of API.md's "API keys" table: POST/GET /api-keys, DELETE /api-keys/{id}.
+// Handlers of API.md's "API keys" table: POST/GET /api-keys, DELETE /api-keys/{id}.
 
 #include "auth/api_keys.hpp"
 #include "core/result.hpp"
-#include "http/router.hpp"
+#include "api/routes.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +22,8 @@ struct NewKeyRequest {
 // problem is one entry of a single Code::invalid_argument.
 Result<NewKeyRequest> read_new_key(const nlohmann::json& body);
 
-void add_api_key_routes(http::Router& router, auth::ApiKeys& keys);
+HandlerResult create_api_key(const Services& s, http::Context& ctx);
+HandlerResult list_api_keys(const Services& s, http::Context& ctx);
+HandlerResult delete_api_key(const Services& s, http::Context& ctx);
 
 }  // namespace chatd::api

@@ -1,25 +1,34 @@
 #pragma once
-// Routes of API.md's "Accounts and authentication" section.
+// Handlers of API.md's "Accounts and authentication" section (their routes are in
+// api/routes.cpp). Logins and refreshes are counted in the metrics by outcome.
 
-#include "auth/keys.hpp"
+#include "api/routes.hpp"
 #include "auth/model.hpp"
-#include "auth/service.hpp"
-#include "http/router.hpp"
-#include "observability/metrics.hpp"
 
 #include <nlohmann/json.hpp>
 
 namespace chatd::api {
 
-// How browser sessions' refresh cookies are set (API.md, Web sessions).
-struct WebSessionOptions {
-  bool secure_cookie = false;        // `Secure` whenever CHATD_PUBLIC_URL is https
-  std::int64_t refresh_max_age = 0;  // seconds: the refresh token's lifetime
-};
 
-// Logins and refreshes are counted in `metrics` by outcome.
-void add_auth_routes(http::Router& router, auth::Service& service, auth::KeyRing& keys, WebSessionOptions web,
-                     obs::Metrics& metrics);
+HandlerResult register_user(const Services& s, http::Context& ctx);
+HandlerResult request_verification(const Services& s, http::Context& ctx);
+HandlerResult confirm_verification(const Services& s, http::Context& ctx);
+HandlerResult login(const Services& s, http::Context& ctx);
+HandlerResult refresh(const Services& s, http::Context& ctx);
+HandlerResult logout(const Services& s, http::Context& ctx);
+HandlerResult logout_all(const Services& s, http::Context& ctx);
+HandlerResult me(const Services& s, http::Context& ctx);
+HandlerResult list_sessions(const Services& s, http::Context& ctx);
+HandlerResult delete_session(const Services& s, http::Context& ctx);
+HandlerResult change_password(const Services& s, http::Context& ctx);
+HandlerResult request_password_reset(const Services& s, http::Context& ctx);
+HandlerResult confirm_password_reset(const Services& s, http::Context& ctx);
+HandlerResult totp_setup(const Services& s, http::Context& ctx);
+HandlerResult totp_verify(const Services& s, http::Context& ctx);
+HandlerResult totp_disable(const Services& s, http::Context& ctx);
+HandlerResult jwks(const Services& s, http::Context& ctx);
+HandlerResult rotate_keys(const Services& s, http::Context& ctx);
+HandlerResult signing_keys(const Services& s, http::Context& ctx);
 
 // API.md's `user` object.
 nlohmann::json user_json(const auth::User& user);

@@ -3,6 +3,8 @@
 #include "api/common.hpp"
 #include "api/input.hpp"
 #include "api/pagination.hpp"
+#include "api/reply.hpp"
+#include "chat/service.hpp"
 #include "api/usage.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
@@ -16,7 +18,6 @@ namespace chatd::api {
 
 namespace bhttp = boost::beast::http;
 using boost::asio::awaitable;
-using http::Access;
 using http::Context;
 using http::Response;
 using json = nlohmann::json;
@@ -33,6 +34,14 @@ json conversation_json(const chat::Conversation& c) {
   j["updated_at"] = format_rfc3339(c.updated_at);
   j["message_count"] = c.message_count;
   return j;
+}
+
+// A page of a list: {items, next_cursor}.
+template <class Next>
+json page_json(json items, const Next& next) {
+  json cursor = nullptr;
+  if (next) cursor = encode_cursor(next->first, next->second);
+  return {{"items", std::move(items)}, {"next_cursor", cursor}};
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -136,163 +145,138 @@ json message_json(const chat::Message& m) {
   return j;
 }
 
-void add_chat_routes(http::Router& router, chat::Service& chat) {
-  auto& svc = chat;
+HandlerResult list_models(const Services& s, Context&) {
+  json items = json::array();
+  for (const auto& m : s.chat.gateway().models()) {
+    json item = {{"id", m.id}, {"provider", m.provider}, {"context_window", m.context_window}};
+    if (m.demo) {
+      item["demo"] = true;
+      item["description"] =
+          "Built-in demo model: canned answers, no AI. Configure a provider to chat with a real model.";
+    }
+    items.push_back(std::move(item));
+  }
+  json body = {{"items", items}};
+  body["default_model"] = s.chat.gateway().default_model();
+  co_return http::json_response(bhttp::status::ok, body);
+}
 
-  router.add({bhttp::verb::get, "/models",
-              [&svc](Context&) -> awaitable<Response> {
-                json items = json::array();
-                for (const auto& m : svc.gateway().models()) {
-                  json item = {{"id", m.id}, {"provider", m.provider}, {"context_window", m.context_window}};
-                  if (m.demo) {
-                    item["demo"] = true;
-                    item["description"] =
-                        "Built-in demo model: canned answers, no AI. Configure a provider to chat with a real model.";
-                  }
-                  items.push_back(std::move(item));
-                }
-                json body = {{"items", items}};
-                body["default_model"] = svc.gateway().default_model();
-                co_return http::json_response(bhttp::status::ok, body);
-              },
-              false, Access::user});
+HandlerResult create_conversation(const Services& s, Context& ctx) {
+  auto changes = read_conversation_changes(ctx.body, 32000);
+  if (!changes) co_return http::error_response(ctx, changes.error());
+  co_return reply(ctx, co_await s.chat.create(*ctx.principal, std::move(changes).value()),
+                  [](const chat::Conversation& c) {
+                    Response res = http::json_response(bhttp::status::created, conversation_json(c));
+                    res.set(bhttp::field::location, "/conversations/" + c.id);
+                    return res;
+                  });
+}
 
-  router.add({bhttp::verb::post, "/conversations",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto changes = read_conversation_changes(ctx.body, 32000);
-                if (!changes) co_return http::error_response(ctx, changes.error());
-                auto created = co_await svc.create(*ctx.principal, std::move(changes).value());
-                if (!created) co_return http::error_response(ctx, created.error());
-                Response res = http::json_response(bhttp::status::created, conversation_json(created.value()));
-                res.set(bhttp::field::location, "/conversations/" + created.value().id);
-                co_return res;
-              },
-              true, Access::user});
+HandlerResult list_conversations(const Services& s, Context& ctx) {
+  auto page = page_request(ctx);
+  if (!page) co_return http::error_response(ctx, page.error());
+  std::string q = ctx.query_param("q").value_or("");
+  co_return reply_json(ctx, bhttp::status::ok,
+                       co_await s.chat.list(*ctx.principal, q, page.value().after, page.value().limit),
+                       [](const auto& list) {
+                         json items = json::array();
+                         for (const auto& c : list.items) items.push_back(conversation_json(c));
+                         return page_json(std::move(items), list.next);
+                       });
+}
 
-  router.add({bhttp::verb::get, "/conversations",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto page = page_request(ctx);
-                if (!page) co_return http::error_response(ctx, page.error());
-                std::string q = ctx.query_param("q").value_or("");
-                auto list = co_await svc.list(*ctx.principal, q, page.value().after, page.value().limit);
-                if (!list) co_return http::error_response(ctx, list.error());
-                json items = json::array();
-                for (const auto& c : list.value().items) items.push_back(conversation_json(c));
-                json next = nullptr;
-                if (list.value().next) next = encode_cursor(list.value().next->first, list.value().next->second);
-                co_return http::json_response(bhttp::status::ok, {{"items", items}, {"next_cursor", next}});
-              },
-              false, Access::user});
+HandlerResult get_conversation(const Services& s, Context& ctx) {
+  co_return reply_json(ctx, bhttp::status::ok, co_await s.chat.get(*ctx.principal, ctx.params.get("id")),
+                       conversation_json);
+}
 
-  router.add({bhttp::verb::get, "/conversations/{id}",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto conv = co_await svc.get(*ctx.principal, ctx.params.get("id"));
-                if (!conv) co_return http::error_response(ctx, conv.error());
-                co_return http::json_response(bhttp::status::ok, conversation_json(conv.value()));
-              },
-              false, Access::user});
+HandlerResult update_conversation(const Services& s, Context& ctx) {
+  auto changes = read_conversation_changes(ctx.body, 32000);
+  if (!changes) co_return http::error_response(ctx, changes.error());
+  co_return reply_json(ctx, bhttp::status::ok,
+                       co_await s.chat.update(*ctx.principal, ctx.params.get("id"), std::move(changes).value()),
+                       conversation_json);
+}
 
-  router.add({bhttp::verb::patch, "/conversations/{id}",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto changes = read_conversation_changes(ctx.body, 32000);
-                if (!changes) co_return http::error_response(ctx, changes.error());
-                auto conv = co_await svc.update(*ctx.principal, ctx.params.get("id"), std::move(changes).value());
-                if (!conv) co_return http::error_response(ctx, conv.error());
-                co_return http::json_response(bhttp::status::ok, conversation_json(conv.value()));
-              },
-              true, Access::user});
+HandlerResult delete_conversation(const Services& s, Context& ctx) {
+  co_return reply_no_content(ctx, co_await s.chat.remove(*ctx.principal, ctx.params.get("id")));
+}
 
-  router.add({bhttp::verb::delete_, "/conversations/{id}",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto done = co_await svc.remove(*ctx.principal, ctx.params.get("id"));
-                if (!done) co_return http::error_response(ctx, done.error());
-                co_return http::empty_response(bhttp::status::no_content);
-              },
-              false, Access::user});
+HandlerResult list_messages(const Services& s, Context& ctx) {
+  auto page = page_request(ctx);
+  if (!page) co_return http::error_response(ctx, page.error());
+  // ?order=desc pages from the newest message back: how a client opens a long conversation
+  // at its end and loads older messages as the user scrolls up.
+  auto order_param = ctx.query_param("order").value_or("asc");
+  if (order_param != "asc" && order_param != "desc")
+    co_return http::error_response(ctx, Error::validation({{"order", R"(must be "asc" or "desc")"}}));
+  auto order = order_param == "desc" ? chat::MessageOrder::newest_first : chat::MessageOrder::oldest_first;
+  co_return reply_json(
+      ctx, bhttp::status::ok,
+      co_await s.chat.messages(*ctx.principal, ctx.params.get("id"), page.value().after, page.value().limit, order),
+      [](const auto& list) {
+        json items = json::array();
+        for (const auto& m : list.items) items.push_back(message_json(m));
+        return page_json(std::move(items), list.next);
+      });
+}
 
-  router.add({bhttp::verb::get, "/conversations/{id}/messages",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto page = page_request(ctx);
-                if (!page) co_return http::error_response(ctx, page.error());
-                // ?order=desc pages from the newest message back: how a client opens a long
-                // conversation at its end and loads older messages as the user scrolls up.
-                auto order_param = ctx.query_param("order").value_or("asc");
-                if (order_param != "asc" && order_param != "desc")
-                  co_return http::error_response(ctx, Error::validation({{"order", R"(must be "asc" or "desc")"}}));
-                auto order =
-                    order_param == "desc" ? chat::MessageOrder::newest_first : chat::MessageOrder::oldest_first;
-                auto list = co_await svc.messages(*ctx.principal, ctx.params.get("id"), page.value().after,
-                                                  page.value().limit, order);
-                if (!list) co_return http::error_response(ctx, list.error());
-                json items = json::array();
-                for (const auto& m : list.value().items) items.push_back(message_json(m));
-                json next = nullptr;
-                if (list.value().next) next = encode_cursor(list.value().next->first, list.value().next->second);
-                co_return http::json_response(bhttp::status::ok, {{"items", items}, {"next_cursor", next}});
-              },
-              false, Access::user});
+// JSON by default: the answer as one response once it is complete. With Accept:
+// text/event-stream: the events of API.md as the answer is written.
+HandlerResult send_message(const Services& s, Context& ctx) {
+  chat::Service& svc = s.chat;
+  BodyReader in(ctx.body);
+  std::string content = in.required_string("content", std::size_t{4} * 1024 * 1024);
+  auto model = in.optional_string("model", 400);
+  if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
+  auto pending = co_await svc.begin_send(*ctx.principal, ctx.params.get("id"), std::move(content), std::move(model));
+  if (!pending) co_return http::error_response(ctx, pending.error());
+  if (!wants_event_stream(ctx.req)) {
+    llm::Cancellation cancel;
+    llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
+    auto done = co_await svc.finish_send(pending.value(), ignore, cancel);
+    if (!done) co_return http::error_response(ctx, done.error());
+    if (done.value().outcome.status != llm::Outcome::Status::complete) {
+      Error e = answer_error(done.value().outcome);
+      e.internal = done.value().outcome.internal;
+      co_return http::error_response(ctx, e);
+    }
+    json body = {{"user_message", message_json(pending.value().user_message)},
+                 {"assistant_message", message_json(done.value().assistant)}};
+    co_return http::json_response(bhttp::status::created, body);
+  }
+  auto shared = std::make_shared<chat::PendingSend>(std::move(pending).value());
+  Response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "text/event-stream");
+  res.set(bhttp::field::cache_control, "no-cache");
+  res.set("X-Accel-Buffering", "no");  // nginx: pass events through at once
+  res.heartbeat = llm::sse_comment("keep-alive");
+  res.heartbeat_interval = std::chrono::milliseconds(svc.config().sse_heartbeat_ms);
+  res.stream = [&svc, shared](http::ResponseStream& out) { return stream_answer(svc, shared, out); };
+  co_return res;
+}
 
-  http::Route send{bhttp::verb::post, "/conversations/{id}/messages",
-                   [&svc](Context& ctx) -> awaitable<Response> {
-                     BodyReader in(ctx.body);
-                     std::string content = in.required_string("content", std::size_t{4} * 1024 * 1024);
-                     auto model = in.optional_string("model", 400);
-                     if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
-                     auto pending = co_await svc.begin_send(*ctx.principal, ctx.params.get("id"), std::move(content),
-                                                            std::move(model));
-                     if (!pending) co_return http::error_response(ctx, pending.error());
-                     if (!wants_event_stream(ctx.req)) {
-                       llm::Cancellation cancel;
-                       llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
-                       auto done = co_await svc.finish_send(pending.value(), ignore, cancel);
-                       if (!done) co_return http::error_response(ctx, done.error());
-                       if (done.value().outcome.status != llm::Outcome::Status::complete) {
-                         Error e = answer_error(done.value().outcome);
-                         e.internal = done.value().outcome.internal;
-                         co_return http::error_response(ctx, e);
-                       }
-                       json body = {{"user_message", message_json(pending.value().user_message)},
-                                    {"assistant_message", message_json(done.value().assistant)}};
-                       co_return http::json_response(bhttp::status::created, body);
-                     }
-                     auto shared = std::make_shared<chat::PendingSend>(std::move(pending).value());
-                     Response res{bhttp::status::ok, 11};
-                     res.set(bhttp::field::content_type, "text/event-stream");
-                     res.set(bhttp::field::cache_control, "no-cache");
-                     res.set("X-Accel-Buffering", "no");  // nginx: pass events through at once
-                     res.heartbeat = llm::sse_comment("keep-alive");
-                     res.heartbeat_interval = std::chrono::milliseconds(svc.config().sse_heartbeat_ms);
-                     res.stream = [&svc, shared](http::ResponseStream& out) { return stream_answer(svc, shared, out); };
-                     co_return res;
-                   },
-                   true, Access::user};
-  send.user_rate_bucket = "message";
-  router.add(std::move(send));
-
-  router.add({bhttp::verb::get, "/usage",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                // With group_by, also a breakdown of the chosen range (docs/chat.md).
-                auto query = read_usage_query(ctx, {.allow_user = false, .fallback = std::nullopt}, system_now_ms());
-                if (!query) co_return http::error_response(ctx, query.error());
-                std::optional<chat::db::UsageQuery> breakdown;
-                if (!query.value().group_by.empty()) breakdown = query.value();
-                auto usage = co_await svc.usage(*ctx.principal, breakdown);
-                if (!usage) co_return http::error_response(ctx, usage.error());
-                const auto& u = usage.value();
-                json quota = nullptr;
-                if (u.quota_limit)
-                  quota = {{"limit", *u.quota_limit},
-                           {"remaining", *u.quota_remaining},
-                           {"resets_at", format_rfc3339(*u.quota_resets_at)}};
-                json body = {{"requests", u.requests},
-                             {"prompt_tokens", u.prompt_tokens},
-                             {"completion_tokens", u.completion_tokens},
-                             {"cost_usd", u.cost_usd},
-                             {"quota", quota}};
-                if (breakdown) body["items"] = usage_items(u.breakdown, *breakdown);
-                co_return http::json_response(bhttp::status::ok, body);
-              },
-              false, Access::user});
+// With group_by, also a breakdown of the chosen range (docs/chat.md).
+HandlerResult own_usage(const Services& s, Context& ctx) {
+  auto query = read_usage_query(ctx, {.allow_user = false, .fallback = std::nullopt}, system_now_ms());
+  if (!query) co_return http::error_response(ctx, query.error());
+  std::optional<chat::db::UsageQuery> breakdown;
+  if (!query.value().group_by.empty()) breakdown = query.value();
+  co_return reply_json(ctx, bhttp::status::ok, co_await s.chat.usage(*ctx.principal, breakdown),
+                       [&breakdown](const chat::UsageView& u) {
+                         json quota = nullptr;
+                         if (u.quota_limit)
+                           quota = {{"limit", *u.quota_limit},
+                                    {"remaining", *u.quota_remaining},
+                                    {"resets_at", format_rfc3339(*u.quota_resets_at)}};
+                         json body = {{"requests", u.requests},
+                                      {"prompt_tokens", u.prompt_tokens},
+                                      {"completion_tokens", u.completion_tokens},
+                                      {"cost_usd", u.cost_usd},
+                                      {"quota", quota}};
+                         if (breakdown) body["items"] = usage_items(u.breakdown, *breakdown);
+                         return body;
+                       });
 }
 
 }  // namespace chatd::api

@@ -1,21 +1,12 @@
 #pragma once
-// GET /healthz (the process serves) and GET /readyz (its dependencies answer).
+// GET /healthz (the process serves) and GET /readyz (the readiness checks that app.cpp
+// passes in Services::readiness answer).
 
-#include "core/worker_pool.hpp"
-#include "http/router.hpp"
-#include "store/database.hpp"
-
-#include <optional>
-#include <string>
+#include "api/routes.hpp"
 
 namespace chatd::api {
 
-struct HealthDeps {
-  store::Database& db;
-  WorkerPool& pool;
-  std::optional<std::string> redis_url;  // unset: "disabled"
-};
-
-void add_health_routes(http::Router& router, HealthDeps deps);
+HandlerResult healthz(const Services& s, http::Context& ctx);
+HandlerResult readyz(const Services& s, http::Context& ctx);
 
 }  // namespace chatd::api

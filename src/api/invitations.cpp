@@ -1,6 +1,7 @@
 #include "api/invitations.hpp"
 
 #include "api/common.hpp"
+#include "api/reply.hpp"
 #include "api/input.hpp"
 #include "api/pagination.hpp"
 #include "core/time.hpp"
@@ -10,7 +11,6 @@ namespace chatd::api {
 
 namespace bhttp = boost::beast::http;
 using boost::asio::awaitable;
-using http::Access;
 using http::Context;
 using http::Response;
 
@@ -71,38 +71,29 @@ nlohmann::json page_json(const auth::InvitationPage& page) {
 
 }  // namespace
 
-void add_invitation_routes(http::Router& router, auth::Invitations& invitations) {
-  auto& svc = invitations;
+HandlerResult create_invitation(const Services& s, Context& ctx) {
+  auto req = read_new_invitation(ctx.body);
+  if (!req) co_return http::error_response(ctx, req.error());
+  // The only time the code is shown.
+  co_return reply(
+      ctx, co_await s.invitations.create(*ctx.principal, req.value().email, req.value().expires_in_hours, meta_of(ctx)),
+      [](const auto& created) {
+        return no_store(http::json_response(bhttp::status::created, created_json(created)));
+      });
+}
 
-  router.add({bhttp::verb::post, "/invitations",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto req = read_new_invitation(ctx.body);
-                if (!req) co_return http::error_response(ctx, req.error());
-                auto created =
-                    co_await svc.create(*ctx.principal, req.value().email, req.value().expires_in_hours, meta_of(ctx));
-                if (!created) co_return http::error_response(ctx, created.error());
-                // The only time the code is shown.
-                co_return no_store(http::json_response(bhttp::status::created, created_json(created.value())));
-              },
-              true, Access::user});
+HandlerResult list_invitations(const Services& s, Context& ctx) {
+  auto request = page_request(ctx);
+  if (!request) co_return http::error_response(ctx, request.error());
+  co_return reply_json(ctx, bhttp::status::ok,
+                       co_await s.invitations.list(*ctx.principal, request.value().limit,
+                                                   std::move(request.value().after)),
+                       [](const auto& page) { return page_json(page); });
+}
 
-  router.add({bhttp::verb::get, "/invitations",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto request = page_request(ctx);
-                if (!request) co_return http::error_response(ctx, request.error());
-                auto page = co_await svc.list(*ctx.principal, request.value().limit, std::move(request.value().after));
-                if (!page) co_return http::error_response(ctx, page.error());
-                co_return http::json_response(bhttp::status::ok, page_json(page.value()));
-              },
-              false, Access::user});
-
-  router.add({bhttp::verb::delete_, "/invitations/{id}",
-              [&svc](Context& ctx) -> awaitable<Response> {
-                auto done = co_await svc.remove(*ctx.principal, ctx.params.get("id"), meta_of(ctx));
-                if (!done) co_return http::error_response(ctx, done.error());
-                co_return http::empty_response(bhttp::status::no_content);
-              },
-              false, Access::user});
+HandlerResult delete_invitation(const Services& s, Context& ctx) {
+  co_return reply_no_content(ctx,
+                             co_await s.invitations.remove(*ctx.principal, ctx.params.get("id"), meta_of(ctx)));
 }
 
 }  // namespace chatd::api

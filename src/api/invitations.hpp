@@ -1,9 +1,9 @@
 #pragma once
-// Routes of API.md's "Invitations" section: POST /invitations, GET /invitations.
+// Handlers of API.md's "Invitations" section: POST /invitations, GET /invitations.
 
 #include "auth/invitations.hpp"
 #include "core/result.hpp"
-#include "http/router.hpp"
+#include "api/routes.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +23,8 @@ struct NewInvitationRequest {
 // rule; here only its type (an integer; anything above 1,000,000 reads as 1,000,000).
 Result<NewInvitationRequest> read_new_invitation(const nlohmann::json& body);
 
-void add_invitation_routes(http::Router& router, auth::Invitations& invitations);
+HandlerResult create_invitation(const Services& s, http::Context& ctx);
+HandlerResult list_invitations(const Services& s, http::Context& ctx);
+HandlerResult delete_invitation(const Services& s, http::Context& ctx);
 
 }  // namespace chatd::api

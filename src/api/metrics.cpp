@@ -3,6 +3,7 @@
 #include "core/ascii.hpp"
 #include "crypto/hash.hpp"
 #include "http/problem.hpp"
+#include "observability/metrics.hpp"
 
 namespace chatd::api {
 
@@ -21,23 +22,18 @@ bool token_matches(const http::Context& ctx, const std::string& token) {
 
 }  // namespace
 
-void add_metrics_routes(http::Router& router, const obs::Metrics& metrics, std::optional<std::string> token) {
-  // Not behind the per-IP global limit: a scraper calls every few seconds from one address.
-  router.add({bhttp::verb::get, "/metrics",
-              [&metrics, token = std::move(token)](http::Context& ctx) -> boost::asio::awaitable<http::Response> {
-                if (token && !token_matches(ctx, *token)) {
-                  http::Response res = http::problem_response(
-                      fail(Code::unauthenticated, "/metrics needs Authorization: Bearer <CHATD_METRICS_TOKEN>"));
-                  res.set(bhttp::field::www_authenticate, "Bearer");
-                  co_return res;
-                }
-                http::Response res{bhttp::status::ok, ctx.req.version()};
-                res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-                res.set(bhttp::field::cache_control, "no-store");
-                res.body() = metrics.render();
-                co_return res;
-              },
-              false, http::Access::anonymous, "", false});
+HandlerResult metrics(const Services& s, http::Context& ctx) {
+  if (s.metrics_token && !token_matches(ctx, *s.metrics_token)) {
+    http::Response res = http::problem_response(
+        fail(Code::unauthenticated, "/metrics needs Authorization: Bearer <CHATD_METRICS_TOKEN>"));
+    res.set(bhttp::field::www_authenticate, "Bearer");
+    co_return res;
+  }
+  http::Response res{bhttp::status::ok, ctx.req.version()};
+  res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.set(bhttp::field::cache_control, "no-store");
+  res.body() = s.metrics.render();
+  co_return res;
 }
 
 }  // namespace chatd::api

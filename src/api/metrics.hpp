@@ -2,14 +2,10 @@
 // GET /metrics: the Prometheus exposition (text format 0.0.4) of obs::Metrics. With a token
 // (CHATD_METRICS_TOKEN) it needs `Authorization: Bearer <token>`, else 401.
 
-#include "http/router.hpp"
-#include "observability/metrics.hpp"
-
-#include <optional>
-#include <string>
+#include "api/routes.hpp"
 
 namespace chatd::api {
 
-void add_metrics_routes(http::Router& router, const obs::Metrics& metrics, std::optional<std::string> token);
+HandlerResult metrics(const Services& s, http::Context& ctx);
 
 }  // namespace chatd::api

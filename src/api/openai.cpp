@@ -11,7 +11,6 @@ namespace chatd::api {
 
 namespace bhttp = boost::beast::http;
 using boost::asio::awaitable;
-using http::Access;
 using http::Context;
 using http::Response;
 using json = nlohmann::json;
@@ -266,54 +265,44 @@ Response completion_response(const CompletionCall& call, const llm::Outcome& o) 
 
 }  // namespace
 
-void add_openai_routes(http::Router& router, chat::Service& chat) {
-  auto& svc = chat;
+HandlerResult openai_models(const Services& s, Context&) {
+  json data = json::array();
+  for (const auto& m : s.chat.gateway().models())
+    data.push_back({{"id", m.id}, {"object", "model"}, {"created", 0}, {"owned_by", m.provider}});
+  co_return http::json_response(bhttp::status::ok, {{"object", "list"}, {"data", data}});
+}
 
-  router.add({bhttp::verb::get, "/v1/models",
-              [&svc](Context&) -> awaitable<Response> {
-                json data = json::array();
-                for (const auto& m : svc.gateway().models())
-                  data.push_back({{"id", m.id}, {"object", "model"}, {"created", 0}, {"owned_by", m.provider}});
-                co_return http::json_response(bhttp::status::ok, {{"object", "list"}, {"data", data}});
-              },
-              false, Access::api});
-
-  http::Route completions{
-      bhttp::verb::post, "/v1/chat/completions",
-      [&svc](Context& ctx) -> awaitable<Response> {
-        auto call = read_completion_request(ctx.body, 32000);
-        if (!call) co_return http::error_response(ctx, call.error());
-        auto model = co_await svc.begin_completion(*ctx.principal, call.value().model.id);
-        if (!model) co_return http::error_response(ctx, model.error());
-        auto shared = std::make_shared<CompletionCall>(std::move(call).value());
-        shared->model = model.value();
-        shared->who = *ctx.principal;
-        shared->created = system_now_ms() / 1000;
-        shared->id = "chatcmpl-" + new_uuid_v7();
-        if (!shared->request.stream) {
-          llm::Cancellation cancel;
-          llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
-          llm::GatewayResult result =
-              co_await svc.complete(shared->who, shared->model, std::move(shared->request), ignore, cancel);
-          const llm::Outcome& o = result.outcome;
-          if (o.status != llm::Outcome::Status::complete) {
-            ctx.error_note = o.internal;
-            co_return http::json_response(error_status(o), error_body(o));
-          }
-          co_return completion_response(*shared, o);
-        }
-        Response res{bhttp::status::ok, 11};
-        res.set(bhttp::field::content_type, "text/event-stream");
-        res.set(bhttp::field::cache_control, "no-cache");
-        res.set("X-Accel-Buffering", "no");
-        res.heartbeat = ": keep-alive\n\n";
-        res.heartbeat_interval = std::chrono::milliseconds(svc.config().sse_heartbeat_ms);
-        res.stream = [&svc, shared](http::ResponseStream& out) { return stream_completion(svc, shared, out); };
-        co_return res;
-      },
-      true, Access::api};
-  completions.user_rate_bucket = "message";
-  router.add(std::move(completions));
+HandlerResult chat_completions(const Services& s, Context& ctx) {
+  chat::Service& svc = s.chat;
+  auto call = read_completion_request(ctx.body, 32000);
+  if (!call) co_return http::error_response(ctx, call.error());
+  auto model = co_await svc.begin_completion(*ctx.principal, call.value().model.id);
+  if (!model) co_return http::error_response(ctx, model.error());
+  auto shared = std::make_shared<CompletionCall>(std::move(call).value());
+  shared->model = model.value();
+  shared->who = *ctx.principal;
+  shared->created = system_now_ms() / 1000;
+  shared->id = "chatcmpl-" + new_uuid_v7();
+  if (!shared->request.stream) {
+    llm::Cancellation cancel;
+    llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
+    llm::GatewayResult result =
+        co_await svc.complete(shared->who, shared->model, std::move(shared->request), ignore, cancel);
+    const llm::Outcome& o = result.outcome;
+    if (o.status != llm::Outcome::Status::complete) {
+      ctx.error_note = o.internal;
+      co_return http::json_response(error_status(o), error_body(o));
+    }
+    co_return completion_response(*shared, o);
+  }
+  Response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "text/event-stream");
+  res.set(bhttp::field::cache_control, "no-cache");
+  res.set("X-Accel-Buffering", "no");
+  res.heartbeat = ": keep-alive\n\n";
+  res.heartbeat_interval = std::chrono::milliseconds(svc.config().sse_heartbeat_ms);
+  res.stream = [&svc, shared](http::ResponseStream& out) { return stream_completion(svc, shared, out); };
+  co_return res;
 }
 
 }  // namespace chatd::api

@@ -3,6 +3,7 @@
 // wire format (objects, SSE chunks ending in `data: [DONE]`, error shape), so OpenAI client
 // libraries work pointed at http://host:port/v1. Authenticated by API key or access token.
 
+#include "api/routes.hpp"
 #include "chat/service.hpp"
 #include "core/principal.hpp"
 #include "core/result.hpp"
@@ -32,6 +33,7 @@ struct CompletionCall {
 // OpenAI's error shape with the first field as `param`). `max_chars` bounds the messages.
 Result<CompletionCall> read_completion_request(const nlohmann::json& body, std::int64_t max_chars);
 
-void add_openai_routes(http::Router& router, chat::Service& chat);
+HandlerResult openai_models(const Services& s, http::Context& ctx);
+HandlerResult chat_completions(const Services& s, http::Context& ctx);
 
 }  // namespace chatd::api

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { richMessageNoMath } from './lib/content.mjs';
 import {
-  Stack,
+  PHONE,
   button,
   conversationIdOf,
   conversationNav,
@@ -13,6 +13,7 @@ import {
   screenshot,
   sendMessage,
   signIn,
+  Stack,
   startForFile,
   waitForAnswerDone,
   waitForPath,
@@ -26,7 +27,7 @@ startForFile((s, b) => {
   browser = b;
 });
 
-const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light' };
+const phone = PHONE;
 // The drawer's open button is not among the contract's names; this is the UI's label for it.
 const openName = 'Open the conversation list';
 

@@ -4,13 +4,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  Stack,
+  PHONE,
   button,
   eventually,
   launchBrowser,
   screenshot,
   sendMessage,
   signIn,
+  Stack,
   waitForAnswerDone,
   waitForPath,
   withPage,
@@ -116,7 +117,7 @@ test('every settings section, dark theme', { timeout: 120000 }, async () => {
 });
 
 test('every settings section on a phone', { timeout: 120000 }, async () => {
-  const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light' };
+  const phone = PHONE;
   await withPage(browser, stack, phone, async ({ page }) => {
     await userWithUsage(page);
     await page.goto('/settings');

@@ -15,6 +15,8 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
+import openapi_check
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHATD_BIN = os.environ.get("CHATD_BIN", os.path.join(ROOT, "build", "chatd"))
 PG_URL = os.environ.get("CHATD_TEST_DATABASE_URL", "")
@@ -146,9 +148,13 @@ class Chatd:
             conn.request(method, path, body=body, headers=headers or {})
             res = conn.getresponse()
             data = res.read()
-            return Response(res.status, res.getheaders(), data)
+            response = Response(res.status, res.getheaders(), data)
         finally:
             conn.close()
+        found = openapi_check.problems(CHATD_BIN, method, path, response.status, response.header("content-type"), data)
+        if found:
+            raise AssertionError("the response does not match the OpenAPI document:\n" + "\n".join(found[:10]))
+        return response
 
     def raw(self, data, timeout=5):
         """Sends raw bytes on a new connection; returns everything read until the server closes."""

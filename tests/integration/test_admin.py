@@ -20,6 +20,8 @@ EXPECTED = {
     ("GET", "/healthz"): "anonymous",
     ("GET", "/readyz"): "anonymous",
     ("GET", "/metrics"): "anonymous",
+    ("GET", "/openapi.json"): "anonymous",
+    ("GET", "/docs"): "anonymous",
     ("POST", "/auth/register"): "anonymous",
     ("POST", "/auth/email/verify/request"): "anonymous",
     ("POST", "/auth/email/verify/confirm"): "anonymous",

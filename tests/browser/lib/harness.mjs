@@ -20,6 +20,9 @@ const chatdBin = path.resolve(ROOT, process.env.CHATD_BIN || 'build/chatd');
 const fakeLlm = path.join(ROOT, 'tests', 'upstream', 'fake_llm.py');
 export const SCREENSHOTS = path.resolve(ROOT, process.env.BROWSER_SCREENSHOTS || 'tests/browser/screenshots');
 
+// The browser context of a phone (an iPhone-sized screen, touch), light scheme.
+export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light' };
+
 export const OPENAI_KEY = 'sk-fake-openai-key-browser-tests';
 export const MODEL = 'gpt-test';
 export const OTHER_MODEL = 'gpt-other';
