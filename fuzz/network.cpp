@@ -7,6 +7,7 @@
 #include "fuzz.hpp"
 #include "http/pipeline.hpp"
 #include "http/router.hpp"
+#include "limits/memory_rate_limiter.hpp"
 
 #include <fcntl.h>
 
@@ -14,15 +15,25 @@ namespace {
 
 using namespace chatd;
 
+// Client addresses are all this target asks of the pipeline: no caller is ever authenticated.
+class NoCallers final : public Authenticator {
+ public:
+  boost::asio::awaitable<Result<Principal>> authenticate(std::string_view) override {
+    co_return fail(Code::unauthenticated, "no callers here");
+  }
+};
+
 const http::Pipeline& pipeline() {
   static Logger log(LogLevel::error, LogFormat::json, ::open("/dev/null", O_WRONLY | O_CLOEXEC));
   static const http::Router router;
   static obs::Metrics metrics({}, "fuzz");
+  static NoCallers nobody;
+  static limits::MemoryRateLimiter limiter;
   static const http::Pipeline p = [] {
     http::PipelineOptions options;
     for (const char* n : {"10.0.0.0/8", "::1/128", "fd00::/8"})
       options.trusted_proxies.push_back(*config::parse_network(n));
-    return http::Pipeline(router, std::move(options), log, metrics);
+    return http::Pipeline(router, std::move(options), {nobody, nobody, limiter}, log, metrics);
   }();
   return p;
 }

@@ -2,6 +2,7 @@
 // and the failure do not depend on where the stream is cut into chunks (with the default and
 // with a tiny event limit), and what sse_format writes reads back as it was meant.
 
+#include "http/sse.hpp"
 #include "llm/sse.hpp"
 
 #include "fuzz.hpp"
@@ -70,14 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view name = text.substr(0, cut), body = text.substr(cut);
   std::vector<SseEvent> events;
   SseParser reader;
-  FUZZ_CHECK(reader.feed(llm::sse_format(name, body), events));
+  FUZZ_CHECK(reader.feed(http::sse_format(name, body), events));
   FUZZ_CHECK(events.size() == 1);
   const std::string_view first_line = name.substr(0, name.find_first_of("\r\n"));
   FUZZ_CHECK(events[0].event == (first_line.empty() ? "message" : std::string(first_line)));
   FUZZ_CHECK(events[0].data == normalise_line_ends(body));
   // A comment is no event.
   events.clear();
-  FUZZ_CHECK(reader.feed(llm::sse_comment(body), events));
+  FUZZ_CHECK(reader.feed(http::sse_comment(body), events));
   FUZZ_CHECK(events.empty());
   return 0;
 }

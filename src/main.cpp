@@ -2,7 +2,7 @@
 
 #include "api/openapi.hpp"
 #include "api/routes.hpp"
-#include "app.hpp"
+#include "app/app.hpp"
 #include "config/config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     return valid ? 0 : 2;
   }
   if (!load_config(loaded)) return 2;
-  if (*migrate) return chatd::run_migrate(loaded.config);
+  if (*migrate) return chatd::app::run_migrate(loaded.config);
   if (*create_admin) {
     std::string password;
     if (loaded.config.admin_password) {
@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
       std::cerr << "chatd: --email must be an e-mail address and --username 3-32 characters of A-Z a-z 0-9 _ . -\n";
       return 2;
     }
-    return chatd::run_create_admin(loaded.config, admin_email, admin_username, password);
+    return chatd::app::run_create_admin(loaded.config, admin_email, admin_username, password);
   }
   (void)serve;
-  return chatd::run_serve(loaded.config);
+  return chatd::app::run_serve(loaded.config);
 }

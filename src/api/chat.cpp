@@ -10,7 +10,7 @@
 #include "core/time.hpp"
 #include "core/utf8.hpp"
 #include "http/problem.hpp"
-#include "llm/sse.hpp"
+#include "http/sse.hpp"
 
 #include <memory>
 
@@ -96,7 +96,7 @@ Error answer_error(const llm::Outcome& o) {
 
 awaitable<void> stream_answer(chat::Service& chat, std::shared_ptr<chat::PendingSend> pending,
                               http::ResponseStream& out) {
-  std::string first = llm::sse_format("message", dump(message_json(pending->user_message)));
+  std::string first = http::sse_format("message", dump(message_json(pending->user_message)));
   co_await out.write(first);
   llm::Cancellation cancel;
   out.on_close([&cancel] { cancel.cancel(); });
@@ -104,7 +104,7 @@ awaitable<void> stream_answer(chat::Service& chat, std::shared_ptr<chat::Pending
     std::string data;
     data.reserve(text.size() + 16);
     JsonWriter(data).begin_object().key("text").string(text).end_object();
-    std::string event = llm::sse_format("delta", data);
+    std::string event = http::sse_format("delta", data);
     co_return co_await out.write(event);
   };
   auto done = co_await chat.finish_send(*pending, on_delta, cancel);
@@ -115,18 +115,18 @@ awaitable<void> stream_answer(chat::Service& chat, std::shared_ptr<chat::Pending
   if (!done) {
     payload["code"] = "internal_error";
     payload["detail"] = "the answer could not be stored";
-    event = llm::sse_format("error", dump(payload));
+    event = http::sse_format("error", dump(payload));
   } else if (done.value().outcome.status == llm::Outcome::Status::complete) {
     payload["message"] = message_json(done.value().assistant);
     payload["usage"] = {{"prompt_tokens", done.value().outcome.usage.prompt_tokens},
                         {"completion_tokens", done.value().outcome.usage.completion_tokens}};
-    event = llm::sse_format("done", dump(payload));
+    event = http::sse_format("done", dump(payload));
   } else {
     Error e = answer_error(done.value().outcome);
     payload["code"] = e.reason;
     payload["detail"] = e.detail;
     payload["message"] = message_json(done.value().assistant);
-    event = llm::sse_format("error", dump(payload));
+    event = http::sse_format("error", dump(payload));
   }
   co_await out.write(event);
 }
@@ -250,7 +250,7 @@ HandlerResult send_message(const Services& s, Context& ctx) {
   res.set(bhttp::field::content_type, "text/event-stream");
   res.set(bhttp::field::cache_control, "no-cache");
   res.set("X-Accel-Buffering", "no");  // nginx: pass events through at once
-  res.heartbeat = llm::sse_comment("keep-alive");
+  res.heartbeat = http::sse_comment("keep-alive");
   res.heartbeat_interval = std::chrono::milliseconds(svc.config().sse_heartbeat_ms);
   res.stream = [&svc, shared](http::ResponseStream& out) { return stream_answer(svc, shared, out); };
   co_return res;

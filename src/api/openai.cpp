@@ -4,6 +4,7 @@
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
+#include "http/sse.hpp"
 
 #include <memory>
 
@@ -299,7 +300,7 @@ HandlerResult chat_completions(const Services& s, Context& ctx) {
   res.set(bhttp::field::content_type, "text/event-stream");
   res.set(bhttp::field::cache_control, "no-cache");
   res.set("X-Accel-Buffering", "no");
-  res.heartbeat = ": keep-alive\n\n";
+  res.heartbeat = http::sse_comment("keep-alive");
   res.heartbeat_interval = std::chrono::milliseconds(svc.config().sse_heartbeat_ms);
   res.stream = [&svc, shared](http::ResponseStream& out) { return stream_completion(svc, shared, out); };
   co_return res;

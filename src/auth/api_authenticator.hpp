@@ -3,13 +3,13 @@
 // has a key's shape, otherwise an access token (so the web UI's session works there too).
 
 #include "auth/api_keys.hpp"
-#include "http/pipeline.hpp"
+#include "core/authenticator.hpp"
 
 namespace chatd::auth {
 
-class ApiAuthenticator final : public http::Authenticator {
+class ApiAuthenticator final : public Authenticator {
  public:
-  ApiAuthenticator(http::Authenticator& tokens, ApiKeyAuthenticator& keys) : tokens_(tokens), keys_(keys) {}
+  ApiAuthenticator(Authenticator& tokens, ApiKeyAuthenticator& keys) : tokens_(tokens), keys_(keys) {}
 
   boost::asio::awaitable<Result<Principal>> authenticate(std::string_view credential) override {
     if (looks_like_api_key(credential)) return keys_.authenticate(credential);
@@ -17,7 +17,7 @@ class ApiAuthenticator final : public http::Authenticator {
   }
 
  private:
-  http::Authenticator& tokens_;
+  Authenticator& tokens_;
   ApiKeyAuthenticator& keys_;
 };
 

@@ -12,7 +12,7 @@
 #include "core/result.hpp"
 #include "core/time.hpp"
 #include "core/worker_pool.hpp"
-#include "http/pipeline.hpp"
+#include "core/authenticator.hpp"
 #include "store/database.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -60,7 +60,7 @@ struct ApiKeyAuthenticatorOptions {
 // key revoked on another instance (or its user disabled) stops working within that time;
 // a key deleted on this instance is refused at once. last_used_at is written at most once
 // per touch_interval_ms per key, on the worker pool, without the caller waiting for it.
-class ApiKeyAuthenticator final : public http::Authenticator {
+class ApiKeyAuthenticator final : public Authenticator {
  public:
   ApiKeyAuthenticator(store::Database& db, WorkerPool& db_pool, const Clock& clock, Logger& log,
                       ApiKeyAuthenticatorOptions options = {});

@@ -10,7 +10,7 @@
 #include "core/principal.hpp"
 #include "core/time.hpp"
 #include "core/worker_pool.hpp"
-#include "http/pipeline.hpp"
+#include "core/authenticator.hpp"
 #include "store/database.hpp"
 
 #include <mutex>
@@ -28,7 +28,7 @@ struct TokenAuthenticatorOptions {
   std::size_t max_cached_sessions = 100000;
 };
 
-class TokenAuthenticator final : public http::Authenticator {
+class TokenAuthenticator final : public Authenticator {
  public:
   TokenAuthenticator(KeyRing& keys, store::Database& db, WorkerPool& db_pool, const Clock& clock, Logger& log,
                      TokenAuthenticatorOptions options);

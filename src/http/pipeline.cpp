@@ -149,13 +149,14 @@ std::vector<obs::HttpMetrics::RouteLabel> route_labels(const Router& router) {
 
 }  // namespace
 
-Pipeline::Pipeline(const Router& router, PipelineOptions options, Logger& log, obs::Metrics& metrics)
+Pipeline::Pipeline(const Router& router, PipelineOptions options, Guards guards, Logger& log, obs::Metrics& metrics)
     : router_(router),
       options_(std::move(options)),
       log_(log),
       metrics_(metrics),
       http_metrics_(route_labels(router)),
-      web_ui_slot_(router.routes().size()) {}
+      web_ui_slot_(router.routes().size()),
+      guards_(guards) {}
 
 bool Pipeline::valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -291,9 +292,8 @@ boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx
   std::string_view value = trim_blanks(header->value());
   if (value.size() < 8 || !iequals(value.substr(0, 7), "Bearer ") || trim_blanks(value.substr(7)).empty())
     co_return unauthorized("the Authorization header must be \"Bearer <token>\"");
-  Authenticator* authenticator = route.access == Access::api ? api_authenticator_ : authenticator_;
-  if (!authenticator) co_return error_response(ctx, internal_error("no authenticator configured"));
-  Result<Principal> principal = co_await authenticator->authenticate(trim_blanks(value.substr(7)));
+  Authenticator& authenticator = route.access == Access::api ? guards_.api : guards_.users;
+  Result<Principal> principal = co_await authenticator.authenticate(trim_blanks(value.substr(7)));
   if (!principal) {
     if (principal.error().code != Code::unauthenticated) co_return error_response(ctx, principal.error());
     Response res = unauthorized("the access token is invalid, expired or revoked");
@@ -307,14 +307,13 @@ boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx
 }
 
 std::optional<limits::Decision> Pipeline::limit(const Context& ctx, const Route& route) const {
-  if (!limiter_) return std::nullopt;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
   std::optional<limits::Decision> shown;
   auto apply = [&](const std::string& bucket) {
     auto rule = options_.rate_limits.find(bucket);
     if (rule == options_.rate_limits.end()) return;
-    limits::Decision d = limiter_->hit(bucket + ":ip:" + ctx.client_ip, rule->second, now);
+    limits::Decision d = guards_.limiter.hit(bucket + ":ip:" + ctx.client_ip, rule->second, now);
     if (!d.allowed) metrics_.rate_limited(bucket);
     shown = shown ? limits::most_restrictive(*shown, d) : d;
   };
@@ -324,12 +323,12 @@ std::optional<limits::Decision> Pipeline::limit(const Context& ctx, const Route&
 }
 
 std::optional<limits::Decision> Pipeline::limit_user(const Context& ctx, const Route& route) const {
-  if (!limiter_ || route.user_rate_bucket.empty() || !ctx.principal) return std::nullopt;
+  if (route.user_rate_bucket.empty() || !ctx.principal) return std::nullopt;
   auto rule = options_.rate_limits.find(route.user_rate_bucket);
   if (rule == options_.rate_limits.end()) return std::nullopt;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  limits::Decision d = limiter_->hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
+  limits::Decision d = guards_.limiter.hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
   if (!d.allowed) metrics_.rate_limited(route.user_rate_bucket);
   return d;
 }

@@ -5,6 +5,7 @@
 // request to a response, so it is unit-tested without sockets.
 
 #include "config/config.hpp"
+#include "core/authenticator.hpp"
 #include "core/log.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -26,20 +27,18 @@ struct Peer {
   bool tls = false;
 };
 
-// Turns a bearer token into a Principal; implemented by the auth module.
-class Authenticator {
- public:
-  virtual ~Authenticator() = default;
-  // Errors: Code::unauthenticated for a bad, expired or revoked token; Code::unavailable
-  // when it cannot be checked right now.
-  virtual boost::asio::awaitable<Result<Principal>> authenticate(std::string_view token) = 0;
-};
-
 struct PipelineOptions {
   std::vector<std::string> cors_origins;
   std::vector<config::Network> trusted_proxies;
   std::int64_t max_body_bytes = 1048576;
   std::map<std::string, config::RateLimit> rate_limits;  // CHATD_RATE_LIMITS, every bucket
+};
+
+// Who checks the callers of routes and counts their requests; they outlive the pipeline.
+struct Guards {
+  Authenticator& users;          // access tokens: Access::user, admin and optional_user
+  Authenticator& api;            // access tokens or API keys: Access::api (/v1)
+  limits::RateLimiter& limiter;  // the buckets of CHATD_RATE_LIMITS
 };
 
 // The path of the first member of a request body ("messages[2].content") whose text, or
@@ -49,13 +48,8 @@ std::optional<std::string> field_holding_nul(const nlohmann::json& body);
 class Pipeline {
  public:
   // The route table must be complete: the metrics keep a slot per route.
-  Pipeline(const Router& router, PipelineOptions options, Logger& log, obs::Metrics& metrics);
+  Pipeline(const Router& router, PipelineOptions options, Guards guards, Logger& log, obs::Metrics& metrics);
 
-  // Wiring done once at startup, before serving.
-  void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
-  // For Access::api routes: accepts access tokens and API keys.
-  void set_api_authenticator(Authenticator* authenticator) { api_authenticator_ = authenticator; }
-  void set_rate_limiter(limits::RateLimiter* limiter) { limiter_ = limiter; }
   // Asked for a request that no route takes, before the 404: the web UI answers browser
   // navigations to its own paths with its page (nullopt: the usual 404).
   using Fallback = std::function<std::optional<Response>(const Context&)>;
@@ -92,9 +86,7 @@ class Pipeline {
   obs::Metrics& metrics_;
   obs::HttpMetrics http_metrics_;
   std::size_t web_ui_slot_;  // the web UI's page served for a path no route takes
-  Authenticator* authenticator_ = nullptr;
-  Authenticator* api_authenticator_ = nullptr;
-  limits::RateLimiter* limiter_ = nullptr;
+  Guards guards_;
   Fallback fallback_;
 };
 

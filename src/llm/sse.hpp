@@ -1,8 +1,8 @@
 #pragma once
 // Server-sent events (text/event-stream), as OpenAI and Anthropic stream their responses.
 // The parser follows the WHATWG HTML "Parsing an event stream" rules so that any upstream that
-// is a valid SSE producer is read the same way a browser would read it; the writer is the small
-// subset chatd needs to stream to its own clients.
+// is a valid SSE producer is read the same way a browser would read it. (Writing events to
+// chatd's own clients is http/sse.hpp.)
 
 #include "core/result.hpp"
 
@@ -57,15 +57,5 @@ class SseParser {
   std::optional<int> reconnection_time_;
   bool failed_ = false;
 };
-
-// One event for a client: "event: X\ndata: ...\n\n". Every line of `data` (split at CRLF, CR or LF,
-// which a reader treats alike) becomes its own data: line, so the reader reassembles it with '\n'.
-// An empty `event` omits the event: line (readers then report "message"); `event` is cut at its
-// first line break because a line break would let it inject other fields.
-std::string sse_format(std::string_view event, std::string_view data);
-
-// A comment block (": text\n\n"), used as a heartbeat: readers ignore it, but it keeps proxies and
-// load balancers from closing an idle connection. Multi-line text gives one comment line per line.
-std::string sse_comment(std::string_view text);
 
 }  // namespace chatd::llm

@@ -2,9 +2,9 @@
 
 namespace chatd::obs {
 
-void add_collectors(Metrics& metrics, const http::Pipeline& pipeline, const store::Database& db,
+void add_collectors(Metrics& metrics, const HttpMetrics& http, const store::Database& db,
                     std::vector<const WorkerPool*> pools, const mail::Mailer& mailer) {
-  metrics.add_collector([&pipeline](TextWriter& out) { pipeline.http_metrics().write(out); });
+  metrics.add_collector([&http](TextWriter& out) { http.write(out); });
 
   metrics.add_collector([&db](TextWriter& out) {
     auto s = db.pool_stats();

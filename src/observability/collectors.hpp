@@ -1,10 +1,9 @@
 #pragma once
 // The metrics read at scrape time from the parts that keep their own figures: the HTTP
-// pipeline's per-route counts, the database pool, the worker pools' queues, the mailer and
+// pipeline's per-route counts (Pipeline::http_metrics), the database pool, the worker pools' queues, the mailer and
 // the process. Registered once at startup; each reference must outlive the server.
 
 #include "core/worker_pool.hpp"
-#include "http/pipeline.hpp"
 #include "mail/mailer.hpp"
 #include "observability/metrics.hpp"
 #include "store/database.hpp"
@@ -13,7 +12,7 @@
 
 namespace chatd::obs {
 
-void add_collectors(Metrics& metrics, const http::Pipeline& pipeline, const store::Database& db,
+void add_collectors(Metrics& metrics, const HttpMetrics& http, const store::Database& db,
                     std::vector<const WorkerPool*> pools, const mail::Mailer& mailer);
 
 }  // namespace chatd::obs

@@ -1,6 +1,7 @@
 #include "http/pipeline.hpp"
 
 #include "http/problem.hpp"
+#include "limits/memory_rate_limiter.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -48,6 +49,22 @@ config::Network net(const char* text) {
   return *n;
 }
 
+// Accepts "<prefix>user" (role user) and "<prefix>admin" (user and admin); refuses the rest,
+// and answers "down" as a store that cannot be asked right now.
+class FakeAuthenticator final : public Authenticator {
+ public:
+  explicit FakeAuthenticator(std::string prefix) : prefix_(std::move(prefix)) {}
+  asio::awaitable<Result<Principal>> authenticate(std::string_view token) override {
+    if (token == "down") co_return fail(Code::unavailable, "the session store is unavailable");
+    if (token == prefix_ + "user") co_return Principal{"u1", "s1", "t1", {"user"}, {}};
+    if (token == prefix_ + "admin") co_return Principal{"u2", "s2", "t2", {"user", "admin"}, {}};
+    co_return fail(Code::unauthenticated, "unknown token");
+  }
+
+ private:
+  std::string prefix_;
+};
+
 class PipelineTest : public ::testing::Test {
  protected:
   PipelineTest() : log_(LogLevel::info, LogFormat::json, tmp_.fd()) {
@@ -76,8 +93,9 @@ class PipelineTest : public ::testing::Test {
     ioc.run();
     return fut.get();
   }
+  Pipeline make_pipeline() { return Pipeline(router_, options_, {users_, api_, limiter_}, log_, metrics_); }
   Response run(Request req, Peer peer = {"10.0.0.5", false}) {
-    Pipeline p(router_, options_, log_, metrics_);
+    Pipeline p = make_pipeline();
     return run(p, std::move(req), peer);
   }
   static Request make(bhttp::verb method, const char* target, std::string body = {},
@@ -95,7 +113,10 @@ class PipelineTest : public ::testing::Test {
   Logger log_;
   Router router_;
   PipelineOptions options_;
-  obs::Metrics metrics_{{"global", "login"}, "test"};
+  obs::Metrics metrics_{{"global", "login", "message"}, "test"};
+  FakeAuthenticator users_{"access-"};
+  FakeAuthenticator api_{"key-"};
+  limits::MemoryRateLimiter limiter_;
 };
 
 TEST_F(PipelineTest, JsonBodyReachesHandler) {
@@ -197,7 +218,7 @@ TEST_F(PipelineTest, QueryParameterHoldingNulIs422NamingIt) {
 }
 
 TEST_F(PipelineTest, FallbackAnswersOnlyWhatNoRouteTakes) {
-  Pipeline p(router_, options_, log_, metrics_);
+  Pipeline p = make_pipeline();
   p.set_fallback([](const Context& ctx) -> std::optional<Response> {
     if (ctx.req[bhttp::field::accept] != "text/html") return std::nullopt;
     Response page{bhttp::status::ok, 11};
@@ -404,7 +425,7 @@ TEST_F(PipelineTest, HeadHasHeadersButNoBody) {
 }
 
 TEST_F(PipelineTest, RejectAddsTheSameHeaders) {
-  Pipeline p(router_, options_, log_, metrics_);
+  Pipeline p = make_pipeline();
   Request head{bhttp::verb::post, "/echo", 11};
   head.set("X-Request-Id", "too-big-1");
   Response res = p.reject(head, Peer{"127.0.0.1", false}, fail(Code::too_large, "too big"));
@@ -412,6 +433,95 @@ TEST_F(PipelineTest, RejectAddsTheSameHeaders) {
   EXPECT_EQ(res["X-Request-Id"], "too-big-1");
   EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
   EXPECT_EQ(nlohmann::json::parse(res.body())["code"], "payload_too_large");
+}
+
+// The routes of one access level each; the handler answers who called.
+class GuardedPipelineTest : public PipelineTest {
+ protected:
+  GuardedPipelineTest() {
+    auto who = [](Context& ctx) -> asio::awaitable<Response> {
+      co_return json_response(bhttp::status::ok, {{"user", ctx.principal ? ctx.principal->user_id : "nobody"}});
+    };
+    Route user{bhttp::verb::get, "/me", who, false, Access::user};
+    user.user_rate_bucket = "message";
+    router_.add(std::move(user));
+    router_.add({bhttp::verb::get, "/admin", who, false, Access::admin});
+    router_.add({bhttp::verb::get, "/v1/models", who, false, Access::api});
+    router_.add({bhttp::verb::post, "/logout", who, false, Access::optional_user});
+    router_.add({bhttp::verb::post, "/login", who, false, Access::anonymous, "login"});
+  }
+  Response call(bhttp::verb method, const char* target, const char* token = nullptr,
+                Peer peer = {"10.0.0.5", false}) {
+    Request req = make(method, target, "", nullptr);
+    if (token) req.set(bhttp::field::authorization, std::string("Bearer ") + token);
+    if (!pipeline_) rebuild();
+    return run(*pipeline_, std::move(req), peer);
+  }
+  // After a change of options_.
+  void rebuild() { pipeline_.emplace(router_, options_, Guards{users_, api_, limiter_}, log_, metrics_); }
+  std::optional<Pipeline> pipeline_;
+};
+
+TEST_F(GuardedPipelineTest, EachAccessLevelAsksItsAuthenticator) {
+  EXPECT_EQ(json(call(bhttp::verb::get, "/me", "access-user"))["user"], "u1");
+  EXPECT_EQ(json(call(bhttp::verb::get, "/v1/models", "key-user"))["user"], "u1");
+  // A token of one kind is not taken by the other's authenticator.
+  EXPECT_EQ(call(bhttp::verb::get, "/me", "key-user").result_int(), 401u);
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/models", "access-user").result_int(), 401u);
+}
+
+TEST_F(GuardedPipelineTest, MissingMalformedAndRefusedTokensAre401WithAChallenge) {
+  for (const char* token : {static_cast<const char*>(nullptr), "nope"}) {
+    Response res = call(bhttp::verb::get, "/me", token);
+    EXPECT_EQ(res.result_int(), 401u);
+    EXPECT_TRUE(std::string(res[bhttp::field::www_authenticate]).starts_with("Bearer"));
+    EXPECT_EQ(json(res)["code"], "unauthorized");
+  }
+  Request basic = make(bhttp::verb::get, "/me", "", nullptr);
+  basic.set(bhttp::field::authorization, "Basic dXNlcjpwYXNz");
+  rebuild();
+  EXPECT_EQ(run(*pipeline_, std::move(basic)).result_int(), 401u);
+}
+
+TEST_F(GuardedPipelineTest, AnAuthenticatorThatCannotAnswerIs503NotA401) {
+  EXPECT_EQ(call(bhttp::verb::get, "/me", "down").result_int(), 503u);
+}
+
+TEST_F(GuardedPipelineTest, AdminRoutesNeedTheRole) {
+  Response user = call(bhttp::verb::get, "/admin", "access-user");
+  EXPECT_EQ(user.result_int(), 403u);
+  EXPECT_EQ(json(user)["code"], "forbidden");
+  EXPECT_EQ(json(call(bhttp::verb::get, "/admin", "access-admin"))["user"], "u2");
+}
+
+TEST_F(GuardedPipelineTest, OptionalUserRunsWithOrWithoutACaller) {
+  EXPECT_EQ(json(call(bhttp::verb::post, "/logout"))["user"], "nobody");
+  EXPECT_EQ(json(call(bhttp::verb::post, "/logout", "access-user"))["user"], "u1");
+  EXPECT_EQ(call(bhttp::verb::post, "/logout", "nope").result_int(), 401u);
+}
+
+TEST_F(GuardedPipelineTest, PerIpBucketsRefuseWithRetryAfterAndCountTheRefusal) {
+  options_.rate_limits = {{"login", {2, 60}}};
+  rebuild();
+  EXPECT_EQ(call(bhttp::verb::post, "/login").result_int(), 200u);
+  Response second = call(bhttp::verb::post, "/login");
+  EXPECT_EQ(second.result_int(), 200u);
+  EXPECT_EQ(second["RateLimit-Limit"], "2");
+  Response third = call(bhttp::verb::post, "/login");
+  EXPECT_EQ(third.result_int(), 429u);
+  EXPECT_EQ(json(third)["code"], "rate_limited");
+  EXPECT_FALSE(third[bhttp::field::retry_after].empty());
+  // Another address has its own bucket.
+  EXPECT_EQ(call(bhttp::verb::post, "/login", nullptr, {"10.0.0.6", false}).result_int(), 200u);
+  EXPECT_NE(metrics_.render().find("chatd_rate_limited_total{bucket=\"login\"} 1"), std::string::npos);
+}
+
+TEST_F(GuardedPipelineTest, PerUserBucketsCountTheCallerNotTheAddress) {
+  options_.rate_limits = {{"message", {1, 60}}};
+  rebuild();
+  EXPECT_EQ(call(bhttp::verb::get, "/me", "access-user", {"10.0.0.7", false}).result_int(), 200u);
+  EXPECT_EQ(call(bhttp::verb::get, "/me", "access-user", {"10.0.0.8", false}).result_int(), 429u);
+  EXPECT_EQ(call(bhttp::verb::get, "/me", "access-admin", {"10.0.0.8", false}).result_int(), 200u);
 }
 
 }  // namespace

@@ -270,35 +270,5 @@ TEST(SseParser, AnthropicStyleStream) {
   for (std::size_t i = 0; i <= stream.size(); ++i) EXPECT_EQ(parse_split(stream, {i}), events) << i;
 }
 
-// --- writer -------------------------------------------------------------------------------------
-
-TEST(SseWriter, FormatsEvents) {
-  EXPECT_EQ(sse_format("delta", "{\"text\":\"hi\"}"), "event: delta\ndata: {\"text\":\"hi\"}\n\n");
-  EXPECT_EQ(sse_format("delta", "a\nb"), "event: delta\ndata: a\ndata: b\n\n");
-  EXPECT_EQ(sse_format("", "x"), "data: x\n\n");
-  EXPECT_EQ(sse_format("e", ""), "event: e\ndata:\n\n");
-  EXPECT_EQ(sse_format("bad\nevent", "x"), "event: bad\ndata: x\n\n");
-  EXPECT_EQ(sse_comment("ping"), ": ping\n\n");
-  EXPECT_EQ(sse_comment(""), ":\n\n");
-  EXPECT_EQ(sse_comment("a\nb"), ": a\n: b\n\n");
-}
-
-TEST(SseWriter, RoundTripsThroughTheParser) {
-  for (const std::string data : {"", "x", "a\nb", "a\n", "\n", "\n\n", " lead", "x\r\ny\rz", "data: nested\n\n"}) {
-    std::string expected = data;
-    // Every line end reads back as LF.
-    for (std::size_t i = 0; (i = expected.find('\r', i)) != std::string::npos;) {
-      if (i + 1 < expected.size() && expected[i + 1] == '\n') {
-        expected.erase(i, 1);
-      } else {
-        expected[i] = '\n';
-      }
-    }
-    EXPECT_EQ(parse(sse_comment("hb") + sse_format("delta", data) + sse_comment("hb")),
-              (std::vector{ev("delta", expected)}))
-        << data;
-  }
-}
-
 }  // namespace
 }  // namespace chatd::llm

@@ -1,11 +1,12 @@
 #pragma once
-// The composition root: builds every component from the Config and runs a command.
+// The commands of the binary, each from the Config to a process exit code: serve.cpp is the
+// composition root (the wiring of every component), commands.cpp the one-shot commands.
 
 #include "config/config.hpp"
 
 #include <string>
 
-namespace chatd {
+namespace chatd::app {
 
 // `chatd serve`: migrate, then serve until SIGTERM/SIGINT. Returns the process exit code.
 int run_serve(const config::Config& config);
@@ -16,4 +17,4 @@ int run_migrate(const config::Config& config);
 int run_create_admin(const config::Config& config, const std::string& email, const std::string& username,
                      const std::string& password);
 
-}  // namespace chatd
+}  // namespace chatd::app
