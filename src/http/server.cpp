@@ -41,7 +41,7 @@ using Clock = std::chrono::steady_clock;
 // One open connection, registered with its network thread so that the thread's sweeper
 // can enforce its deadline and shutdown can close it when idle. Touched only from that
 // thread. One sweep per thread every kSweepInterval replaces a timer per I/O operation.
-struct Connection {
+struct ClientConnection {
   Socket* socket = nullptr;
   bool idle = true;
   bool timed_out = false;
@@ -60,7 +60,7 @@ struct NetworkThread {
   // Declared before the io_context so that it outlives it: ~io_context destroys the
   // sessions still suspended (after a missed drain deadline), and each takes itself off
   // this list as it goes.
-  std::list<Connection*> connections;
+  std::list<ClientConnection*> connections;
   asio::io_context ioc{1};
   std::thread thread;
 };
@@ -84,7 +84,7 @@ std::string peer_address(const S& socket) {
 // and the watcher that notices the client going away. Everything runs on the
 // connection's network thread; the session waits for both helpers before moving on.
 struct StreamState final : ResponseStream {
-  StreamState(Socket& s, Connection& e, std::int64_t write_timeout_ms, bool chunked_body, Response& response)
+  StreamState(Socket& s, ClientConnection& e, std::int64_t write_timeout_ms, bool chunked_body, Response& response)
       : socket(s),
         entry(e),
         write_timeout(write_timeout_ms),
@@ -173,7 +173,7 @@ struct StreamState final : ResponseStream {
   void wake() { signal.cancel(); }
 
   Socket& socket;
-  Connection& entry;
+  ClientConnection& entry;
   std::int64_t write_timeout;
   bool chunked;
   asio::steady_timer signal;  // cancelled to wake whoever waits for a change
@@ -251,7 +251,7 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(NetworkThread& home, Socket socket);
   // Writes a streamed body after its head; false when the connection cannot be reused.
-  asio::awaitable<bool> stream_body(Socket& socket, Connection& entry, beast::flat_buffer& buffer, Response& res,
+  asio::awaitable<bool> stream_body(Socket& socket, ClientConnection& entry, beast::flat_buffer& buffer, Response& res,
                                     bool chunked);
   asio::awaitable<void> sweep(NetworkThread& home);
   asio::awaitable<void> drain();
@@ -340,7 +340,7 @@ void Server::Impl::begin_shutdown() {
   acceptor->close(ignored);
   for (auto& t : threads) {
     asio::post(t->ioc, [t = t.get()] {
-      for (Connection* c : t->connections) {
+      for (ClientConnection* c : t->connections) {
         // A connection whose next request is already in the socket buffer is not idle.
         boost::system::error_code ec;
         if (c->idle && c->socket->available(ec) == 0) c->socket->cancel(ec);
@@ -413,7 +413,7 @@ asio::awaitable<void> Server::Impl::sweep(NetworkThread& home) {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     auto now = Clock::now();
-    for (Connection* c : home.connections) {
+    for (ClientConnection* c : home.connections) {
       if (c->deadline <= now) {
         c->timed_out = true;
         c->deadline = Clock::time_point::max();
@@ -423,7 +423,7 @@ asio::awaitable<void> Server::Impl::sweep(NetworkThread& home) {
   }
 }
 
-asio::awaitable<bool> Server::Impl::stream_body(Socket& socket, Connection& entry, beast::flat_buffer& buffer,
+asio::awaitable<bool> Server::Impl::stream_body(Socket& socket, ClientConnection& entry, beast::flat_buffer& buffer,
                                                 Response& res, bool chunked) {
   auto started = Clock::now();
   // Nothing of the next request has arrived yet: free the read buffer while the body streams
@@ -501,7 +501,7 @@ asio::awaitable<bool> Server::Impl::stream_body(Socket& socket, Connection& entr
 
 asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) {
   Peer peer{peer_address(socket), false};
-  Connection entry{&socket};
+  ClientConnection entry{&socket};
   home.connections.push_front(&entry);
   ScopeExit unregister([&home, it = home.connections.begin()] { home.connections.erase(it); });
 

@@ -182,9 +182,9 @@ class Scratch {
 };
 
 // One socket to one origin, used only on the io_context it was opened on (`home`).
-struct Connection {
-  Connection(const asio::any_io_executor& ex, asio::execution_context& home_context, ssl::context* tls_context,
-             std::size_t buffer_limit)
+struct UpstreamConnection {
+  UpstreamConnection(const asio::any_io_executor& ex, asio::execution_context& home_context, ssl::context* tls_context,
+                     std::size_t buffer_limit)
       : socket(ex), home(&home_context), buffer(buffer_limit) {
     if (tls_context) tls.emplace(socket, *tls_context);
   }
@@ -211,8 +211,8 @@ struct Waiter {
       : timer(ex, Clock::time_point::max()), home(&home_context) {}
   asio::steady_timer timer;
   asio::execution_context* home;
-  bool granted = false;              // guarded by the state's mutex
-  std::unique_ptr<Connection> conn;  // guarded by the state's mutex
+  bool granted = false;                      // guarded by the state's mutex
+  std::unique_ptr<UpstreamConnection> conn;  // guarded by the state's mutex
 };
 
 void wake(const std::shared_ptr<Waiter>& w) {
@@ -222,14 +222,14 @@ void wake(const std::shared_ptr<Waiter>& w) {
 // Closes a connection on its own io_context (at once when that is the caller's). Posting to
 // another io_context assumes it is not being destroyed meanwhile: chatd stops and destroys
 // its network threads together, after the last send().
-void dispose(std::unique_ptr<Connection> c, const asio::execution_context* here) {
+void dispose(std::unique_ptr<UpstreamConnection> c, const asio::execution_context* here) {
   if (!c) return;
   if (c->home == here) {
     c->close();
     return;
   }
   auto ex = c->socket.get_executor();
-  asio::post(ex, [shared = std::shared_ptr<Connection>(std::move(c))] { shared->close(); });
+  asio::post(ex, [shared = std::shared_ptr<UpstreamConnection>(std::move(c))] { shared->close(); });
 }
 
 }  // namespace
@@ -238,9 +238,9 @@ namespace detail {
 
 struct HttpClientState {
   struct Origin {
-    std::size_t open = 0;                           // busy + idle connections, and slots handed to waiters
-    std::vector<std::unique_ptr<Connection>> idle;  // oldest first
-    std::deque<std::shared_ptr<Waiter>> waiters;    // first come, first served
+    std::size_t open = 0;                                   // busy + idle connections, and slots handed to waiters
+    std::vector<std::unique_ptr<UpstreamConnection>> idle;  // oldest first
+    std::deque<std::shared_ptr<Waiter>> waiters;            // first come, first served
   };
 
   HttpClientOptions options;
@@ -287,7 +287,7 @@ class IdleGuard final : public asio::execution_context::service {
     for (const auto& weak : states) {
       auto state = weak.lock();
       if (!state) continue;
-      std::vector<std::unique_ptr<Connection>> doomed;
+      std::vector<std::unique_ptr<UpstreamConnection>> doomed;
       {
         std::lock_guard lock(state->mutex);
         for (auto& [key, origin] : state->origins) {
@@ -295,7 +295,7 @@ class IdleGuard final : public asio::execution_context::service {
             if (c->home == &context()) doomed.push_back(std::move(c));
           }
           std::size_t before = origin.idle.size();
-          std::erase_if(origin.idle, [](const std::unique_ptr<Connection>& c) { return !c; });
+          std::erase_if(origin.idle, [](const std::unique_ptr<UpstreamConnection>& c) { return !c; });
           origin.open -= before - origin.idle.size();
         }
       }
@@ -321,15 +321,15 @@ void free_slot(State::Origin& o) {
 }
 
 struct Lease {
-  bool slot = false;                 // a slot of the origin is ours
-  std::unique_ptr<Connection> conn;  // an idle connection to reuse (with the slot)
-  std::shared_ptr<Waiter> waiter;    // no slot yet: wait on this
+  bool slot = false;                         // a slot of the origin is ours
+  std::unique_ptr<UpstreamConnection> conn;  // an idle connection to reuse (with the slot)
+  std::shared_ptr<Waiter> waiter;            // no slot yet: wait on this
 };
 
 // An idle connection of `home`, else a new slot, else a place in the queue. Connections that
 // are to be closed land in `doomed` (to be closed outside the lock).
 Lease take(State& s, const std::string& origin, const asio::any_io_executor& ex, asio::execution_context& home,
-           std::vector<std::unique_ptr<Connection>>& doomed) {
+           std::vector<std::unique_ptr<UpstreamConnection>>& doomed) {
   std::lock_guard lock(s.mutex);
   auto& o = s.origins[origin];
   const auto now = Clock::now();
@@ -341,7 +341,7 @@ Lease take(State& s, const std::string& origin, const asio::any_io_executor& ex,
       ++expired;
     }
   }
-  std::erase_if(o.idle, [](const std::unique_ptr<Connection>& c) { return !c; });
+  std::erase_if(o.idle, [](const std::unique_ptr<UpstreamConnection>& c) { return !c; });
   for (std::size_t i = 0; i < expired; ++i) free_slot(o);
 
   Lease lease;
@@ -386,7 +386,7 @@ Lease leave(State& s, const std::string& origin, Waiter& w) {
 
 // Returns a slot and its connection (if any): to a waiter of the same io_context, to the idle
 // pool, or closes it.
-void give_back(const std::shared_ptr<State>& s, const std::string& origin, std::unique_ptr<Connection> conn,
+void give_back(const std::shared_ptr<State>& s, const std::string& origin, std::unique_ptr<UpstreamConnection> conn,
                bool reusable, asio::execution_context& home) {
   reusable = reusable && conn;
   // Connections finished while their io_context is being destroyed are closed, not pooled.
@@ -486,7 +486,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool waiting_for_slot_ = false;
   tcp::resolver resolver_;
   std::shared_ptr<Waiter> waiter_;
-  std::unique_ptr<Connection> conn_;
+  std::unique_ptr<UpstreamConnection> conn_;
   bool has_slot_ = false;
   bool registered_ = false;
   bool ended_ = false;
@@ -538,7 +538,7 @@ Error Exchange::failure(const error_code& ec, std::string_view detail, std::stri
 
 asio::awaitable<Status> Exchange::acquire() {
   if (stopped()) co_return failure({}, "", "before sending");
-  std::vector<std::unique_ptr<Connection>> doomed;
+  std::vector<std::unique_ptr<UpstreamConnection>> doomed;
   Lease lease = take(*state_, target_.origin, ex_, *home_, doomed);
   for (auto& c : doomed) dispose(std::move(c), home_);
   if (lease.waiter) {
@@ -558,7 +558,7 @@ asio::awaitable<Status> Exchange::acquire() {
 
 asio::awaitable<Status> Exchange::connect() {
   const std::size_t buffer_limit = state_->options.max_head_bytes + std::size_t{64} * 1024;
-  conn_ = std::make_unique<Connection>(ex_, *home_, target_.tls ? state_->tls.get() : nullptr, buffer_limit);
+  conn_ = std::make_unique<UpstreamConnection>(ex_, *home_, target_.tls ? state_->tls.get() : nullptr, buffer_limit);
   error_code ec;
   std::vector<tcp::endpoint> endpoints;
   const auto literal = asio::ip::make_address(target_.host, ec);
@@ -805,7 +805,7 @@ HttpClient::HttpClient(HttpClientOptions options) : state_(std::make_shared<deta
 }
 
 HttpClient::~HttpClient() {
-  std::vector<std::unique_ptr<Connection>> doomed;
+  std::vector<std::unique_ptr<UpstreamConnection>> doomed;
   {
     std::lock_guard lock(state_->mutex);
     state_->closed = true;
