@@ -57,8 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   m.subject = f[1];
   m.text = f[2];
   m.html = f[3];
-  // CHATD_MAIL_FROM as the settings accept it (config.cpp: "local@domain" or "Name <local@domain>"
-  // with no space or control character in the address), here with a plain address.
+  // CHATD_MAIL_FROM as the settings accept it (config/values.cpp: "local@domain" or
+  // "Name <local@domain>" with no space or control character in the address), here with a
+  // plain address.
   const std::string from = valid_from(f[4]) ? f[4] : "chatd <noreply@example.com>";
   if (mail::is_plain_address(f[0])) {
     for (char c : f[0]) FUZZ_CHECK(c > ' ' && c < 0x7f);
