@@ -1,5 +1,9 @@
 #include "auth/admin.hpp"
 
+#include "auth/store/lockout.hpp"
+#include "auth/store/roles.hpp"
+#include "auth/store/sessions.hpp"
+#include "auth/store/users.hpp"
 #include "core/async.hpp"
 
 #include <algorithm>

@@ -4,7 +4,7 @@
 
 #include "auth/model.hpp"
 #include "auth/service.hpp"
-#include "auth/store.hpp"
+#include "auth/store/audit.hpp"
 #include "chat/store.hpp"
 
 #include <functional>

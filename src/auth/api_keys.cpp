@@ -1,6 +1,8 @@
 #include "auth/api_keys.hpp"
 
-#include "auth/store.hpp"
+#include "auth/store/api_keys.hpp"
+#include "auth/store/audit.hpp"
+#include "auth/store/roles.hpp"
 #include "core/async.hpp"
 #include "core/ids.hpp"
 #include "crypto/encoding.hpp"
@@ -28,30 +30,11 @@ constexpr std::size_t kMaxNameChars = 100;
 constexpr std::int64_t kRevokedKeepMs = std::int64_t{10} * 60 * 1000;
 constexpr std::size_t kMaxRevokedIds = 10000;
 
-constexpr const char* kSelectKeyByHash =
-    "SELECT k.id, k.user_id, k.expires_at, k.revoked_at, k.last_used_at, u.disabled_at "
-    "FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1";
-constexpr const char* kSelectRoles = "SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role";
-// The condition keeps instances that share the database to one write a minute as well.
-constexpr const char* kTouchKey =
-    "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)";
-constexpr const char* kCountKeys = "SELECT count(*) FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL";
-constexpr const char* kInsertKey =
-    "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at, expires_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7)";
-constexpr const char* kListKeys =
-    "SELECT id, user_id, name, prefix, created_at, last_used_at, expires_at FROM api_keys "
-    "WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC";
-constexpr const char* kRevokeKey =
-    "UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL";
-
 bool base64url_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 Error refused() { return fail(Code::unauthenticated, "the API key is invalid, expired or revoked"); }
-
-store::Value opt(const std::optional<std::int64_t>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
 
 std::string_view trim(std::string_view s) {
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
@@ -87,18 +70,6 @@ std::optional<Error> invalid_new_key(std::string& name, const std::optional<std:
   if (expires_at && *expires_at <= now) fields.push_back({"expires_at", "must be in the future"});
   if (fields.empty()) return std::nullopt;
   return Error::validation(std::move(fields));
-}
-
-ApiKey key_from(const store::Row& r) {
-  ApiKey k;
-  k.id = r.text(0);
-  k.user_id = r.text(1);
-  k.name = r.text(2);
-  k.prefix = r.text(3);
-  k.created_at = r.integer(4);
-  k.last_used_at = r.opt_integer(5);
-  k.expires_at = r.opt_integer(6);
-  return k;
 }
 
 }  // namespace
@@ -163,21 +134,21 @@ boost::asio::awaitable<Result<Principal>> ApiKeyAuthenticator::authenticate(std:
 
   auto loaded = co_await run_blocking(db_pool_, [&]() -> Result<std::optional<Cached>> {
     return store::read(db_, [&](store::Connection& c) -> Result<std::optional<Cached>> {
-      auto rows = c.query(kSelectKeyByHash, {hash});
-      if (!rows) return rows.error();
-      if (rows.value().empty()) return std::optional<Cached>();
-      const auto& r = rows.value().rows.front();
-      auto expires_at = r.opt_integer(2);
-      if (!r.is_null(3) || !r.is_null(5) || (expires_at && *expires_at <= now)) return std::optional<Cached>();
+      auto found = db::check_api_key(c, hash);
+      if (!found) return found.error();
+      if (!found.value()) return std::optional<Cached>();
+      db::ApiKeyCheck& stored = *found.value();
+      if (stored.revoked || stored.user_disabled || (stored.expires_at && *stored.expires_at <= now))
+        return std::optional<Cached>();
       Cached entry;
-      entry.principal.api_key_id = r.text(0);
-      entry.principal.user_id = r.text(1);
-      entry.expires_at = expires_at;
+      entry.principal.api_key_id = std::move(stored.id);
+      entry.principal.user_id = std::move(stored.user_id);
+      entry.expires_at = stored.expires_at;
       entry.checked_ms = now;
-      entry.last_used_ms = r.opt_integer(4);
-      auto roles = c.query(kSelectRoles, {entry.principal.user_id});
+      entry.last_used_ms = stored.last_used_at;
+      auto roles = db::find_roles(c, entry.principal.user_id);
       if (!roles) return roles.error();
-      for (const auto& role : roles.value().rows) entry.principal.roles.push_back(role.text(0));
+      entry.principal.roles = std::move(roles).value();
       return std::optional<Cached>(std::move(entry));
     });
   });
@@ -228,7 +199,7 @@ void ApiKeyAuthenticator::touch(const std::string& key_hash, std::int64_t now) {
   Logger& log = log_;
   std::int64_t threshold = now - options_.touch_interval_ms;
   bool queued = db_pool_.try_submit([&db, &log, id, now, threshold] {
-    auto st = store::transact(db, [&](store::Connection& c) { return c.query(kTouchKey, {id, now, threshold}); });
+    auto st = store::transact(db, [&](store::Connection& c) { return db::touch_api_key(c, id, now, threshold); });
     if (!st) log.warn("api_key.touch_failed").str("api_key_id", id).str("error", st.error().internal);
   });
   if (!queued) {
@@ -279,12 +250,10 @@ boost::asio::awaitable<Result<NewApiKey>> ApiKeys::create(const Principal& who, 
   auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
     return store::transact(d_.db, [&](store::Connection& c) -> Status {
       const ApiKey& k = out.key;
-      auto count = c.query(kCountKeys, {k.user_id});
+      auto count = db::count_api_keys(c, k.user_id);
       if (!count) return count.error();
-      if (!count.value().empty() && count.value().rows.front().integer(0) >= kMaxKeysPerUser)
-        return fail(Code::conflict, "you have too many API keys; delete one first");
-      auto inserted = c.query(kInsertKey, {k.id, k.user_id, k.name, k.prefix, hash, k.created_at, opt(k.expires_at)});
-      if (!inserted) return inserted.error();
+      if (count.value() >= kMaxKeysPerUser) return fail(Code::conflict, "you have too many API keys; delete one first");
+      if (auto r = db::insert_api_key(c, k, hash); !r) return r;
       nlohmann::json detail = {{"api_key_id", k.id}, {"name", k.name}, {"prefix", k.prefix}};
       return db::insert_audit(c, AuditEvent{"api_key.created", k.user_id, who.user_id, detail.dump()}, meta, now);
     });
@@ -294,14 +263,8 @@ boost::asio::awaitable<Result<NewApiKey>> ApiKeys::create(const Principal& who, 
 }
 
 boost::asio::awaitable<Result<std::vector<ApiKey>>> ApiKeys::list(const Principal& who) {
-  co_return co_await run_blocking(d_.db_pool, [&]() -> Result<std::vector<ApiKey>> {
-    return store::read(d_.db, [&](store::Connection& c) -> Result<std::vector<ApiKey>> {
-      auto rows = c.query(kListKeys, {who.user_id});
-      if (!rows) return rows.error();
-      std::vector<ApiKey> out;
-      for (const auto& r : rows.value().rows) out.push_back(key_from(r));
-      return out;
-    });
+  co_return co_await run_blocking(d_.db_pool, [&]() {
+    return store::read(d_.db, [&](store::Connection& c) { return db::list_api_keys(c, who.user_id); });
   });
 }
 
@@ -310,9 +273,9 @@ boost::asio::awaitable<Result<bool>> ApiKeys::remove(const Principal& who, std::
   auto done = co_await run_blocking(d_.db_pool, [&]() -> Status {
     return store::transact(d_.db, [&](store::Connection& c) -> Status {
       // Another user's key is indistinguishable from a missing one.
-      auto rows = c.query(kRevokeKey, {key_id, who.user_id, now});
-      if (!rows) return rows.error();
-      if (rows.value().affected == 0) return fail(Code::not_found, "no such API key");
+      auto revoked = db::revoke_api_key(c, key_id, who.user_id, now);
+      if (!revoked) return revoked.error();
+      if (!revoked.value()) return fail(Code::not_found, "no such API key");
       nlohmann::json detail = {{"api_key_id", key_id}};
       return db::insert_audit(c, AuditEvent{"api_key.deleted", who.user_id, who.user_id, detail.dump()}, meta, now);
     });

@@ -7,12 +7,12 @@
 // presented key into a Principal on the hot path. No HTTP here.
 
 #include "auth/model.hpp"
+#include "core/authenticator.hpp"
 #include "core/log.hpp"
 #include "core/principal.hpp"
 #include "core/result.hpp"
 #include "core/time.hpp"
 #include "core/worker_pool.hpp"
-#include "core/authenticator.hpp"
 #include "store/database.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -26,16 +26,6 @@
 #include <vector>
 
 namespace chatd::auth {
-
-struct ApiKey {
-  std::string id;
-  std::string user_id;
-  std::string name;
-  std::string prefix;  // "ck_" + the key's visible id part
-  std::int64_t created_at = 0;
-  std::optional<std::int64_t> last_used_at;
-  std::optional<std::int64_t> expires_at;
-};
 
 struct NewApiKey {
   ApiKey key;

@@ -1,6 +1,7 @@
 #include "auth/invitations.hpp"
 
-#include "auth/store.hpp"
+#include "auth/store/audit.hpp"
+#include "auth/store/invitations.hpp"
 #include "auth/validation.hpp"
 #include "core/ascii.hpp"
 #include "core/async.hpp"
@@ -23,20 +24,6 @@ namespace {
 constexpr std::string_view kCodePrefix = "inv_";
 constexpr std::size_t kShownChars = 8;
 
-constexpr const char* kSelectInviter = "SELECT username, email_verified_at, disabled_at FROM users WHERE id = $1";
-constexpr const char* kCountOpen =
-    "SELECT count(*) FROM invitations WHERE inviter_id = $1 AND accepted_at IS NULL AND expires_at > $2";
-constexpr const char* kInsertInvitation =
-    "INSERT INTO invitations (id, code_hash, code_prefix, inviter_id, email, created_at, expires_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7)";
-// Keyset pagination on (created_at, id), both descending; the first page starts after
-// (max, "") so that one statement serves every page.
-constexpr const char* kListPage =
-    "SELECT id, code_prefix, inviter_id, email, created_at, expires_at, accepted_at, invitee_id "
-    "FROM invitations WHERE inviter_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) "
-    "ORDER BY created_at DESC, id DESC LIMIT $4";
-constexpr const char* kDeleteInvitation = "DELETE FROM invitations WHERE id = $1 AND inviter_id = $2";
-
 // Checks and normalises the request (a plain function: GCC 12 mishandles braced string
 // lists inside coroutine bodies).
 std::optional<Error> invalid_request(std::optional<std::string>& email, const std::optional<std::int64_t>& hours) {
@@ -55,21 +42,6 @@ std::string new_code() {
   std::array<std::uint8_t, 24> raw{};  // 192 bits
   crypto::random_bytes(raw);
   return std::string(kCodePrefix) + crypto::base64url_encode(raw);
-}
-
-store::Value text_or_null(const std::optional<std::string>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
-
-Invitation invitation_from(const store::Row& r) {
-  Invitation inv;
-  inv.id = r.text(0);
-  inv.code_prefix = r.text(1);
-  inv.inviter_id = r.text(2);
-  inv.email = r.opt_text(3);
-  inv.created_at = r.integer(4);
-  inv.expires_at = r.integer(5);
-  inv.accepted_at = r.opt_integer(6);
-  inv.invitee_id = r.opt_text(7);
-  return inv;
 }
 
 }  // namespace
@@ -114,22 +86,20 @@ boost::asio::awaitable<Result<NewInvitation>> Invitations::create(const Principa
   // inside a co_await expression twice. The coroutine frame outlives the call.
   auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
     return store::transact(d_.db, [&](store::Connection& c) -> Status {
-      auto inviter = c.query(kSelectInviter, {who.user_id});
+      auto inviter = db::find_inviter(c, who.user_id);
       if (!inviter) return inviter.error();
-      if (inviter.value().empty() || !inviter.value().rows.front().is_null(2))
+      if (!inviter.value() || inviter.value()->disabled)
         return fail(Code::permission_denied, "the account is not active");
-      inviter_name = inviter.value().rows.front().text(0);
+      inviter_name = inviter.value()->username;
       if (!admin) {
-        if (inviter.value().rows.front().is_null(1))
+        if (!inviter.value()->email_verified)
           return fail(Code::permission_denied, "verify your e-mail address before inviting others");
-        auto open = c.query(kCountOpen, {who.user_id, now});
+        auto open = db::count_open_invitations(c, who.user_id, now);
         if (!open) return open.error();
-        if (!open.value().empty() && open.value().rows.front().integer(0) >= kMaxOpenPerUser)
+        if (open.value() >= kMaxOpenPerUser)
           return fail(Code::conflict, "you have too many open invitations; wait for some to be used or expire");
       }
-      auto inserted = c.query(kInsertInvitation, {inv.id, hash, inv.code_prefix, inv.inviter_id,
-                                                  text_or_null(inv.email), inv.created_at, inv.expires_at});
-      if (!inserted) return inserted.error();
+      if (auto r = db::insert_invitation(c, inv, hash); !r) return r;
       nlohmann::json detail = {{"invitation_id", inv.id}};
       if (inv.email) detail["email"] = *inv.email;
       return db::insert_audit(c, AuditEvent{"invitation.created", who.user_id, who.user_id, detail.dump()}, meta, now);
@@ -159,18 +129,17 @@ boost::asio::awaitable<Result<InvitationPage>> Invitations::list(const Principal
   InvitationPage page;
   auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
     return store::read(d_.db, [&](store::Connection& c) -> Status {
-      auto rows = c.query(kListPage, {who.user_id, before_at, before_id, fetch});
-      if (!rows) return rows.error();
-      for (const auto& r : rows.value().rows) page.items.push_back(invitation_from(r));
+      auto items = db::list_invitations(c, who.user_id, before_at, before_id, fetch);
+      if (!items) return items.error();
+      page.items = std::move(items).value();
       // The same rule as create(): admins always; others when allowed and verified.
       if (admin || !d_.config.user_invites) {
         page.may_create = admin;
         return ok();
       }
-      auto inviter = c.query(kSelectInviter, {who.user_id});
+      auto inviter = db::find_inviter(c, who.user_id);
       if (!inviter) return inviter.error();
-      page.may_create = !inviter.value().empty() && !inviter.value().rows.front().is_null(1) &&
-                        inviter.value().rows.front().is_null(2);
+      page.may_create = inviter.value() && inviter.value()->email_verified && !inviter.value()->disabled;
       return ok();
     });
   });
@@ -186,9 +155,9 @@ boost::asio::awaitable<Status> Invitations::remove(const Principal& who, std::st
   std::int64_t now = d_.clock.now_ms();
   co_return co_await run_blocking(d_.db_pool, [&]() -> Status {
     return store::transact(d_.db, [&](store::Connection& c) -> Status {
-      auto deleted = c.query(kDeleteInvitation, {id, who.user_id});
+      auto deleted = db::delete_invitation(c, id, who.user_id);
       if (!deleted) return deleted.error();
-      if (deleted.value().affected != 1) return fail(Code::not_found, "no such invitation");
+      if (!deleted.value()) return fail(Code::not_found, "no such invitation");
       nlohmann::json detail = {{"invitation_id", id}};
       return db::insert_audit(c, AuditEvent{"invitation.deleted", who.user_id, who.user_id, detail.dump()}, meta, now);
     });

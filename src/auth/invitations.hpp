@@ -27,17 +27,6 @@
 
 namespace chatd::auth {
 
-struct Invitation {
-  std::string id;
-  std::string code_prefix;  // the first 8 characters after "inv_", to recognise a code in lists
-  std::string inviter_id;
-  std::optional<std::string> email;  // lowercased; only this address may accept
-  std::int64_t created_at = 0;
-  std::int64_t expires_at = 0;
-  std::optional<std::int64_t> accepted_at;
-  std::optional<std::string> invitee_id;
-};
-
 struct NewInvitation {
   Invitation invitation;
   std::string code;  // never stored; shown once

@@ -1,7 +1,7 @@
 #include "auth/keys.hpp"
 
 #include "auth/jwt.hpp"
-#include "auth/store.hpp"
+#include "auth/store/signing_keys.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/random.hpp"
 

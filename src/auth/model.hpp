@@ -82,4 +82,27 @@ struct AuditEvent {
   std::string detail_json;              // a JSON object
 };
 
+// An API key as listed; its secret is never stored (auth/api_keys.hpp).
+struct ApiKey {
+  std::string id;
+  std::string user_id;
+  std::string name;
+  std::string prefix;  // "ck_" + the key's visible id part
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> last_used_at;
+  std::optional<std::int64_t> expires_at;
+};
+
+// An invitation as listed; its code is never stored (auth/invitations.hpp).
+struct Invitation {
+  std::string id;
+  std::string code_prefix;  // the first 8 characters after "inv_", to recognise a code in lists
+  std::string inviter_id;
+  std::optional<std::string> email;  // lowercased; only this address may accept
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::optional<std::int64_t> accepted_at;
+  std::optional<std::string> invitee_id;
+};
+
 }  // namespace chatd::auth

@@ -1,6 +1,8 @@
 #include "auth/token_authenticator.hpp"
 
 #include "auth/jwt.hpp"
+#include "auth/store/roles.hpp"
+#include "auth/store/sessions.hpp"
 #include "core/async.hpp"
 
 #include <algorithm>
@@ -8,11 +10,6 @@
 namespace chatd::auth {
 
 namespace {
-
-constexpr const char* kSessionState =
-    "SELECT s.revoked_at, s.expires_at, u.disabled_at, u.id FROM sessions s JOIN users u ON u.id = s.user_id "
-    "WHERE s.id = $1";
-constexpr const char* kUserRoles = "SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role";
 
 // Drops expired entries; if that frees nothing, drops everything (a cache, not a store).
 template <class Map, class Expired>
@@ -81,16 +78,14 @@ boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::
     std::string sid = principal->session_id;
     auto state = co_await run_blocking(db_pool_, [&]() -> Result<SessionState> {
       return store::read(db_, [&](store::Connection& c) -> Result<SessionState> {
-        auto rows = c.query(kSessionState, {sid});
-        if (!rows) return rows.error();
-        if (rows.value().empty()) return SessionState{false, now, 0, {}};
-        const auto& r = rows.value().rows.front();
-        bool active = r.is_null(0) && r.integer(1) > now && r.is_null(2);
-        auto roles = c.query(kUserRoles, {r.text(3)});
+        auto found = db::check_session(c, sid);
+        if (!found) return found.error();
+        if (!found.value()) return SessionState{false, now, 0, {}};
+        const db::SessionCheck& s = *found.value();
+        bool active = !s.revoked && s.expires_at > now && !s.user_disabled;
+        auto roles = db::find_roles(c, s.user_id);
         if (!roles) return roles.error();
-        SessionState out{active, now, r.integer(1), {}};
-        for (const auto& role : roles.value().rows) out.roles.push_back(role.text(0));
-        return out;
+        return SessionState{active, now, s.expires_at, std::move(roles).value()};
       });
     });
     if (!state) {

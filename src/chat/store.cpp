@@ -1,5 +1,7 @@
 #include "chat/store.hpp"
 
+#include "store/rows.hpp"
+
 #include <algorithm>
 #include <limits>
 
@@ -158,9 +160,6 @@ const std::vector<UsageStatement>& usage_statements() {
   return statements;
 }
 
-store::Value opt(const std::optional<std::int64_t>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
-store::Value opt(const std::optional<std::string>& v) { return v ? store::Value(*v) : store::Value(nullptr); }
-
 Conversation conversation_from(const store::Row& r) {
   Conversation c;
   c.id = r.text(0);
@@ -187,33 +186,6 @@ Message message_from(const store::Row& r) {
   m.completion_tokens = r.opt_integer(8);
   m.created_at = r.integer(9);
   return m;
-}
-
-Result<std::vector<Conversation>> conversations_of(Result<store::Rows> rows) {
-  if (!rows) return rows.error();
-  std::vector<Conversation> out;
-  out.reserve(rows.value().rows.size());
-  for (const auto& r : rows.value().rows) out.push_back(conversation_from(r));
-  return out;
-}
-
-Result<std::vector<Message>> messages_of(Result<store::Rows> rows) {
-  if (!rows) return rows.error();
-  std::vector<Message> out;
-  out.reserve(rows.value().rows.size());
-  for (const auto& r : rows.value().rows) out.push_back(message_from(r));
-  return out;
-}
-
-Result<std::optional<Conversation>> one_conversation(Result<store::Rows> rows) {
-  if (!rows) return rows.error();
-  if (rows.value().empty()) return std::optional<Conversation>();
-  return std::optional<Conversation>(conversation_from(rows.value().rows.front()));
-}
-
-Status status_of(const Result<store::Rows>& rows) {
-  if (!rows) return rows.error();
-  return ok();
 }
 
 // Words as both dialects' tokenizers see them for plain text: runs of ASCII letters and
@@ -253,13 +225,13 @@ std::string fts5_query(const std::string& q) {
 }
 
 Status insert_conversation(Connection& c, const Conversation& v) {
-  return status_of(c.query(kInsertConversation,
-                           {v.id, v.user_id, v.title, v.model, opt(v.system_prompt), v.created_at, v.updated_at}));
+  return store::status_of(c.query(kInsertConversation, {v.id, v.user_id, v.title, v.model,
+                                                        store::nullable(v.system_prompt), v.created_at, v.updated_at}));
 }
 
 Result<std::optional<Conversation>> find_conversation(Connection& c, const std::string& user_id,
                                                       const std::string& id) {
-  return one_conversation(c.query(kSelectConversation, {user_id, id}));
+  return store::first_of(c.query(kSelectConversation, {user_id, id}), conversation_from);
 }
 
 Result<std::optional<Conversation>> update_conversation(Connection& c, const std::string& user_id,
@@ -268,15 +240,15 @@ Result<std::optional<Conversation>> update_conversation(Connection& c, const std
                                                         const std::optional<std::optional<std::string>>& system_prompt,
                                                         std::int64_t now) {
   const std::int64_t set_prompt = system_prompt.has_value() ? 1 : 0;
-  const store::Value prompt = system_prompt ? opt(*system_prompt) : store::Value(nullptr);
-  return one_conversation(c.query(kUpdateConversation, {user_id, id, opt(title), opt(model), set_prompt, prompt, now}));
+  const store::Value prompt = system_prompt ? store::nullable(*system_prompt) : store::Value(nullptr);
+  return store::first_of(c.query(kUpdateConversation, {user_id, id, store::nullable(title), store::nullable(model),
+                                                       set_prompt, prompt, now}),
+                         conversation_from);
 }
 
 Result<bool> soft_delete_conversation(Connection& c, const std::string& user_id, const std::string& id,
                                       std::int64_t now) {
-  auto rows = c.query(kSoftDeleteConversation, {user_id, id, now});
-  if (!rows) return rows.error();
-  return rows.value().affected == 1;
+  return store::changed_one(c.query(kSoftDeleteConversation, {user_id, id, now}));
 }
 
 Result<std::vector<Conversation>> list_conversations(Connection& c, store::Dialect dialect, const std::string& user_id,
@@ -286,13 +258,15 @@ Result<std::vector<Conversation>> list_conversations(Connection& c, store::Diale
   const std::int64_t after_time = after ? after->first : kNoUpperBound;
   const std::string after_id = after ? after->second : std::string();
   if (q.empty()) {
-    return conversations_of(c.query(kListConversations, {user_id, after_time, after_id, std::int64_t{limit}}));
+    return store::all_of(c.query(kListConversations, {user_id, after_time, after_id, std::int64_t{limit}}),
+                         conversation_from);
   }
   const std::vector<std::string> words = words_of(q);
   if (words.empty()) return std::vector<Conversation>();
   if (dialect == store::Dialect::sqlite) {
-    return conversations_of(
-        c.query(kSearchConversationsSqlite, {user_id, after_time, after_id, std::int64_t{limit}, fts5_query(q)}));
+    return store::all_of(
+        c.query(kSearchConversationsSqlite, {user_id, after_time, after_id, std::int64_t{limit}, fts5_query(q)}),
+        conversation_from);
   }
   // plainto_tsquery ANDs the words; handing it only the words keeps its parser from
   // reading e-mail addresses, URLs or hyphenated compounds in q differently from FTS5.
@@ -301,16 +275,18 @@ Result<std::vector<Conversation>> list_conversations(Connection& c, store::Diale
     if (!plain.empty()) plain += ' ';
     plain += word;
   }
-  return conversations_of(
-      c.query(kSearchConversationsPostgres, {user_id, after_time, after_id, std::int64_t{limit}, plain}));
+  return store::all_of(
+      c.query(kSearchConversationsPostgres, {user_id, after_time, after_id, std::int64_t{limit}, plain}),
+      conversation_from);
 }
 
 Result<std::int64_t> insert_message(Connection& c, const Message& m) {
   auto bumped = c.query(kBumpConversation, {m.conversation_id, m.user_id, m.created_at});
   if (!bumped) return bumped.error();
   if (bumped.value().affected != 1) return fail(Code::not_found, "conversation not found");
-  auto rows = c.query(kInsertMessage, {m.id, m.conversation_id, m.user_id, m.role, m.content, opt(m.model), m.status,
-                                       opt(m.prompt_tokens), opt(m.completion_tokens), m.created_at});
+  auto rows = c.query(kInsertMessage,
+                      {m.id, m.conversation_id, m.user_id, m.role, m.content, store::nullable(m.model), m.status,
+                       store::nullable(m.prompt_tokens), store::nullable(m.completion_tokens), m.created_at});
   if (!rows) return rows.error();
   if (rows.value().empty()) return internal_error("insert into messages returned no row");
   return rows.value().rows.front().integer(0);
@@ -323,9 +299,8 @@ Result<bool> finish_message(Connection& c, const std::string& id, const std::str
   auto touched = c.query(kTouchConversationOfPending, {id, now});
   if (!touched) return touched.error();
   if (touched.value().affected != 1) return false;
-  auto rows = c.query(kFinishMessage, {id, content, status, opt(prompt_tokens), opt(completion_tokens), opt(model)});
-  if (!rows) return rows.error();
-  return rows.value().affected == 1;
+  return store::changed_one(c.query(kFinishMessage, {id, content, status, store::nullable(prompt_tokens),
+                                                     store::nullable(completion_tokens), store::nullable(model)}));
 }
 
 Result<std::vector<Message>> list_messages(Connection& c, const std::string& user_id,
@@ -333,22 +308,25 @@ Result<std::vector<Message>> list_messages(Connection& c, const std::string& use
                                            int limit, MessageOrder order) {
   if (limit <= 0) return std::vector<Message>();
   if (order == MessageOrder::newest_first)
-    return messages_of(
+    return store::all_of(
         c.query(kListMessagesNewestFirst, {conversation_id, user_id, after ? after->first : kNoUpperBound,
-                                           after ? after->second : std::string(), std::int64_t{limit}}));
-  return messages_of(c.query(kListMessages, {conversation_id, user_id, after ? after->first : kNoLowerBound,
-                                             after ? after->second : std::string(), std::int64_t{limit}}));
+                                           after ? after->second : std::string(), std::int64_t{limit}}),
+        message_from);
+  return store::all_of(c.query(kListMessages, {conversation_id, user_id, after ? after->first : kNoLowerBound,
+                                               after ? after->second : std::string(), std::int64_t{limit}}),
+                       message_from);
 }
 
 Result<std::vector<Message>> recent_messages(Connection& c, const std::string& conversation_id, int max_count) {
   if (max_count <= 0) return std::vector<Message>();
-  return messages_of(c.query(kRecentMessages, {conversation_id, std::int64_t{max_count}}));
+  return store::all_of(c.query(kRecentMessages, {conversation_id, std::int64_t{max_count}}), message_from);
 }
 
 Status insert_usage_event(Connection& c, const UsageEvent& e) {
-  return status_of(c.query(
-      kInsertUsage, {e.id, e.user_id, opt(e.api_key_id), opt(e.conversation_id), e.provider, e.model, e.prompt_tokens,
-                     e.completion_tokens, e.cost_usd, opt(e.latency_ms), e.status, e.created_at}));
+  return store::status_of(c.query(
+      kInsertUsage,
+      {e.id, e.user_id, store::nullable(e.api_key_id), store::nullable(e.conversation_id), e.provider, e.model,
+       e.prompt_tokens, e.completion_tokens, e.cost_usd, store::nullable(e.latency_ms), e.status, e.created_at}));
 }
 
 Result<UsageSummary> usage_summary(Connection& c, const std::string& user_id, std::int64_t from_ms,
@@ -388,10 +366,7 @@ Result<std::vector<UsageTotals>> usage_totals(Connection& c, const UsageQuery& q
 }
 
 Result<std::int64_t> tokens_used(Connection& c, const std::string& user_id, std::int64_t from_ms) {
-  auto rows = c.query(kTokensUsed, {user_id, from_ms});
-  if (!rows) return rows.error();
-  if (rows.value().empty()) return std::int64_t{0};
-  return rows.value().rows.front().integer(0);
+  return store::first_integer(c.query(kTokensUsed, {user_id, from_ms}));
 }
 
 }  // namespace chatd::chat::db
