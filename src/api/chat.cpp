@@ -162,7 +162,7 @@ HandlerResult list_models(const Services& s, Context&) {
 }
 
 HandlerResult create_conversation(const Services& s, Context& ctx) {
-  auto changes = read_conversation_changes(ctx.body, 32000);
+  auto changes = read_conversation_changes(ctx.body, s.chat.config().max_message_chars);
   if (!changes) co_return http::error_response(ctx, changes.error());
   co_return reply(ctx, co_await s.chat.create(*ctx.principal, std::move(changes).value()),
                   [](const chat::Conversation& c) {
@@ -191,7 +191,7 @@ HandlerResult get_conversation(const Services& s, Context& ctx) {
 }
 
 HandlerResult update_conversation(const Services& s, Context& ctx) {
-  auto changes = read_conversation_changes(ctx.body, 32000);
+  auto changes = read_conversation_changes(ctx.body, s.chat.config().max_message_chars);
   if (!changes) co_return http::error_response(ctx, changes.error());
   co_return reply_json(ctx, bhttp::status::ok,
                        co_await s.chat.update(*ctx.principal, ctx.params.get("id"), std::move(changes).value()),

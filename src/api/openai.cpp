@@ -275,7 +275,7 @@ HandlerResult openai_models(const Services& s, Context&) {
 
 HandlerResult chat_completions(const Services& s, Context& ctx) {
   chat::Service& svc = s.chat;
-  auto call = read_completion_request(ctx.body, 32000);
+  auto call = read_completion_request(ctx.body, svc.config().max_message_chars);
   if (!call) co_return http::error_response(ctx, call.error());
   auto model = co_await svc.begin_completion(*ctx.principal, call.value().model.id);
   if (!model) co_return http::error_response(ctx, model.error());

@@ -179,11 +179,14 @@ asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, Ch
 
   std::vector<std::string> candidates = candidates_for(model_id);
   result.outcome.detail = "the model is not available";
+  // What the caller asked for: each candidate caps it with its own limit, not the previous one's.
+  const std::optional<std::int64_t> asked_max_tokens = request.max_tokens;
   for (const auto& candidate : candidates) {
     ModelSpec model;
     const Backend* backend = backend_of(candidate, model);
     if (!backend) continue;
     request.model = model.upstream_id;
+    request.max_tokens = asked_max_tokens;
     if (model.max_output_tokens && (!request.max_tokens || *request.max_tokens > *model.max_output_tokens))
       request.max_tokens = model.max_output_tokens;
     const RetryPolicy& policy = backend->spec.retries;

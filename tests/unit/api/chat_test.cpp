@@ -75,11 +75,8 @@ TEST_P(ChatHandlersTest, CreateAnswers201WithLocationAndTheConversation) {
   EXPECT_EQ(error_fields(unknown), std::vector<std::string>{"model"});
 }
 
-// BUG (src/api/chat.cpp, create_conversation / update_conversation): the handlers bound the
-// system prompt's bytes by the default CHATD_MAX_MESSAGE_CHARS (32000 * 4 bytes) instead of
-// the configured value, so a raised limit still refuses prompts longer than 128,000 bytes.
+// A raised CHATD_MAX_MESSAGE_CHARS raises the system prompt's limit too.
 TEST_P(ChatHandlersTest, ASystemPromptMayBeAsLongAsTheConfiguredLimit) {
-  GTEST_SKIP() << "known bug: the conversation handlers hard-code 32000 for CHATD_MAX_MESSAGE_CHARS";
   s().config.max_message_chars = 200000;
   auto res = call(create_conversation,
                   Call::post("/conversations").with_body({{"system_prompt", std::string(150000, 'p')}}).by(ann_));
