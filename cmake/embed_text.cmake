@@ -1,5 +1,7 @@
 # Writes a C++ file with one function that returns a text file's content, so that a data file
-# of the source tree (the OpenAPI components) is part of the binary.
+# of the source tree (the OpenAPI components) is part of the binary. The text is cut into raw
+# string literals of at most 16,000 characters (compilers need only support 65,536 in one)
+# and joined once, on first use.
 #   cmake -DIN=<file> -DOUT=<file.cpp> -DNAMESPACE=chatd::api -DFUNCTION=name -P embed_text.cmake
 file(READ "${IN}" body)
 string(FIND "${body}" ")chatd_text\"" clash)
@@ -7,9 +9,20 @@ if(NOT clash EQUAL -1)
   message(FATAL_ERROR "${IN} holds the raw string delimiter )chatd_text\"")
 endif()
 get_filename_component(name "${IN}" NAME)
-set(out "// Generated from ${name} at build time; do not edit.\n#include <string_view>\n\n")
+set(out "// Generated from ${name} at build time; do not edit.\n#include <string>\n#include <string_view>\n\n")
 string(APPEND out "namespace ${NAMESPACE} {\n\nstd::string_view ${FUNCTION}() {\n")
-string(APPEND out "  static constexpr std::string_view text = R\"chatd_text(${body})chatd_text\";\n  return text;\n}\n\n")
-string(APPEND out "}  // namespace ${NAMESPACE}\n")
+string(APPEND out "  static constexpr std::string_view parts[] = {\n")
+string(LENGTH "${body}" length)
+set(chunk 16000)
+set(offset 0)
+while(offset LESS length)
+  string(SUBSTRING "${body}" ${offset} ${chunk} piece)
+  string(APPEND out "      R\"chatd_text(${piece})chatd_text\",\n")
+  math(EXPR offset "${offset} + ${chunk}")
+endwhile()
+string(APPEND out "  };\n")
+string(APPEND out "  static const std::string text = [] {\n    std::string joined;\n")
+string(APPEND out "    for (std::string_view part : parts) joined += part;\n    return joined;\n  }();\n")
+string(APPEND out "  return text;\n}\n\n}  // namespace ${NAMESPACE}\n")
 file(WRITE "${OUT}.tmp" "${out}")
 execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
