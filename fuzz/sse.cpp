@@ -3,9 +3,9 @@
 // with a tiny event limit), and what sse_format writes reads back as it was meant.
 
 #include "http/sse.hpp"
-#include "llm/sse.hpp"
 
 #include "fuzz.hpp"
+#include "llm/sse.hpp"
 
 namespace {
 

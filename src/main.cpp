@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   std::string admin_email, admin_username;
   create_admin->add_option("--email", admin_email, "E-mail address")->required();
   create_admin->add_option("--username", admin_username, "Username (3-32 characters of A-Z a-z 0-9 _ . -)")->required();
-  auto* routes = app.add_subcommand("routes", "Print the route table (every route, its access level and limits) as JSON");
+  auto* routes =
+      app.add_subcommand("routes", "Print the route table (every route, its access level and limits) as JSON");
   auto* openapi = app.add_subcommand("openapi", "Print the OpenAPI 3.1 document of the API (as GET /openapi.json)");
   auto* config_cmd = app.add_subcommand("config", "Inspect the settings");
   auto* check =

@@ -4,8 +4,8 @@
 #include "api/common.hpp"
 #include "api/pagination.hpp"
 #include "api/reply.hpp"
-#include "auth/admin.hpp"
 #include "api/usage.hpp"
+#include "auth/admin.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
 
@@ -125,8 +125,7 @@ HandlerResult patch_user(const Services& s, Context& ctx) {
 }
 
 HandlerResult revoke_user_sessions(const Services& s, Context& ctx) {
-  co_return reply_no_content(ctx,
-                             co_await s.admin.revoke_sessions(*ctx.principal, ctx.params.get("id"), meta_of(ctx)));
+  co_return reply_no_content(ctx, co_await s.admin.revoke_sessions(*ctx.principal, ctx.params.get("id"), meta_of(ctx)));
 }
 
 HandlerResult audit_log(const Services& s, Context& ctx) {
@@ -135,39 +134,38 @@ HandlerResult audit_log(const Services& s, Context& ctx) {
   auto filter = read_audit_filter(ctx);
   if (!filter) co_return http::error_response(ctx, filter.error());
   std::size_t limit = static_cast<std::size_t>(page.value().limit);
-  co_return reply_json(
-      ctx, bhttp::status::ok,
-      co_await s.admin.audit(std::move(filter).value(), page.value().after, page.value().limit + 1),
-      [limit](const auto& list) {
-        nlohmann::json items = nlohmann::json::array();
-        for (std::size_t i = 0; i < list.size() && i < limit; ++i) {
-          const auto& r = list[i];
-          nlohmann::json detail = nlohmann::json::parse(r.detail_json, nullptr, false);
-          if (detail.is_discarded()) detail = nlohmann::json::object();
-          items.push_back({{"id", r.id},
-                           {"at", format_rfc3339_ms(r.at)},
-                           {"event", r.event},
-                           {"user_id", opt_json(r.user_id)},
-                           {"actor_id", opt_json(r.actor_id)},
-                           {"ip", opt_json(r.ip)},
-                           {"user_agent", opt_json(r.user_agent)},
-                           {"detail", detail},
-                           {"username", opt_json(r.username)},
-                           {"actor_username", opt_json(r.actor_username)}});
-        }
-        nlohmann::json next = nullptr;
-        if (list.size() > limit) next = encode_cursor(list[limit - 1].at, list[limit - 1].id);
-        return nlohmann::json{{"items", items}, {"next_cursor", next}};
-      });
+  co_return reply_json(ctx, bhttp::status::ok,
+                       co_await s.admin.audit(std::move(filter).value(), page.value().after, page.value().limit + 1),
+                       [limit](const auto& list) {
+                         nlohmann::json items = nlohmann::json::array();
+                         for (std::size_t i = 0; i < list.size() && i < limit; ++i) {
+                           const auto& r = list[i];
+                           nlohmann::json detail = nlohmann::json::parse(r.detail_json, nullptr, false);
+                           if (detail.is_discarded()) detail = nlohmann::json::object();
+                           items.push_back({{"id", r.id},
+                                            {"at", format_rfc3339_ms(r.at)},
+                                            {"event", r.event},
+                                            {"user_id", opt_json(r.user_id)},
+                                            {"actor_id", opt_json(r.actor_id)},
+                                            {"ip", opt_json(r.ip)},
+                                            {"user_agent", opt_json(r.user_agent)},
+                                            {"detail", detail},
+                                            {"username", opt_json(r.username)},
+                                            {"actor_username", opt_json(r.actor_username)}});
+                         }
+                         nlohmann::json next = nullptr;
+                         if (list.size() > limit) next = encode_cursor(list[limit - 1].at, list[limit - 1].id);
+                         return nlohmann::json{{"items", items}, {"next_cursor", next}};
+                       });
 }
 
 HandlerResult admin_usage(const Services& s, Context& ctx) {
-  auto query =
-      read_usage_query(ctx, {.allow_user = true, .fallback = chat::db::UsageGroup::user}, system_now_ms());
+  auto query = read_usage_query(ctx, {.allow_user = true, .fallback = chat::db::UsageGroup::user}, system_now_ms());
   if (!query) co_return http::error_response(ctx, query.error());
   if (auto user = ctx.query_param("user_id"); user && !user->empty()) query.value().user_id = *user;
-  co_return reply_json(ctx, bhttp::status::ok, co_await s.admin.usage(query.value()),
-                       [&query](const auto& rows) { return nlohmann::json{{"items", usage_items(rows, query.value())}}; });
+  co_return reply_json(ctx, bhttp::status::ok, co_await s.admin.usage(query.value()), [&query](const auto& rows) {
+    return nlohmann::json{{"items", usage_items(rows, query.value())}};
+  });
 }
 
 }  // namespace chatd::api

@@ -1,8 +1,8 @@
 #include "api/api_keys.hpp"
 
 #include "api/common.hpp"
-#include "api/reply.hpp"
 #include "api/input.hpp"
+#include "api/reply.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
 
@@ -57,11 +57,9 @@ HandlerResult create_api_key(const Services& s, Context& ctx) {
   auto req = read_new_key(ctx.body);
   if (!req) co_return http::error_response(ctx, req.error());
   // The only time the key is shown.
-  co_return reply(ctx,
-                  co_await s.api_keys.create(*ctx.principal, req.value().name, req.value().expires_at, meta_of(ctx)),
-                  [](const auto& created) {
-                    return no_store(http::json_response(bhttp::status::created, created_json(created)));
-                  });
+  co_return reply(
+      ctx, co_await s.api_keys.create(*ctx.principal, req.value().name, req.value().expires_at, meta_of(ctx)),
+      [](const auto& created) { return no_store(http::json_response(bhttp::status::created, created_json(created))); });
 }
 
 HandlerResult list_api_keys(const Services& s, Context& ctx) {

@@ -1,9 +1,9 @@
 #pragma once
 // Handlers of API.md's "API keys" table: POST/GET /api-keys, DELETE /api-keys/{id}.
 
+#include "api/routes.hpp"
 #include "auth/api_keys.hpp"
 #include "core/result.hpp"
-#include "api/routes.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -6,10 +6,10 @@
 #include "api/routes.hpp"
 #include "auth/keys.hpp"
 #include "auth/service.hpp"
-#include "observability/metrics.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
+#include "observability/metrics.hpp"
 
 namespace chatd::api {
 
@@ -123,7 +123,9 @@ awaitable<Response> register_user(const Services& s, Context& ctx) {
   if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
   co_return reply_json(ctx, bhttp::status::created,
                        co_await s.accounts.register_user(email, username, password, invite, meta_of(ctx)),
-                       [](const auth::User& u) { return nlohmann::json{{"user", user_json(u)}}; });
+                       [](const auth::User& u) {
+                         return nlohmann::json{{"user", user_json(u)}};
+                       });
 }
 
 awaitable<Response> request_verification(const Services& s, Context& ctx) {
@@ -138,7 +140,9 @@ awaitable<Response> confirm_verification(const Services& s, Context& ctx) {
   auto token = in.required_string("token", 256);
   if (auto st = in.finish(); !st) co_return http::error_response(ctx, st.error());
   co_return reply_json(ctx, bhttp::status::ok, co_await s.accounts.confirm_verification(token, meta_of(ctx)),
-                       [](const auth::User& u) { return nlohmann::json{{"user", user_json(u)}}; });
+                       [](const auth::User& u) {
+                         return nlohmann::json{{"user", user_json(u)}};
+                       });
 }
 
 awaitable<Response> login(const Services& s, Context& ctx) {
@@ -185,8 +189,7 @@ awaitable<Response> refresh(const Services& s, Context& ctx) {
   if (!result) {
     auto res = http::error_response(ctx, result.error());
     // A session that is over (or was just revoked for reuse) takes its cookie along.
-    if (result.error().code == Code::unauthenticated)
-      res.set(bhttp::field::set_cookie, refresh_cookie(s.web, "", 0));
+    if (result.error().code == Code::unauthenticated) res.set(bhttp::field::set_cookie, refresh_cookie(s.web, "", 0));
     co_return res;
   }
   co_return cookie_session_response(s.web, s.accounts, result.value());
@@ -202,7 +205,8 @@ awaitable<Response> logout(const Services& s, Context& ctx) {
   };
   if (ctx.principal) {
     auto done = co_await s.accounts.logout(*ctx.principal, meta_of(ctx));
-    co_return reply(ctx, std::move(done), [&] { return clear_cookie(http::empty_response(bhttp::status::no_content)); });
+    co_return reply(ctx, std::move(done),
+                    [&] { return clear_cookie(http::empty_response(bhttp::status::no_content)); });
   }
   if (!cookie || cookie->empty()) {
     auto res = http::error_response(
@@ -280,8 +284,8 @@ awaitable<Response> confirm_password_reset(const Services& s, Context& ctx) {
 
 awaitable<Response> totp_setup(const Services& s, Context& ctx) {
   co_return reply(ctx, co_await s.accounts.totp_setup(*ctx.principal, meta_of(ctx)), [](const auth::TotpSetup& t) {
-    return no_store(http::json_response(
-        bhttp::status::ok, {{"secret", t.secret}, {"otpauth_uri", t.otpauth_uri}, {"qr_svg", t.qr_svg}}));
+    return no_store(http::json_response(bhttp::status::ok,
+                                        {{"secret", t.secret}, {"otpauth_uri", t.otpauth_uri}, {"qr_svg", t.qr_svg}}));
   });
 }
 
@@ -311,7 +315,9 @@ awaitable<Response> jwks(const Services& s, Context&) {
 
 awaitable<Response> rotate_keys(const Services& s, Context& ctx) {
   co_return reply_json(ctx, bhttp::status::ok, co_await s.accounts.rotate_keys(*ctx.principal, meta_of(ctx)),
-                       [](const std::string& kid) { return nlohmann::json{{"kid", kid}}; });
+                       [](const std::string& kid) {
+                         return nlohmann::json{{"kid", kid}};
+                       });
 }
 
 // The signing keys as the console shows them: the current one and every other key whose

@@ -9,7 +9,6 @@
 
 namespace chatd::api {
 
-
 HandlerResult register_user(const Services& s, http::Context& ctx);
 HandlerResult request_verification(const Services& s, http::Context& ctx);
 HandlerResult confirm_verification(const Services& s, http::Context& ctx);

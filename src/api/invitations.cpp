@@ -1,9 +1,9 @@
 #include "api/invitations.hpp"
 
 #include "api/common.hpp"
-#include "api/reply.hpp"
 #include "api/input.hpp"
 #include "api/pagination.hpp"
+#include "api/reply.hpp"
 #include "core/time.hpp"
 #include "http/problem.hpp"
 
@@ -77,23 +77,20 @@ HandlerResult create_invitation(const Services& s, Context& ctx) {
   // The only time the code is shown.
   co_return reply(
       ctx, co_await s.invitations.create(*ctx.principal, req.value().email, req.value().expires_in_hours, meta_of(ctx)),
-      [](const auto& created) {
-        return no_store(http::json_response(bhttp::status::created, created_json(created)));
-      });
+      [](const auto& created) { return no_store(http::json_response(bhttp::status::created, created_json(created))); });
 }
 
 HandlerResult list_invitations(const Services& s, Context& ctx) {
   auto request = page_request(ctx);
   if (!request) co_return http::error_response(ctx, request.error());
-  co_return reply_json(ctx, bhttp::status::ok,
-                       co_await s.invitations.list(*ctx.principal, request.value().limit,
-                                                   std::move(request.value().after)),
-                       [](const auto& page) { return page_json(page); });
+  co_return reply_json(
+      ctx, bhttp::status::ok,
+      co_await s.invitations.list(*ctx.principal, request.value().limit, std::move(request.value().after)),
+      [](const auto& page) { return page_json(page); });
 }
 
 HandlerResult delete_invitation(const Services& s, Context& ctx) {
-  co_return reply_no_content(ctx,
-                             co_await s.invitations.remove(*ctx.principal, ctx.params.get("id"), meta_of(ctx)));
+  co_return reply_no_content(ctx, co_await s.invitations.remove(*ctx.principal, ctx.params.get("id"), meta_of(ctx)));
 }
 
 }  // namespace chatd::api

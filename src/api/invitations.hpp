@@ -1,9 +1,9 @@
 #pragma once
 // Handlers of API.md's "Invitations" section: POST /invitations, GET /invitations.
 
+#include "api/routes.hpp"
 #include "auth/invitations.hpp"
 #include "core/result.hpp"
-#include "api/routes.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -36,12 +36,8 @@ json security_of(const RouteEntry& e) {
   auto scheme = [](std::string_view name) { return json{{std::string(name), json::array()}}; };
   switch (e.access) {
     case http::Access::user:
-    case http::Access::admin:
-      sec.push_back(scheme("bearerAuth"));
-      break;
-    case http::Access::api:
-      sec.push_back(scheme("apiKey"));
-      break;
+    case http::Access::admin: sec.push_back(scheme("bearerAuth")); break;
+    case http::Access::api: sec.push_back(scheme("apiKey")); break;
     case http::Access::optional_user:
       sec.push_back(scheme("bearerAuth"));
       if (e.doc.also_accepts.empty()) sec.push_back(json::object());
@@ -189,10 +185,7 @@ constexpr std::string_view kDescription =
 
 json build_openapi(const std::vector<RouteEntry>& routes, const json& components, std::string_view version) {
   json doc = {{"openapi", "3.1.0"},
-              {"info",
-               {{"title", "chatd API"},
-                {"version", version},
-                {"description", kDescription}}},
+              {"info", {{"title", "chatd API"}, {"version", version}, {"description", kDescription}}},
               {"servers", json::array({{{"url", "/"}, {"description", "this server"}}})}};
   std::set<std::string_view> used;
   json paths = json::object();

@@ -14,14 +14,21 @@
 
 namespace chatd::api {
 
+// Whether `make` is called with the value of a Result<T> (else with nothing).
+template <class T, class Make>
+constexpr bool takes_value() {
+  if constexpr (std::is_void_v<T>)
+    return false;
+  else
+    return std::is_invocable_v<Make, T&&>;
+}
+
 // The error of `result`, or `make(value)` (`make()` for a Status, or when the value does
 // not matter to the answer).
 template <class T, class Make>
 http::Response reply(http::Context& ctx, Result<T>&& result, Make&& make) {
   if (!result) return http::error_response(ctx, result.error());
-  if constexpr (std::is_void_v<T>)
-    return std::forward<Make>(make)();
-  else if constexpr (std::is_invocable_v<Make, T&&>)
+  if constexpr (takes_value<T, Make>())
     return std::forward<Make>(make)(std::move(result).value());
   else
     return std::forward<Make>(make)();

@@ -68,13 +68,13 @@ struct Reply {
   int status;
   std::string_view description;
   std::string_view media = "application/json";  // "" for none (204)
-  std::string_view schema = {};                  // a schema of components.json
+  std::string_view schema = {};                 // a schema of components.json
 };
 
 struct Doc {
   std::string_view summary;
   std::string_view tag;
-  std::string_view request = {};             // schema of the JSON body, when the route takes one
+  std::string_view request = {};              // schema of the JSON body, when the route takes one
   std::vector<std::string_view> params = {};  // query parameters of components.json
   std::vector<Reply> replies = {};
   std::string_view description = {};

@@ -111,7 +111,8 @@ int run_serve(const config::Config& config) {
   auth::ApiAuthenticator api_authenticator(authenticator, api_key_authenticator);
 
   std::vector<api::ReadinessCheck> readiness;
-  readiness.push_back({"database", [&db = *db, &workers]() { return run_blocking(workers, [&db] { return db.ping(); }); }});
+  readiness.push_back(
+      {"database", [&db = *db, &workers]() { return run_blocking(workers, [&db] { return db.ping(); }); }});
   // Redis is not supported yet: configured, it is a failing check; not configured, "disabled".
   if (config.redis_url)
     readiness.push_back({"redis", []() -> boost::asio::awaitable<Status> {

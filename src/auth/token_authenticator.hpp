@@ -6,11 +6,11 @@
 // a cache. Both caches are bounded.
 
 #include "auth/keys.hpp"
+#include "core/authenticator.hpp"
 #include "core/log.hpp"
 #include "core/principal.hpp"
 #include "core/time.hpp"
 #include "core/worker_pool.hpp"
-#include "core/authenticator.hpp"
 #include "store/database.hpp"
 
 #include <mutex>

@@ -328,7 +328,8 @@ std::optional<limits::Decision> Pipeline::limit_user(const Context& ctx, const R
   if (rule == options_.rate_limits.end()) return std::nullopt;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  limits::Decision d = guards_.limiter.hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
+  limits::Decision d =
+      guards_.limiter.hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
   if (!d.allowed) metrics_.rate_limited(route.user_rate_bucket);
   return d;
 }

@@ -5,10 +5,9 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-
-#include <algorithm>
 
 namespace chatd::redis {
 
@@ -183,8 +182,11 @@ bool Connection::send(const std::vector<std::string>& args, std::uint64_t id) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  return redisAsyncCommandArgv(ctx_, on_reply, reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)),
-                               static_cast<int>(argv.size()), argv.data(), lens.data()) == REDIS_OK;
+  // hiredis's privdata carries the command's id (never a pointer: a late answer to a command
+  // that timed out must not reach a newer one), and is never dereferenced.
+  void* privdata = reinterpret_cast<void*>(static_cast<std::uintptr_t>(id));  // NOLINT(performance-no-int-to-ptr)
+  return redisAsyncCommandArgv(ctx_, on_reply, privdata, static_cast<int>(argv.size()), argv.data(), lens.data()) ==
+         REDIS_OK;
 }
 
 asio::awaitable<Result<Reply>> Connection::command(std::vector<std::string> args) {
@@ -250,7 +252,9 @@ void Connection::on_handshake(redisAsyncContext* ctx, void* reply, void* privdat
   self->ready_ = true;
   ++self->connects_;
   if (self->backoff_.count() != 0 || self->connects_ > 1)
-    self->log_.info("redis.connected").str("host", self->options_.endpoint.host).num("port", self->options_.endpoint.port);
+    self->log_.info("redis.connected")
+        .str("host", self->options_.endpoint.host)
+        .num("port", self->options_.endpoint.port);
   self->backoff_ = std::chrono::milliseconds(0);
 }
 

@@ -35,8 +35,9 @@ Error bad(std::string detail) { return fail(Code::invalid_argument, "CHATD_REDIS
 
 Result<Endpoint> parse_endpoint(std::string_view text) {
   if (text.starts_with("rediss://"))
-    return bad("uses rediss:// (TLS), which this build's Redis client (hiredis 0.14) cannot speak: "
-               "use redis:// on a trusted network, or a TLS tunnel to Redis");
+    return bad(
+        "uses rediss:// (TLS), which this build's Redis client (hiredis 0.14) cannot speak: "
+        "use redis:// on a trusted network, or a TLS tunnel to Redis");
   std::string error;
   auto url = config::parse_url(text, error);
   if (!url) return bad(error);

@@ -11,7 +11,7 @@
 namespace chatd::redis {
 
 struct Endpoint {
-  std::string host;      // a DNS name or an IP literal (without brackets)
+  std::string host;  // a DNS name or an IP literal (without brackets)
   std::uint16_t port = 6379;
   std::string username;  // empty: AUTH with the password only (Redis before 6, or "default")
   std::string password;  // empty: no AUTH

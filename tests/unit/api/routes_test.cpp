@@ -1,8 +1,9 @@
 // The route table and the OpenAPI document built from it: every row complete, and every name
 // it gives found in the components. (That the router enforces each row's access level is the
 // authorization matrix of tests/integration/test_admin.py.)
-#include "api/openapi.hpp"
 #include "api/routes.hpp"
+
+#include "api/openapi.hpp"
 
 #include <gtest/gtest.h>
 
@@ -57,8 +58,7 @@ TEST(OpenApi, TheDocumentHasAnOperationPerRowAndNoDanglingReference) {
   EXPECT_EQ(unresolved_refs(doc), std::vector<std::string>{});
   const auto& login = doc["paths"]["/auth/login"]["post"];
   EXPECT_EQ(login["operationId"], "login");
-  EXPECT_EQ(login["requestBody"]["content"]["application/json"]["schema"]["$ref"],
-            "#/components/schemas/LoginRequest");
+  EXPECT_EQ(login["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/LoginRequest");
   EXPECT_TRUE(login["requestBody"]["required"].get<bool>());
   EXPECT_TRUE(login["responses"].contains("429"));
   EXPECT_EQ(doc["paths"]["/auth/me"]["get"]["security"], nlohmann::json::parse(R"([{"bearerAuth": []}])"));

@@ -450,8 +450,7 @@ class GuardedPipelineTest : public PipelineTest {
     router_.add({bhttp::verb::post, "/logout", who, false, Access::optional_user});
     router_.add({bhttp::verb::post, "/login", who, false, Access::anonymous, "login"});
   }
-  Response call(bhttp::verb method, const char* target, const char* token = nullptr,
-                Peer peer = {"10.0.0.5", false}) {
+  Response call(bhttp::verb method, const char* target, const char* token = nullptr, Peer peer = {"10.0.0.5", false}) {
     Request req = make(method, target, "", nullptr);
     if (token) req.set(bhttp::field::authorization, std::string("Bearer ") + token);
     if (!pipeline_) rebuild();

@@ -1,6 +1,7 @@
 // What chatd writes to its clients as server-sent events, read back by the same parser that
 // reads upstream streams (and that follows the browsers' rules).
 #include "http/sse.hpp"
+
 #include "llm/sse.hpp"
 
 #include <gtest/gtest.h>

@@ -2,13 +2,13 @@
 // the in-flight bound, AUTH and SELECT, publish/subscribe, a server that goes away and comes
 // back, and one that never answers.
 #include "redis/connection.hpp"
+
 #include "redis/endpoint.hpp"
 #include "redis_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -196,9 +196,7 @@ TEST_F(RedisConnectionTest, SubscribersGetWhatIsPublished) {
 // A server that accepts connections and never says anything.
 class SilentServer {
  public:
-  explicit SilentServer(asio::io_context& ioc) : acceptor_(ioc, {asio::ip::make_address("127.0.0.1"), 0}) {
-    accept();
-  }
+  explicit SilentServer(asio::io_context& ioc) : acceptor_(ioc, {asio::ip::make_address("127.0.0.1"), 0}) { accept(); }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
  private:

@@ -3,17 +3,17 @@
 // persistence: started, stopped and restarted by the test, so that reconnecting is tested
 // against a real server going away and coming back.
 
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <chrono>
 #include <cstdint>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <string>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
 
 namespace chatd::unit {
