@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include "core/percent.hpp"
+
 #include <stdexcept>
 
 namespace chatd::http {
@@ -8,26 +10,6 @@ namespace {
 
 bool is_param(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
-}
-
-std::string decode_segment(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 void append_allow(std::string& allow, bhttp::verb method) {
@@ -111,7 +93,7 @@ Match Router::match(bhttp::verb method, std::string_view path, PathParams& param
       found = &p;
       for (std::size_t i = 0; i < parts.size(); ++i)
         if (is_param(p.segments[i]))
-          params.add(std::string_view(p.segments[i]).substr(1, p.segments[i].size() - 2), decode_segment(parts[i]));
+          params.add(std::string_view(p.segments[i]).substr(1, p.segments[i].size() - 2), percent_decode(parts[i]));
       break;
     }
   }

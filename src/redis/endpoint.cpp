@@ -1,33 +1,13 @@
 #include "redis/endpoint.hpp"
 
 #include "config/url.hpp"
+#include "core/percent.hpp"
 
 #include <charconv>
 
 namespace chatd::redis {
 
 namespace {
-
-// Userinfo is percent-decoded: a password may hold ':' or '@' written as %3A and %40.
-std::string percent_decode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 Error bad(std::string detail) { return fail(Code::invalid_argument, "CHATD_REDIS_URL " + std::move(detail)); }
 
@@ -48,6 +28,7 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
   e.host = url->host.host;
   e.port = static_cast<std::uint16_t>(*url->host.port);
   if (url->has_userinfo) {
+    // Percent-decoded: a password may hold ':' or '@' written as %3A and %40.
     // Everything between "://" and the last '@' is the userinfo (the path, a number, has none),
     // as the settings' own reading of the URL takes it.
     std::string_view rest = text.substr(text.find("://") + 3);
