@@ -2,6 +2,7 @@
 // together and serves; nothing else happens here.
 #include "api/routes.hpp"
 #include "app/app.hpp"
+#include "app/cluster.hpp"
 #include "app/jobs.hpp"
 #include "app/startup.hpp"
 #include "auth/admin.hpp"
@@ -21,12 +22,15 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "limits/memory_rate_limiter.hpp"
+#include "limits/redis_rate_limiter.hpp"
 #include "llm/catalog.hpp"
 #include "llm/gateway.hpp"
 #include "llm/provider_factory.hpp"
 #include "mail/mailer.hpp"
 #include "observability/collectors.hpp"
 #include "observability/metrics.hpp"
+#include "redis/client.hpp"
+#include "redis/endpoint.hpp"
 #include "store/database.hpp"
 #include "web/assets.hpp"
 
@@ -71,7 +75,23 @@ int run_serve(const config::Config& config) {
   std::vector<std::string> buckets;
   for (const auto& [name, rule] : config.rate_limits) buckets.push_back(name);
   obs::Metrics metrics(std::move(buckets), CHATD_VERSION);
-  limits::MemoryRateLimiter limiter;
+  // Rate limits live in Redis when it is configured (shared by every instance), with the
+  // in-process limiter as its fallback while Redis cannot answer.
+  limits::MemoryRateLimiter local_limiter;
+  std::optional<redis::Client> redis_client;
+  std::optional<limits::RedisRateLimiter> shared_limiter;
+  if (config.redis_url) {
+    auto endpoint = redis::parse_endpoint(*config.redis_url);
+    if (!endpoint) {
+      log.error("startup.redis").str("error", endpoint.error().detail);
+      return 2;
+    }
+    redis::ConnectionOptions redis_options;
+    redis_options.endpoint = std::move(endpoint).value();
+    redis_client.emplace(std::move(redis_options), log);
+    shared_limiter.emplace(*redis_client, local_limiter, log);
+  }
+  limits::RateLimiter& limiter = shared_limiter ? static_cast<limits::RateLimiter&>(*shared_limiter) : local_limiter;
   auth::TokenAuthenticator authenticator(keys, *db, workers, clock, log, {config.public_url});
   auth::Service accounts(
       {*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()});
@@ -79,13 +99,16 @@ int run_serve(const config::Config& config) {
   auth::ApiKeys api_keys({*db, workers, api_key_authenticator, clock, log});
   auth::Invitations invitations({*db, workers, *mailer, limiter, config, clock, log});
 
-  Maintenance maintenance(limiter, keys, log);
+  Maintenance maintenance(local_limiter, keys, log);
 
   auth::AdminService administration(
       {*db, workers, hashing, keys, authenticator, *mailer, limiter, config, clock, log, data_key.value()}, accounts);
   // A disabled user's API keys stop working at once, not when their cache entry expires.
   administration.on_user_changed(
       [&api_key_authenticator](const std::string& id) { api_key_authenticator.forget_user(id); });
+  // Several instances: revocations, role changes and key rotations reach the others at once.
+  std::optional<Cluster> cluster;
+  if (redis_client) cluster.emplace(*redis_client, authenticator, api_key_authenticator, keys, workers, log);
 
   std::optional<std::string> providers_text;
   if (config.providers_file) {
@@ -113,11 +136,9 @@ int run_serve(const config::Config& config) {
   std::vector<api::ReadinessCheck> readiness;
   readiness.push_back(
       {"database", [&db = *db, &workers]() { return run_blocking(workers, [&db] { return db.ping(); }); }});
-  // Redis is not supported yet: configured, it is a failing check; not configured, "disabled".
-  if (config.redis_url)
-    readiness.push_back({"redis", []() -> boost::asio::awaitable<Status> {
-                           co_return fail(Code::unavailable, "this build of chatd has no Redis support yet");
-                         }});
+  // Not configured, Redis is "disabled"; configured, a PING on the answering thread's connection.
+  if (redis_client)
+    readiness.push_back({"redis", [&client = *redis_client]() { return client.ping(); }});
   else
     readiness.push_back({"redis", {}});
   api::Services services{accounts,
@@ -154,6 +175,7 @@ int run_serve(const config::Config& config) {
   server_options.max_connections = config.max_connections;
   server_options.shutdown_grace_ms = config.shutdown_grace_ms;
   http::Server server(server_options, pipeline, log);
+  if (redis_client) redis_client->attach(server.contexts());
   if (auto st = server.listen(); !st) {
     log.error("startup.listen").str("error", st.error().detail);
     return 1;
@@ -169,6 +191,7 @@ int run_serve(const config::Config& config) {
   // the server. Finish those jobs now, while all of that still exists.
   workers.shutdown();
   hashing.shutdown();
+  if (redis_client) redis_client->stop();  // before the server's contexts go
   return clean ? 0 : 1;
 }
 

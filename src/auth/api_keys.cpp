@@ -211,6 +211,11 @@ void ApiKeyAuthenticator::touch(const std::string& key_hash, std::int64_t now) {
 }
 
 void ApiKeyAuthenticator::key_revoked(const std::string& key_id) {
+  key_revoked_elsewhere(key_id);
+  if (announce_) announce_({ClusterEvent::Kind::api_key_revoked, {key_id}});
+}
+
+void ApiKeyAuthenticator::key_revoked_elsewhere(const std::string& key_id) {
   std::int64_t now = clock_.now_ms();
   std::lock_guard lock(mu_);
   if (revoked_ids_.size() >= kMaxRevokedIds) {

@@ -6,6 +6,7 @@
 // ApiKeys is the management side (create, list, delete); ApiKeyAuthenticator turns a
 // presented key into a Principal on the hot path. No HTTP here.
 
+#include "auth/cluster_events.hpp"
 #include "auth/model.hpp"
 #include "core/authenticator.hpp"
 #include "core/log.hpp"
@@ -60,8 +61,13 @@ class ApiKeyAuthenticator final : public Authenticator {
   // cannot be asked right now.
   boost::asio::awaitable<Result<Principal>> authenticate(std::string_view key) override;
 
-  // The key was deleted on this instance: refuse it from now on, whatever is cached.
+  // Where key_revoked is announced to the other instances (set before serving).
+  void announce_with(Announce announce) { announce_ = std::move(announce); }
+  // The key was deleted on this instance: refuse it from now on, whatever is cached, here
+  // and (announced) on every other instance.
   void key_revoked(const std::string& key_id);
+  // The same, heard from another instance.
+  void key_revoked_elsewhere(const std::string& key_id);
   // The user was disabled or changed roles on this instance: check their keys again.
   void forget_user(const std::string& user_id);
 
@@ -81,6 +87,7 @@ class ApiKeyAuthenticator final : public Authenticator {
   const Clock& clock_;
   Logger& log_;
   ApiKeyAuthenticatorOptions options_;
+  Announce announce_;
   std::mutex mu_;
   std::unordered_map<std::string, Cached> keys_;               // by key hash
   std::unordered_map<std::string, std::int64_t> revoked_ids_;  // key id -> when revoked here

@@ -62,7 +62,7 @@ boost::asio::awaitable<Result<NewInvitation>> Invitations::create(const Principa
   if (email) {
     // Per invited address, like the verification and reset e-mails: nobody can flood a
     // mailbox by inviting it over and over.
-    auto decision = d_.limiter.hit("invite:account:" + *email, d_.config.rate_limits.at("verify"), now);
+    auto decision = co_await d_.limiter.hit("invite:account:" + *email, d_.config.rate_limits.at("verify"), now);
     if (!decision.allowed) {
       Error e = fail(Code::rate_limited, "too many e-mails were sent to this address; try again later");
       e.retry_after_seconds = decision.retry_after_seconds;

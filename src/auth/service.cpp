@@ -92,6 +92,7 @@ Task<bool> Service::verify_password(std::string encoded, std::string password) {
 Task<std::string> Service::rotate_keys(const Principal& who, RequestMeta meta) {
   auto kid = co_await run_blocking(d_.db_pool, [&]() { return d_.keys.rotate(); });
   if (!kid) co_return kid.error();
+  d_.authenticator.signing_keys_changed();
   std::int64_t now = d_.clock.now_ms();
   nlohmann::json detail = {{"kid", kid.value()}};
   auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {

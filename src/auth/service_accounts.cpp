@@ -29,13 +29,13 @@ constexpr const char* kPurposeReset = "password_reset";
 // Per-address limit on e-mails we send, on top of the per-IP `verify` bucket, so that no
 // one can flood a mailbox from many addresses. Keyed by what was typed: it reveals nothing
 // about whether the account exists.
-std::optional<Error> mail_limited(limits::RateLimiter& limiter, const config::Config& config,
-                                  const std::string& purpose, const std::string& email, std::int64_t now) {
-  auto decision = limiter.hit(purpose + ":account:" + email, config.rate_limits.at("verify"), now);
-  if (decision.allowed) return std::nullopt;
+boost::asio::awaitable<std::optional<Error>> mail_limited(limits::RateLimiter& limiter, const config::Config& config,
+                                                          std::string key, std::int64_t now) {
+  auto decision = co_await limiter.hit(std::move(key), config.rate_limits.at("verify"), now);
+  if (decision.allowed) co_return std::nullopt;
   Error e = fail(Code::rate_limited, "too many e-mails requested for this address; try again later");
   e.retry_after_seconds = decision.retry_after_seconds;
-  return e;
+  co_return e;
 }
 
 }  // namespace
@@ -115,7 +115,7 @@ Task<User> Service::register_user(std::string email, std::string username, std::
 Task<bool> Service::request_verification(std::string email, RequestMeta meta) {
   email = normalize_email(email);
   std::int64_t now = d_.clock.now_ms();
-  if (auto limited = mail_limited(d_.limiter, d_.config, "verify", email, now)) co_return *limited;
+  if (auto limited = co_await mail_limited(d_.limiter, d_.config, "verify:account:" + email, now)) co_return *limited;
   std::string token = new_secret("ev_");
   std::optional<User> target;
   auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {
@@ -212,7 +212,7 @@ Task<bool> Service::change_password(const Principal& who, std::string current_pa
 Task<bool> Service::request_password_reset(std::string email, RequestMeta meta) {
   email = normalize_email(email);
   std::int64_t now = d_.clock.now_ms();
-  if (auto limited = mail_limited(d_.limiter, d_.config, "reset", email, now)) co_return *limited;
+  if (auto limited = co_await mail_limited(d_.limiter, d_.config, "reset:account:" + email, now)) co_return *limited;
   std::string token = new_secret("pr_");
   std::optional<User> target;
   auto st = co_await run_blocking(d_.db_pool, [&]() -> Status {

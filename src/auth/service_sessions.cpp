@@ -54,7 +54,8 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
   if (login.find('@') != std::string::npos) login = normalize_email(login);
   // Per-account limit on top of the per-IP one the route applies (by the name typed here, by
   // the account once it is found).
-  auto decision = d_.limiter.hit("login:account:" + ascii_lower(login), d_.config.rate_limits.at("login"), now);
+  auto decision =
+      co_await d_.limiter.hit("login:account:" + ascii_lower(login), d_.config.rate_limits.at("login"), now);
   if (!decision.allowed) {
     Error e = fail(Code::rate_limited, "too many login attempts for this account; try again later");
     e.retry_after_seconds = decision.retry_after_seconds;
@@ -82,8 +83,8 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
   User user = std::move(*found.value());
   // The same limit per account, whichever of its names (username, e-mail) was typed: the
   // check above is by spelling, so that it refuses before anything is looked up.
-  if (auto per_user = d_.limiter.hit("login:user:" + user.id, d_.config.rate_limits.at("login"), now);
-      !per_user.allowed) {
+  auto per_user = co_await d_.limiter.hit("login:user:" + user.id, d_.config.rate_limits.at("login"), now);
+  if (!per_user.allowed) {
     Error e = fail(Code::rate_limited, "too many login attempts for this account; try again later");
     e.retry_after_seconds = per_user.retry_after_seconds;
     co_return e;

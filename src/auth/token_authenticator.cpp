@@ -25,14 +25,21 @@ TokenAuthenticator::TokenAuthenticator(KeyRing& keys, store::Database& db, Worke
                                        Logger& log, TokenAuthenticatorOptions options)
     : keys_(keys), db_(db), db_pool_(db_pool), clock_(clock), log_(log), options_(std::move(options)) {}
 
-Result<Principal> TokenAuthenticator::verify(std::string_view token, std::int64_t now_ms,
-                                             std::int64_t& expires_ms) const {
+Result<Principal> TokenAuthenticator::verify(std::string_view token, std::int64_t now_ms, std::int64_t& expires_ms,
+                                             bool& unknown_kid) const {
   VerifyOptions opt;
   opt.issuer = options_.issuer;
   opt.audience = options_.audience;
   opt.now_seconds = now_ms / 1000;
+  unknown_kid = false;
   auto claims = verify_jwt(
-      token, [this](std::string_view kid) { return keys_.public_key(kid); }, opt);
+      token,
+      [this, &unknown_kid](std::string_view kid) {
+        auto key = keys_.public_key(kid);
+        unknown_kid = !key;
+        return key;
+      },
+      opt);
   if (!claims) return claims.error();
   const auto& c = claims.value();
   Principal p;
@@ -61,7 +68,12 @@ boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::
   }
   if (!principal) {
     std::int64_t expires_ms = 0;
-    auto verified = verify(token, now, expires_ms);
+    bool unknown_kid = false;
+    auto verified = verify(token, now, expires_ms, unknown_kid);
+    if (!verified && unknown_kid && now - keys_reloaded_ms_.load(std::memory_order_relaxed) >= 1000) {
+      co_await reload_keys(now);
+      verified = verify(token, now, expires_ms, unknown_kid);
+    }
     if (!verified) co_return verified.error();
     principal = verified.value();
     std::lock_guard lock(mu_);
@@ -112,13 +124,35 @@ boost::asio::awaitable<Result<Principal>> TokenAuthenticator::authenticate(std::
   co_return std::move(*principal);
 }
 
+boost::asio::awaitable<void> TokenAuthenticator::reload_keys(std::int64_t now_ms) {
+  keys_reloaded_ms_.store(now_ms, std::memory_order_relaxed);
+  auto st = co_await run_blocking(db_pool_, [&]() { return keys_.load(); });
+  if (!st)
+    log_.warn("auth.keys_reload_failed")
+        .str("error", st.error().internal.empty() ? st.error().detail : st.error().internal);
+}
+
 void TokenAuthenticator::sessions_revoked(const std::vector<std::string>& session_ids) {
+  revoked_elsewhere(session_ids);
+  if (announce_ && !session_ids.empty()) announce_({ClusterEvent::Kind::sessions_revoked, session_ids});
+}
+
+void TokenAuthenticator::user_changed(const std::string& user_id) {
+  user_changed_elsewhere(user_id);
+  if (announce_) announce_({ClusterEvent::Kind::user_changed, {user_id}});
+}
+
+void TokenAuthenticator::signing_keys_changed() {
+  if (announce_) announce_({ClusterEvent::Kind::signing_keys_changed, {}});
+}
+
+void TokenAuthenticator::revoked_elsewhere(const std::vector<std::string>& session_ids) {
   std::int64_t now = clock_.now_ms();
   std::lock_guard lock(mu_);
   for (const auto& id : session_ids) sessions_[id] = SessionState{false, now, now + 86'400'000, {}};
 }
 
-void TokenAuthenticator::user_changed(const std::string& user_id) {
+void TokenAuthenticator::user_changed_elsewhere(const std::string& user_id) {
   std::lock_guard lock(mu_);
   auto it = sessions_by_user_.find(user_id);
   if (it == sessions_by_user_.end()) return;
@@ -127,6 +161,13 @@ void TokenAuthenticator::user_changed(const std::string& user_id) {
     if (s != sessions_.end() && s->second.active) sessions_.erase(s);  // re-read on next use
   }
   sessions_by_user_.erase(it);
+}
+
+void TokenAuthenticator::recheck_sessions() {
+  std::lock_guard lock(mu_);
+  for (auto it = sessions_.begin(); it != sessions_.end();)
+    it = it->second.active ? sessions_.erase(it) : std::next(it);
+  sessions_by_user_.clear();
 }
 
 }  // namespace chatd::auth

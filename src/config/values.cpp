@@ -177,6 +177,10 @@ void parse_database_url(Field& f, Config& c) {
 }
 
 void parse_redis_url(Field& f, Config& c) {
+  if (f.value.starts_with("rediss://"))
+    return f.fail(
+        "uses rediss:// (TLS), which chatd's Redis client (hiredis 0.14) cannot speak: use redis:// on a trusted "
+        "network, or a TLS tunnel to Redis");
   std::string error;
   auto url = parse_url(f.value, error);
   if (!url) return f.fail(error);

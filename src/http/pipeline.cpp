@@ -306,32 +306,35 @@ boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx
   co_return std::nullopt;
 }
 
-std::optional<limits::Decision> Pipeline::limit(const Context& ctx, const Route& route) const {
+boost::asio::awaitable<std::optional<limits::Decision>> Pipeline::limit(const Context& ctx, const Route& route) const {
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
   std::optional<limits::Decision> shown;
-  auto apply = [&](const std::string& bucket) {
+  std::vector<std::string> buckets;
+  if (route.global_limit) buckets.emplace_back("global");
+  if (!route.rate_bucket.empty()) buckets.push_back(route.rate_bucket);
+  for (const auto& bucket : buckets) {
+    if (shown && !shown->allowed) break;  // a refused request costs the other buckets nothing
     auto rule = options_.rate_limits.find(bucket);
-    if (rule == options_.rate_limits.end()) return;
-    limits::Decision d = guards_.limiter.hit(bucket + ":ip:" + ctx.client_ip, rule->second, now);
+    if (rule == options_.rate_limits.end()) continue;
+    limits::Decision d = co_await guards_.limiter.hit(bucket + ":ip:" + ctx.client_ip, rule->second, now);
     if (!d.allowed) metrics_.rate_limited(bucket);
     shown = shown ? limits::most_restrictive(*shown, d) : d;
-  };
-  if (route.global_limit) apply("global");
-  if (!route.rate_bucket.empty() && (!shown || shown->allowed)) apply(route.rate_bucket);
-  return shown;
+  }
+  co_return shown;
 }
 
-std::optional<limits::Decision> Pipeline::limit_user(const Context& ctx, const Route& route) const {
-  if (route.user_rate_bucket.empty() || !ctx.principal) return std::nullopt;
+boost::asio::awaitable<std::optional<limits::Decision>> Pipeline::limit_user(const Context& ctx,
+                                                                             const Route& route) const {
+  if (route.user_rate_bucket.empty() || !ctx.principal) co_return std::nullopt;
   auto rule = options_.rate_limits.find(route.user_rate_bucket);
-  if (rule == options_.rate_limits.end()) return std::nullopt;
+  if (rule == options_.rate_limits.end()) co_return std::nullopt;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                  .count();
   limits::Decision d =
-      guards_.limiter.hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
+      co_await guards_.limiter.hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
   if (!d.allowed) metrics_.rate_limited(route.user_rate_bucket);
-  return d;
+  co_return d;
 }
 
 Response Pipeline::reject(const Request& head, const Peer& peer, const Error& error) const {
@@ -391,7 +394,7 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
     co_return res;
   }
 
-  std::optional<limits::Decision> limited = limit(ctx, *m.route);
+  std::optional<limits::Decision> limited = co_await limit(ctx, *m.route);
   // Limited routes send their RateLimit-* headers on every response.
   auto finish_limited = [&](Response& r) {
     if (limited)
@@ -412,7 +415,7 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
       finish_limited(res);
       co_return res;
     }
-    if (auto per_user = limit_user(ctx, *m.route)) {
+    if (auto per_user = co_await limit_user(ctx, *m.route)) {
       limited = limited ? limits::most_restrictive(*limited, *per_user) : *per_user;
       if (!per_user->allowed) {
         Error e = fail(Code::rate_limited, "too many requests; slow down");

@@ -77,8 +77,8 @@ class Pipeline {
   boost::asio::awaitable<std::optional<Response>> authorize(Context& ctx, const Route& route) const;
   // Applies the route's per-IP buckets; returns the decision whose headers the response
   // carries (nullopt when the route is not limited) and whether the request may go on.
-  std::optional<limits::Decision> limit(const Context& ctx, const Route& route) const;
-  std::optional<limits::Decision> limit_user(const Context& ctx, const Route& route) const;
+  boost::asio::awaitable<std::optional<limits::Decision>> limit(const Context& ctx, const Route& route) const;
+  boost::asio::awaitable<std::optional<limits::Decision>> limit_user(const Context& ctx, const Route& route) const;
 
   const Router& router_;
   PipelineOptions options_;

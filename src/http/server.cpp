@@ -44,6 +44,7 @@ using Clock = std::chrono::steady_clock;
 struct ClientConnection {
   Socket* socket = nullptr;
   bool idle = true;
+  Clock::time_point idle_since = Clock::now();
   bool timed_out = false;
   Clock::time_point deadline = Clock::time_point::max();
 
@@ -55,6 +56,12 @@ struct ClientConnection {
 };
 
 constexpr auto kSweepInterval = 100ms;
+// While draining, a connection idle for this long is closed. Not at once: a load balancer
+// may be sending the next request on it at this very moment, and a request that meets a
+// closing connection fails (a POST is not retried). A balancer that closes its idle
+// connections to chatd sooner than this (nginx: keepalive_timeout 1s in the upstream) never
+// meets one; a request that arrives meanwhile is answered with "Connection: close".
+constexpr auto kDrainIdleGrace = 2s;
 
 struct NetworkThread {
   // Declared before the io_context so that it outlives it: ~io_context destroys the
@@ -249,6 +256,8 @@ struct Server::Impl {
   }
 
   asio::awaitable<void> accept_loop();
+  NetworkThread& next_home();  // round-robin
+  void start_session(NetworkThread& home, Socket socket);
   asio::awaitable<void> session(NetworkThread& home, Socket socket);
   // Writes a streamed body after its head; false when the connection cannot be reused.
   asio::awaitable<bool> stream_body(Socket& socket, ClientConnection& entry, beast::flat_buffer& buffer, Response& res,
@@ -299,6 +308,12 @@ void Server::stop() {
   asio::post(impl_->threads[0]->ioc, [impl = impl_.get()] { impl->begin_shutdown(); });
 }
 
+std::vector<asio::io_context*> Server::contexts() {
+  std::vector<asio::io_context*> out;
+  for (auto& t : impl_->threads) out.push_back(&t->ioc);
+  return out;
+}
+
 bool Server::run() {
   auto& main = *impl_->threads[0];
   asio::signal_set signals(main.ioc, SIGINT, SIGTERM);
@@ -336,17 +351,18 @@ void Server::Impl::begin_shutdown() {
   log.info("server.draining")
       .num("open_connections", open_connections.load())
       .num("active_requests", active_requests.load());
-  boost::system::error_code ignored;
-  acceptor->close(ignored);
-  for (auto& t : threads) {
-    asio::post(t->ioc, [t = t.get()] {
-      for (ClientConnection* c : t->connections) {
-        // A connection whose next request is already in the socket buffer is not idle.
-        boost::system::error_code ec;
-        if (c->idle && c->socket->available(ec) == 0) c->socket->cancel(ec);
-      }
-    });
+  // Connections the kernel has already accepted are served (their requests may be on the
+  // way), then the listener closes: new connections are refused, which a load balancer
+  // retries elsewhere. Idle connections are closed by the sweepers (kDrainIdleGrace).
+  boost::system::error_code ec;
+  acceptor->non_blocking(true, ec);
+  while (!ec) {
+    NetworkThread& home = next_home();
+    Socket socket(home.ioc.get_executor());
+    acceptor->accept(socket, ec);
+    if (!ec) start_session(home, std::move(socket));
   }
+  acceptor->close(ec);
   asio::co_spawn(threads[0]->ioc, drain(), asio::detached);
 }
 
@@ -372,37 +388,47 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       .num("port", bound_port)
       .num("threads", static_cast<std::int64_t>(threads.size()));
   for (;;) {
-    NetworkThread& home = *threads[next_thread];
-    next_thread = (next_thread + 1) % threads.size();
+    NetworkThread& home = next_home();
     boost::system::error_code ec;
     Socket socket(home.ioc.get_executor());
     co_await acceptor->async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
-    if (draining.load()) co_return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return;
-      // EMFILE and friends: back off briefly instead of spinning.
-      log.warn("server.accept_error").str("error", ec.message());
-      asio::steady_timer pause(acceptor->get_executor(), 50ms);
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) {
+      start_session(home, std::move(socket));  // even when draining: the client is connected
+      if (draining.load()) co_return;
       continue;
     }
-    if (open_connections.load() >= options.max_connections) {
-      log.warn("server.connection_refused").str("reason", "max_connections");
-      socket.close(ec);
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    open_connections.fetch_add(1);
-    asio::co_spawn(home.ioc, session(home, std::move(socket)), [this](const std::exception_ptr& e) {
-      open_connections.fetch_sub(1);
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log.error("server.session_failed").str("error", ex.what());
-      }
-    });
+    if (draining.load() || ec == asio::error::operation_aborted) co_return;
+    // EMFILE and friends: back off briefly instead of spinning.
+    log.warn("server.accept_error").str("error", ec.message());
+    asio::steady_timer pause(acceptor->get_executor(), 50ms);
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+}
+
+NetworkThread& Server::Impl::next_home() {
+  NetworkThread& home = *threads[next_thread];
+  next_thread = (next_thread + 1) % threads.size();
+  return home;
+}
+
+void Server::Impl::start_session(NetworkThread& home, Socket socket) {
+  boost::system::error_code ec;
+  if (open_connections.load() >= options.max_connections) {
+    log.warn("server.connection_refused").str("reason", "max_connections");
+    socket.close(ec);
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  open_connections.fetch_add(1);
+  asio::co_spawn(home.ioc, session(home, std::move(socket)), [this](const std::exception_ptr& e) {
+    open_connections.fetch_sub(1);
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log.error("server.session_failed").str("error", ex.what());
+    }
+  });
 }
 
 asio::awaitable<void> Server::Impl::sweep(NetworkThread& home) {
@@ -413,10 +439,13 @@ asio::awaitable<void> Server::Impl::sweep(NetworkThread& home) {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     auto now = Clock::now();
+    bool closing_idle = draining.load();
     for (ClientConnection* c : home.connections) {
       if (c->deadline <= now) {
         c->timed_out = true;
         c->deadline = Clock::time_point::max();
+        c->socket->cancel(ec);
+      } else if (closing_idle && c->idle && now - c->idle_since >= kDrainIdleGrace && c->socket->available(ec) == 0) {
         c->socket->cancel(ec);
       }
     }
@@ -535,10 +564,11 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
   };
 
   for (;;) {
-    // Idle: wait for the first byte of the next request. Shutdown closes idle sockets.
+    // Idle: wait for the first byte of the next request. While draining, the sweeper closes
+    // a socket idle for kDrainIdleGrace.
     if (buffer.size() == 0) {
-      if (draining.load() && socket.available(ec) == 0) break;
       entry.idle = true;
+      entry.idle_since = Clock::now();
       entry.expires_after(options.idle_timeout_ms);
       std::size_t n =
           co_await socket.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));

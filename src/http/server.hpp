@@ -8,10 +8,13 @@
 #include "core/result.hpp"
 #include "http/pipeline.hpp"
 
+#include <boost/asio/io_context.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace chatd::http {
 
@@ -45,6 +48,11 @@ class Server {
   bool run();
   // Starts the graceful shutdown from any thread.
   void stop();
+
+  // The network threads' io_contexts, the first one being run() by the calling thread:
+  // for clients that live on them (a Redis connection per thread). They exist from
+  // construction until the Server is destroyed and run only during run().
+  std::vector<boost::asio::io_context*> contexts();
 
  private:
   struct Impl;

@@ -100,7 +100,11 @@ MemoryRateLimiter::Shard& MemoryRateLimiter::shard_for(std::string_view key) {
   return shards_[h % shard_count_];
 }
 
-Decision MemoryRateLimiter::hit(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms) {
+boost::asio::awaitable<Decision> MemoryRateLimiter::hit(std::string key, config::RateLimit rule, std::int64_t now_ms) {
+  co_return take(key, rule, now_ms);
+}
+
+Decision MemoryRateLimiter::take(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms) {
   const std::int64_t now_us = now_ms * 1000;
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mu);

@@ -32,9 +32,15 @@ class MemoryRateLimiter final : public RateLimiter {
   MemoryRateLimiter(const MemoryRateLimiter&) = delete;
   MemoryRateLimiter& operator=(const MemoryRateLimiter&) = delete;
 
-  Decision hit(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms) override;
-  Decision peek(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms) override;
-  void reset(std::string_view key) override;
+  boost::asio::awaitable<Decision> hit(std::string key, config::RateLimit rule, std::int64_t now_ms) override;
+
+  // The same, synchronously (this limiter never waits): counts one request when allowed.
+  Decision take(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms);
+  // What take() would answer, without counting anything; `remaining` is how many requests
+  // are allowed now (not counting this one).
+  Decision peek(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms);
+  // Forgets `key`: its next request sees the full quota. No-op for an unknown key.
+  void reset(std::string_view key);
 
   // Drops every entry that has expired by `now_ms`; returns how many. Meant for a periodic
   // timer (e.g. once a minute) so idle keys do not wait for their shard's next insert.

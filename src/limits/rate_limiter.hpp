@@ -53,6 +53,11 @@
 
 #include "config/config.hpp"
 
+// clang-format off
+#include <utility>  // first: Boost 1.74's awaitable.hpp uses std::exchange without including it
+#include <boost/asio/awaitable.hpp>
+// clang-format on
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -68,25 +73,18 @@ struct Decision {
   std::int64_t retry_after_seconds = 0;  // >= 1 when !allowed, else 0
 };
 
-// A small interface so that the in-process and the Redis limiters are interchangeable.
-// Every call is safe from several threads at once. `now_ms` is Unix epoch milliseconds
-// (a networked implementation may use its server's clock instead, see above). A rule with
-// requests or window_seconds below 1 is treated as 1.
+// What the server asks, so that the in-process and the Redis limiters are interchangeable.
+// A coroutine because the Redis limiter waits for Redis (on the calling network thread's
+// own connection; nothing blocks). Every call is safe from several threads at once. `now_ms`
+// is Unix epoch milliseconds (the Redis limiter uses its server's clock instead, see above).
+// A rule with requests or window_seconds below 1 is treated as 1.
 class RateLimiter {
  public:
   virtual ~RateLimiter() = default;
 
   // Counts one request for `key` under `rule` when it is allowed (a refused request costs
   // nothing, so a client that keeps retrying is not punished beyond the rule).
-  virtual Decision hit(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms) = 0;
-
-  // What hit() would answer, without counting anything; `remaining` is how many requests
-  // are allowed now (not counting this one). For checks such as "is this login key
-  // limited?" where only failures are counted afterwards with hit().
-  virtual Decision peek(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms) = 0;
-
-  // Forgets `key`: its next request sees the full quota. No-op for an unknown key.
-  virtual void reset(std::string_view key) = 0;
+  virtual boost::asio::awaitable<Decision> hit(std::string key, config::RateLimit rule, std::int64_t now_ms) = 0;
 };
 
 // The GCRA step shared by every implementation. `stored_tat_us` is 0 for an unknown key.

@@ -45,9 +45,11 @@ void Connection::start() {
   asio::dispatch(ioc_, [self = shared_from_this()] { self->connect(); });
 }
 
-void Connection::start_subscriber(std::vector<std::string> channels, MessageFn on_message) {
+void Connection::start_subscriber(std::vector<std::string> channels, MessageFn on_message,
+                                  std::function<void()> on_subscribed) {
   channels_ = std::move(channels);
   on_message_ = std::move(on_message);
+  on_subscribed_ = std::move(on_subscribed);
   start();
 }
 
@@ -278,6 +280,7 @@ void Connection::on_subscribed(redisAsyncContext* ctx, void* reply, void*) {
       if (self->backoff_.count() != 0 || self->connects_ > 1)
         self->log_.info("redis.connected").str("host", self->options_.endpoint.host).str("mode", "subscriber");
       self->backoff_ = std::chrono::milliseconds(0);
+      if (self->on_subscribed_) self->on_subscribed_();
     }
     return;
   }

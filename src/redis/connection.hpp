@@ -56,9 +56,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Connects, and reconnects after every failure until stop(). For a subscriber, `channels`
   // are subscribed on every (re)connection and `on_message` gets what they publish; such a
-  // connection takes no other commands.
+  // connection takes no other commands; `on_subscribed` runs after every (re)subscription
+  // (messages published while it was away are lost: the caller catches up).
   void start();
-  void start_subscriber(std::vector<std::string> channels, MessageFn on_message);
+  void start_subscriber(std::vector<std::string> channels, MessageFn on_message,
+                        std::function<void()> on_subscribed = {});
   // Disconnects for good; pending commands fail. Safe to call more than once.
   void stop();
 
@@ -115,6 +117,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t connects_ = 0;
   std::vector<std::string> channels_;  // subscriber mode when not empty
   MessageFn on_message_;
+  std::function<void()> on_subscribed_;
 };
 
 }  // namespace chatd::redis

@@ -202,7 +202,7 @@ def test_sigterm_finishes_in_flight_request_and_exits_0(make_chatd):
     # Bytes already delivered to the server's socket make the connection busy, not idle.
     server.signal(signal.SIGTERM)
     wait_for(lambda: "server.draining" in server.log(), 5, "the server to start draining")
-    # The idle connection is closed at once.
+    # The idle connection is closed after the drain's idle grace (2 s).
     idle.settimeout(5)
     assert idle.recv(4096) == b""
     # New connections are refused while draining.
@@ -220,6 +220,31 @@ def test_sigterm_finishes_in_flight_request_and_exits_0(make_chatd):
     assert headers["connection"].lower() == "close"
     assert server.wait(timeout=15) == 0
     assert "server.stopped" in server.log()
+
+
+def test_a_request_on_an_idle_connection_while_draining_is_answered_then_closed(make_chatd):
+    # A load balancer may send its next request on a kept-alive connection just as the
+    # drain begins: it is answered (with Connection: close), never dropped.
+    server = make_chatd({"CHATD_SHUTDOWN_GRACE_MS": "10000"})
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = b""
+    while b'{"status":"ok"}' not in first:
+        first += conn.recv(4096)
+    server.signal(signal.SIGTERM)
+    wait_for(lambda: "server.draining" in server.log(), 5, "the server to start draining")
+    conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    raw = b""
+    conn.settimeout(5)
+    while True:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        raw += chunk
+    status, headers, _ = parse_raw_response(raw)
+    assert status == 200
+    assert headers["connection"].lower() == "close"
+    assert server.wait(timeout=15) == 0
 
 
 def _refused(port):

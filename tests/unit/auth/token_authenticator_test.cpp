@@ -124,6 +124,78 @@ TEST_P(TokenAuthenticatorTest, NetworkThreadsShareTheCachesWhileSessionsChange) 
   EXPECT_EQ(after.error().code, Code::unauthenticated);
 }
 
+// What other instances must hear is announced; what they announce is applied without being
+// announced again (tests/integration/test_topology.py checks the same over Redis).
+TEST_P(TokenAuthenticatorTest, AnnouncesRevocationsRoleChangesAndKeyRotations) {
+  TokenAuthenticatorOptions options;
+  options.issuer = kIssuer;
+  TokenAuthenticator authenticator(*keys_, db(), *pool_, clock_, log_, options);
+  std::vector<std::string> announced;
+  authenticator.announce_with([&](const ClusterEvent& e) { announced.push_back(encode_event(e)); });
+  authenticator.sessions_revoked({"s1", "s2"});
+  authenticator.user_changed("u1");
+  authenticator.signing_keys_changed();
+  authenticator.sessions_revoked({});  // nothing to say
+  authenticator.revoked_elsewhere({"s3"});
+  authenticator.user_changed_elsewhere("u2");
+  EXPECT_EQ(announced, (std::vector<std::string>{"revoked s1 s2", "user u1", "keys"}));
+}
+
+TEST_P(TokenAuthenticatorTest, ASessionRevokedElsewhereIsRefusedAtOnceDespiteTheCache) {
+  TokenAuthenticatorOptions options;
+  options.issuer = kIssuer;
+  options.session_check_ms = 3'600'000;  // the cache alone would accept it for an hour
+  TokenAuthenticator authenticator(*keys_, db(), *pool_, clock_, log_, options);
+  const std::string bearer = token();
+  ASSERT_TRUE(unit::run(authenticator.authenticate(bearer)));
+  authenticator.revoked_elsewhere({"s1"});
+  auto refused = unit::run(authenticator.authenticate(bearer));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::unauthenticated);
+}
+
+TEST_P(TokenAuthenticatorTest, AfterMissedAnnouncementsEverySessionIsCheckedAgain) {
+  TokenAuthenticatorOptions options;
+  options.issuer = kIssuer;
+  options.session_check_ms = 3'600'000;
+  TokenAuthenticator authenticator(*keys_, db(), *pool_, clock_, log_, options);
+  const std::string bearer = token();
+  ASSERT_TRUE(unit::run(authenticator.authenticate(bearer)));
+  // Revoked by another instance while the announcement channel was down.
+  exec("UPDATE sessions SET revoked_at = 1 WHERE id = 's1'");
+  EXPECT_TRUE(unit::run(authenticator.authenticate(bearer)));  // still cached
+  authenticator.recheck_sessions();
+  EXPECT_FALSE(unit::run(authenticator.authenticate(bearer)));
+}
+
+TEST_P(TokenAuthenticatorTest, ATokenSignedWithAKeyRotatedOnAnotherInstanceIsAccepted) {
+  TokenAuthenticatorOptions options;
+  options.issuer = kIssuer;
+  TokenAuthenticator authenticator(*keys_, db(), *pool_, clock_, log_, options);
+  // Another instance on the same database rotates and signs with its new key.
+  KeyRing other(db(), data_key_, clock_, log_, 600'000);
+  ASSERT_TRUE(other.load());
+  auto kid = other.rotate();
+  ASSERT_TRUE(kid);
+  ASSERT_FALSE(keys_->public_key(kid.value()));  // this instance has not seen it yet
+  const std::int64_t now = clock_.now_ms() / 1000;
+  std::string bearer = other.sign({{"iss", kIssuer},
+                                   {"aud", "chatd"},
+                                   {"sub", "u1"},
+                                   {"sid", "s1"},
+                                   {"jti", "t2"},
+                                   {"roles", {"user"}},
+                                   {"iat", now},
+                                   {"exp", now + 600}});
+  auto accepted = unit::run(authenticator.authenticate(bearer));
+  ASSERT_TRUE(accepted) << describe(accepted.error());
+  EXPECT_TRUE(keys_->public_key(kid.value()));
+  // A key nobody has is still refused (and reloads at most once a second).
+  std::string forged = bearer;
+  forged.replace(forged.find('.') - 4, 4, "AAAA");
+  EXPECT_FALSE(unit::run(authenticator.authenticate(forged)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, TokenAuthenticatorTest, ::testing::Values(Dialect::sqlite, Dialect::postgres),
                          store::testing::dialect_name);
 

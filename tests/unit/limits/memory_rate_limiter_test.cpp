@@ -1,5 +1,7 @@
 #include "limits/memory_rate_limiter.hpp"
 
+#include "../run_awaitable.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,14 +18,14 @@ TEST(MemoryRateLimiter, AllowsExactlyNThenRefuses) {
   MemoryRateLimiter limiter;
   const config::RateLimit rule{5, 60};
   for (int i = 0; i < 5; ++i) {
-    Decision d = limiter.hit("login:ip:1.2.3.4", rule, kT0 + i);
+    Decision d = limiter.take("login:ip:1.2.3.4", rule, kT0 + i);
     EXPECT_TRUE(d.allowed) << i;
     EXPECT_EQ(d.limit, 5);
     EXPECT_EQ(d.remaining, 4 - i);  // counts down
     EXPECT_EQ(d.retry_after_seconds, 0);
   }
   for (int i = 0; i < 3; ++i) {
-    Decision d = limiter.hit("login:ip:1.2.3.4", rule, kT0 + 10);
+    Decision d = limiter.take("login:ip:1.2.3.4", rule, kT0 + 10);
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.remaining, 0);
     EXPECT_GE(d.retry_after_seconds, 1);
@@ -36,35 +38,35 @@ TEST(MemoryRateLimiter, AllowsExactlyNThenRefuses) {
 TEST(MemoryRateLimiter, RefillsOverTime) {
   MemoryRateLimiter limiter;
   const config::RateLimit rule{4, 60};  // one request back every 15 s
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(limiter.hit("k", rule, kT0).allowed);
-  Decision refused = limiter.hit("k", rule, kT0 + 1000);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(limiter.take("k", rule, kT0).allowed);
+  Decision refused = limiter.take("k", rule, kT0 + 1000);
   ASSERT_FALSE(refused.allowed);
   EXPECT_EQ(refused.retry_after_seconds, 14);
 
-  EXPECT_FALSE(limiter.hit("k", rule, kT0 + 14999).allowed);
-  Decision one = limiter.hit("k", rule, kT0 + 15000);  // one interval later: exactly one more
+  EXPECT_FALSE(limiter.take("k", rule, kT0 + 14999).allowed);
+  Decision one = limiter.take("k", rule, kT0 + 15000);  // one interval later: exactly one more
   EXPECT_TRUE(one.allowed);
   EXPECT_EQ(one.remaining, 0);
-  EXPECT_FALSE(limiter.hit("k", rule, kT0 + 15001).allowed);
+  EXPECT_FALSE(limiter.take("k", rule, kT0 + 15001).allowed);
 
   // After a whole quiet window the full quota is back.
   Decision later = limiter.peek("k", rule, kT0 + 15000 + 60000);
   EXPECT_TRUE(later.allowed);
   EXPECT_EQ(later.remaining, 4);
-  for (int i = 0; i < 4; ++i) EXPECT_TRUE(limiter.hit("k", rule, kT0 + 75000).allowed) << i;
-  EXPECT_FALSE(limiter.hit("k", rule, kT0 + 75000).allowed);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(limiter.take("k", rule, kT0 + 75000).allowed) << i;
+  EXPECT_FALSE(limiter.take("k", rule, kT0 + 75000).allowed);
 }
 
 TEST(MemoryRateLimiter, KeysAreIndependent) {
   MemoryRateLimiter limiter;
   const config::RateLimit rule{2, 60};
-  EXPECT_TRUE(limiter.hit("login:ip:1.1.1.1", rule, kT0).allowed);
-  EXPECT_TRUE(limiter.hit("login:ip:1.1.1.1", rule, kT0).allowed);
-  EXPECT_FALSE(limiter.hit("login:ip:1.1.1.1", rule, kT0).allowed);
-  Decision other = limiter.hit("login:ip:2.2.2.2", rule, kT0);
+  EXPECT_TRUE(limiter.take("login:ip:1.1.1.1", rule, kT0).allowed);
+  EXPECT_TRUE(limiter.take("login:ip:1.1.1.1", rule, kT0).allowed);
+  EXPECT_FALSE(limiter.take("login:ip:1.1.1.1", rule, kT0).allowed);
+  Decision other = limiter.take("login:ip:2.2.2.2", rule, kT0);
   EXPECT_TRUE(other.allowed);
   EXPECT_EQ(other.remaining, 1);
-  EXPECT_TRUE(limiter.hit("register:ip:1.1.1.1", rule, kT0).allowed);
+  EXPECT_TRUE(limiter.take("register:ip:1.1.1.1", rule, kT0).allowed);
 }
 
 TEST(MemoryRateLimiter, PeekDoesNotCount) {
@@ -76,8 +78,8 @@ TEST(MemoryRateLimiter, PeekDoesNotCount) {
     EXPECT_EQ(d.remaining, 2);
   }
   EXPECT_EQ(limiter.size(), 0u);
-  limiter.hit("k", rule, kT0);
-  limiter.hit("k", rule, kT0);
+  limiter.take("k", rule, kT0);
+  limiter.take("k", rule, kT0);
   Decision d = limiter.peek("k", rule, kT0 + 1);
   EXPECT_FALSE(d.allowed);
   EXPECT_GE(d.retry_after_seconds, 1);
@@ -86,20 +88,20 @@ TEST(MemoryRateLimiter, PeekDoesNotCount) {
 TEST(MemoryRateLimiter, ResetForgetsAKey) {
   MemoryRateLimiter limiter;
   const config::RateLimit rule{1, 3600};
-  EXPECT_TRUE(limiter.hit("a", rule, kT0).allowed);
-  EXPECT_TRUE(limiter.hit("b", rule, kT0).allowed);
-  EXPECT_FALSE(limiter.hit("a", rule, kT0).allowed);
+  EXPECT_TRUE(limiter.take("a", rule, kT0).allowed);
+  EXPECT_TRUE(limiter.take("b", rule, kT0).allowed);
+  EXPECT_FALSE(limiter.take("a", rule, kT0).allowed);
   limiter.reset("a");
   limiter.reset("never-seen");
   EXPECT_EQ(limiter.size(), 1u);
-  EXPECT_TRUE(limiter.hit("a", rule, kT0).allowed);
-  EXPECT_FALSE(limiter.hit("b", rule, kT0).allowed);  // untouched
+  EXPECT_TRUE(limiter.take("a", rule, kT0).allowed);
+  EXPECT_FALSE(limiter.take("b", rule, kT0).allowed);  // untouched
 }
 
 TEST(MemoryRateLimiter, ResetHeaderValuesFollowTheState) {
   MemoryRateLimiter limiter;
   const config::RateLimit rule{3, 30};  // one every 10 s
-  Decision d = limiter.hit("k", rule, kT0);
+  Decision d = limiter.take("k", rule, kT0);
   auto headers = rate_limit_headers(d);
   ASSERT_EQ(headers.size(), 3u);
   EXPECT_EQ(headers[0].name, "RateLimit-Limit");
@@ -107,9 +109,9 @@ TEST(MemoryRateLimiter, ResetHeaderValuesFollowTheState) {
   EXPECT_EQ(headers[1].value, "2");
   EXPECT_EQ(headers[2].name, "RateLimit-Reset");
   EXPECT_EQ(headers[2].value, "10");
-  limiter.hit("k", rule, kT0);
-  limiter.hit("k", rule, kT0);
-  Decision refused = limiter.hit("k", rule, kT0 + 2500);
+  limiter.take("k", rule, kT0);
+  limiter.take("k", rule, kT0);
+  Decision refused = limiter.take("k", rule, kT0 + 2500);
   headers = rate_limit_headers(refused);
   ASSERT_EQ(headers.size(), 4u);
   EXPECT_EQ(headers[1].value, "0");
@@ -128,9 +130,9 @@ TEST(MemoryRateLimiter, ConcurrentHitsOnOneKeyAllowExactlyN) {
     threads.emplace_back([&] {
       while (!go.load()) std::this_thread::yield();
       for (int i = 0; i < 500; ++i) {
-        if (limiter.hit("message:user:42", rule, kT0).allowed) allowed.fetch_add(1);
+        if (limiter.take("message:user:42", rule, kT0).allowed) allowed.fetch_add(1);
         limiter.peek("message:user:42", rule, kT0);
-        limiter.hit("other:" + std::to_string(i % 7), rule, kT0);  // other shards stay busy too
+        limiter.take("other:" + std::to_string(i % 7), rule, kT0);  // other shards stay busy too
       }
     });
   }
@@ -146,7 +148,7 @@ TEST(MemoryRateLimiter, MemoryStaysBounded) {
   const config::RateLimit rule{5, 3600};  // entries stay live for the whole test
   std::size_t peak = 0;
   for (std::size_t i = 0; i < cap * 10; ++i) {
-    limiter.hit("register:ip:10.0." + std::to_string(i), rule, kT0 + static_cast<std::int64_t>(i));
+    limiter.take("register:ip:10.0." + std::to_string(i), rule, kT0 + static_cast<std::int64_t>(i));
     peak = std::max(peak, limiter.size());
   }
   EXPECT_LE(peak, cap);
@@ -160,39 +162,39 @@ TEST(MemoryRateLimiter, TinyCapsAreExact) {
   for (std::size_t cap : {1u, 3u, 17u}) {
     MemoryRateLimiter limiter(cap);
     for (int i = 0; i < 200; ++i) {
-      limiter.hit("k" + std::to_string(i), {2, 60}, kT0);
+      limiter.take("k" + std::to_string(i), {2, 60}, kT0);
       ASSERT_LE(limiter.size(), cap) << cap;
     }
   }
   MemoryRateLimiter zero(0);
   EXPECT_EQ(zero.max_keys(), 1u);
-  EXPECT_TRUE(zero.hit("a", {1, 60}, kT0).allowed);
-  EXPECT_FALSE(zero.hit("a", {1, 60}, kT0).allowed);
+  EXPECT_TRUE(zero.take("a", {1, 60}, kT0).allowed);
+  EXPECT_FALSE(zero.take("a", {1, 60}, kT0).allowed);
 }
 
 TEST(MemoryRateLimiter, SweepRemovesExpiredEntries) {
   MemoryRateLimiter limiter;
-  for (int i = 0; i < 50; ++i) limiter.hit("short:" + std::to_string(i), {10, 10}, kT0);  // expire after 1 s
-  for (int i = 0; i < 20; ++i) limiter.hit("long:" + std::to_string(i), {1, 3600}, kT0);  // after 1 h
+  for (int i = 0; i < 50; ++i) limiter.take("short:" + std::to_string(i), {10, 10}, kT0);  // expire after 1 s
+  for (int i = 0; i < 20; ++i) limiter.take("long:" + std::to_string(i), {1, 3600}, kT0);  // after 1 h
   EXPECT_EQ(limiter.size(), 70u);
   EXPECT_EQ(limiter.sweep(kT0 + 999), 0u);
   EXPECT_EQ(limiter.sweep(kT0 + 1000), 50u);
   EXPECT_EQ(limiter.size(), 20u);
-  EXPECT_FALSE(limiter.hit("long:3", {1, 3600}, kT0 + 1000).allowed);  // live entries kept
+  EXPECT_FALSE(limiter.take("long:3", {1, 3600}, kT0 + 1000).allowed);  // live entries kept
   EXPECT_EQ(limiter.sweep(kT0 + 3600 * 1000), 20u);
   EXPECT_EQ(limiter.size(), 0u);
 }
 
 TEST(MemoryRateLimiter, ExpiredEntriesArePurgedLazilyOnInsert) {
   MemoryRateLimiter limiter(16);  // one entry per shard
-  for (int i = 0; i < 16; ++i) limiter.hit("old:" + std::to_string(i), {10, 10}, kT0);
-  for (int i = 0; i < 100; ++i) limiter.hit("new:" + std::to_string(i), {10, 10}, kT0 + 5000);
+  for (int i = 0; i < 16; ++i) limiter.take("old:" + std::to_string(i), {10, 10}, kT0);
+  for (int i = 0; i < 100; ++i) limiter.take("new:" + std::to_string(i), {10, 10}, kT0 + 5000);
   EXPECT_LE(limiter.size(), 16u);
   // An expired entry that is hit again is reused, and behaves like a fresh key.
   MemoryRateLimiter reuse;
-  reuse.hit("k", {1, 10}, kT0);
-  EXPECT_FALSE(reuse.hit("k", {1, 10}, kT0 + 9999).allowed);
-  Decision d = reuse.hit("k", {1, 10}, kT0 + 10000);
+  reuse.take("k", {1, 10}, kT0);
+  EXPECT_FALSE(reuse.take("k", {1, 10}, kT0 + 9999).allowed);
+  Decision d = reuse.take("k", {1, 10}, kT0 + 10000);
   EXPECT_TRUE(d.allowed);
   EXPECT_EQ(reuse.size(), 1u);
 }
@@ -200,10 +202,11 @@ TEST(MemoryRateLimiter, ExpiredEntriesArePurgedLazilyOnInsert) {
 TEST(MemoryRateLimiter, UsableThroughTheInterface) {
   MemoryRateLimiter memory;
   RateLimiter& limiter = memory;
-  EXPECT_TRUE(limiter.hit("k", {1, 1}, kT0).allowed);
-  EXPECT_FALSE(limiter.hit("k", {1, 1}, kT0).allowed);
-  limiter.reset("k");
-  EXPECT_TRUE(limiter.peek("k", {1, 1}, kT0).allowed);
+  EXPECT_TRUE(unit::run(limiter.hit("k", {1, 1}, kT0)).allowed);
+  EXPECT_FALSE(unit::run(limiter.hit("k", {1, 1}, kT0)).allowed);
+  memory.reset("k");
+  EXPECT_TRUE(memory.peek("k", {1, 1}, kT0).allowed);
+  EXPECT_TRUE(unit::run(limiter.hit("k", {1, 1}, kT0)).allowed);
 }
 
 }  // namespace

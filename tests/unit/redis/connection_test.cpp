@@ -4,7 +4,7 @@
 #include "redis/connection.hpp"
 
 #include "redis/endpoint.hpp"
-#include "redis_server.hpp"
+#include "redis_testing.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,25 +18,18 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Runs the context until `done` holds; fails the test (instead of hanging) after 10 s.
-template <class Pred>
-void drive(asio::io_context& ioc, Pred done) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "gave up waiting";
-    ioc.run_one_for(std::chrono::milliseconds(10));
-  }
-}
+using unit::drive;
 
 class RedisConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.start()) << "redis-server could not be started (scripts/install-deps)"; }
 
   std::shared_ptr<Connection> connect(ConnectionOptions options = {}) {
-    options.endpoint.host = "127.0.0.1";
-    options.endpoint.port = server_.port();
-    options.backoff_min = std::chrono::milliseconds(20);
-    options.backoff_max = std::chrono::milliseconds(100);
+    auto local = unit::local_redis(server_.port());
+    options.endpoint.host = local.endpoint.host;
+    options.endpoint.port = local.endpoint.port;
+    options.backoff_min = local.backoff_min;
+    options.backoff_max = local.backoff_max;
     auto c = std::make_shared<Connection>(ioc_, options, log_);
     c->start();
     drive(ioc_, [&] { return c->ready(); });
