@@ -204,7 +204,7 @@ def test_rendered_nginx_config_differs_only_in_marked_lines(tmp_path):
     extra = [l for l in rendered if l not in shipped]
     assert sorted(l.strip() for l in extra) == sorted([
         "listen 127.0.0.1:8080 default_server;", "listen 127.0.0.1:8443 ssl http2 default_server;",
-        "server 127.0.0.1:1 max_fails=1 fail_timeout=10s;", "server 127.0.0.1:2 max_fails=1 fail_timeout=10s;",
+        "server 127.0.0.1:1 max_fails=1 fail_timeout=3s;", "server 127.0.0.1:2 max_fails=1 fail_timeout=3s;",
         f"ssl_certificate     {cert};", f"ssl_certificate_key {key};"])
 
 
