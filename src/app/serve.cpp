@@ -162,6 +162,17 @@ int run_serve(const config::Config& config) {
                           {config.cors_origins, config.trusted_proxies, config.max_body_bytes, config.rate_limits},
                           {authenticator, api_authenticator, limiter}, log, metrics);
   obs::add_collectors(metrics, pipeline.http_metrics(), *db, {&workers, &hashing, &usage_writer}, *mailer);
+  // Always exposed (zero without Redis), so that dashboards and alerts need no special case.
+  metrics.add_collector([&redis_client, &shared_limiter](obs::TextWriter& out) {
+    redis::Client::Stats stats = redis_client ? redis_client->stats() : redis::Client::Stats{};
+    out.family("chatd_redis_connections", "gauge",
+               "Redis connections of this instance (one per network thread and a subscriber), and how many are ready");
+    out.sample("chatd_redis_connections", {{"state", "configured"}}, static_cast<double>(stats.connections));
+    out.sample("chatd_redis_connections", {{"state", "ready"}}, static_cast<double>(stats.ready));
+    out.family("chatd_rate_limit_fallbacks_total", "counter",
+               "Rate-limit decisions taken by this instance alone because Redis could not answer");
+    out.sample("chatd_rate_limit_fallbacks_total", {}, shared_limiter ? shared_limiter->fallbacks() : std::uint64_t{0});
+  });
   pipeline.set_fallback([&web_ui](const http::Context& ctx) { return web_ui.fallback(ctx); });
   http::ServerOptions server_options;
   server_options.host = config.host;

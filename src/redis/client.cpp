@@ -43,6 +43,19 @@ void Client::stop() {
   subscriber_.reset();
 }
 
+Client::Stats Client::stats() const {
+  Stats s;
+  for (const auto& c : connections_) {
+    ++s.connections;
+    if (c->ready()) ++s.ready;
+  }
+  if (subscriber_) {
+    ++s.connections;
+    if (subscriber_->ready()) ++s.ready;
+  }
+  return s;
+}
+
 asio::awaitable<Result<Reply>> Client::command(std::vector<std::string> args) {
   auto executor = co_await asio::this_coro::executor;
   const asio::execution_context* here = &asio::query(executor, asio::execution::context);

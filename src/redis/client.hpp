@@ -43,6 +43,14 @@ class Client {
   // Code::unavailable when that context has none, or when Redis cannot answer (see
   // Connection::command).
   boost::asio::awaitable<Result<Reply>> command(std::vector<std::string> args);
+  // Connections (the subscriber included) and how many are ready now; safe from any thread
+  // while attached (metrics).
+  struct Stats {
+    std::size_t connections = 0;
+    std::size_t ready = 0;
+  };
+  Stats stats() const;
+
   // PING on the calling context's connection (for /readyz).
   boost::asio::awaitable<Status> ping();
   // Fire and forget, from any thread: PUBLISH on the first context's connection. A failure

@@ -20,6 +20,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -69,8 +70,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // within command_timeout, or the connection dropped meanwhile.
   boost::asio::awaitable<Result<Reply>> command(std::vector<std::string> args);
 
-  // Connected, authenticated and its database selected.
-  bool ready() const { return ready_; }
+  // Connected, authenticated and its database selected. Safe from any thread (metrics).
+  bool ready() const { return ready_.load(std::memory_order_relaxed); }
   boost::asio::io_context& context() { return ioc_; }
   // Successful connections so far (a reconnect counts again).
   std::uint64_t connects() const { return connects_; }
@@ -105,7 +106,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<boost::asio::posix::stream_descriptor> socket_;
   bool want_read_ = false, reading_ = false;
   bool want_write_ = false, writing_ = false;
-  bool ready_ = false;
+  std::atomic<bool> ready_{false};
   bool stopped_ = false;
   std::uint64_t generation_ = 0;  // bumped per connection attempt: stale callbacks are ignored
   std::chrono::milliseconds backoff_{0};

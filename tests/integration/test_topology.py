@@ -14,9 +14,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
-import subprocess
 import threading
 import time
 
@@ -25,6 +23,7 @@ import pytest
 import deploy_support
 from chat_support import ANTHROPIC_KEY, AWS, OPENAI_KEY, FakeUpstream, marker, providers_file
 from conftest import PG_URL, Chatd, Response, new_pg_database, sanitizer_report, wait_for
+from redis_support import RedisServer
 from test_auth import login, new_identity, register
 
 MASTER_KEY = "5f" * 32  # one master key for every instance (docs/deploy.md)
@@ -38,41 +37,6 @@ def require_postgres():
         if os.environ.get("CHATD_TEST_REQUIRE_POSTGRES") == "1":
             pytest.fail("CHATD_TEST_REQUIRE_POSTGRES=1 but CHATD_TEST_DATABASE_URL is not set")
         pytest.skip("several instances need PostgreSQL: set CHATD_TEST_DATABASE_URL (scripts/pg start DIR PORT)")
-
-
-class RedisServer:
-    """Debian's redis-server on a fixed loopback port, without persistence: stopped and
-    started again by the tests as an outage would."""
-
-    def __init__(self, workdir):
-        self.port = deploy_support.free_port()
-        self.workdir = workdir
-        self.proc = None
-
-    def start(self):
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is missing: scripts/install-deps installs the Debian package redis-server")
-        self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", self.workdir],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return True
-            except OSError:
-                return False
-        wait_for(up, 10, "redis-server to listen")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
 
 
 class Edge:
