@@ -24,7 +24,7 @@ import deploy_support
 from chat_support import ANTHROPIC_KEY, AWS, OPENAI_KEY, FakeUpstream, marker, providers_file
 from conftest import PG_URL, Chatd, Response, new_pg_database, sanitizer_report, wait_for
 from redis_support import RedisServer
-from test_auth import login, new_identity, register
+from test_auth import STRONG, login, new_identity, register
 
 MASTER_KEY = "5f" * 32  # one master key for every instance (docs/deploy.md)
 EXACT = 12  # the `verify` bucket: 12 requests per hour per client address, shared
@@ -201,6 +201,44 @@ def test_a_session_revoked_on_one_instance_is_refused_by_the_other_within_100_ms
     delays = revocation_delays(stack, 100)
     p99 = delays[98]
     assert p99 < 0.1, f"p50 {delays[50] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {delays[-1] * 1000:.1f} ms"
+
+
+def refused_by_b_soon_after(stack, token, action, path="/auth/me", expect=401):
+    """Runs `action` (on A), then polls B with `token` until it answers `expect`; B had the
+    session cached just before, so only an announcement makes it answer within 0.5 s (its
+    own database check comes after a second)."""
+    assert stack.b.api("GET", path, token=token).status != expect
+    action()
+    ended = time.monotonic()
+    while stack.b.api("GET", path, token=token).status != expect:
+        assert time.monotonic() - ended < 0.5, f"B still answers {path} the old way after 0.5 s"
+
+
+def test_every_kind_of_revocation_and_a_role_change_reach_the_other_instance_at_once(stack):
+    admin_name = new_account(stack)
+    admin_id = stack.edge.api("GET", "/auth/me", token=signed_in(stack.edge, admin_name)).json()["user"]["id"]
+    stack.a.sql(f"INSERT INTO user_roles (user_id, role) VALUES ('{admin_id}', 'admin')")
+    admin = signed_in(stack.a, admin_name)
+    username = new_account(stack)
+    user_id = stack.edge.api("GET", "/auth/me", token=signed_in(stack.edge, username)).json()["user"]["id"]
+
+    token = signed_in(stack.a, username)
+    refused_by_b_soon_after(stack, token, lambda: stack.a.api("POST", "/auth/logout-all", token=token))
+    token = signed_in(stack.a, username)
+    refused_by_b_soon_after(stack, token, lambda: stack.a.api(
+        "POST", f"/admin/users/{user_id}/sessions/revoke", token=admin))
+    # A role granted on A holds on B at once (and the user's sessions stay).
+    token = signed_in(stack.a, username)
+    refused_by_b_soon_after(stack, token, lambda: stack.a.api(
+        "PATCH", f"/admin/users/{user_id}", {"roles": ["admin"]}, token=admin), path="/admin/ping", expect=200)
+    # A password change ends the user's other sessions.
+    other = signed_in(stack.a, username)
+    refused_by_b_soon_after(stack, token, lambda: stack.a.api(
+        "POST", "/auth/password/change", {"current_password": STRONG, "new_password": STRONG + " again"},
+        token=other))
+    # Disabling the account ends every session.
+    refused_by_b_soon_after(stack, other, lambda: stack.a.api(
+        "PATCH", f"/admin/users/{user_id}", {"disabled": True}, token=admin))
 
 
 def test_a_rate_limit_is_exact_across_both_instances(stack):
