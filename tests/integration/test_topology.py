@@ -231,6 +231,11 @@ def test_every_kind_of_revocation_and_a_role_change_reach_the_other_instance_at_
     token = signed_in(stack.a, username)
     refused_by_b_soon_after(stack, token, lambda: stack.a.api(
         "PATCH", f"/admin/users/{user_id}", {"roles": ["admin"]}, token=admin), path="/admin/ping", expect=200)
+    # An API key deleted on A stops working on B at once (B would trust it for 5 s).
+    key = stack.a.api("POST", "/api-keys", {"name": "topology"}, token=token)
+    assert key.status == 201, key.body
+    refused_by_b_soon_after(stack, key.json()["key"], lambda: stack.a.api(
+        "DELETE", f"/api-keys/{key.json()['id']}", token=token), path="/v1/models")
     # A password change ends the user's other sessions.
     other = signed_in(stack.a, username)
     refused_by_b_soon_after(stack, token, lambda: stack.a.api(
