@@ -2,6 +2,7 @@
 on it: its SigV4 code against the AWS test suite, its event-stream frames against an independent
 decoder, and every endpoint and directive over real sockets."""
 
+import base64
 import calendar
 import hashlib
 import http.client
@@ -245,7 +246,7 @@ def test_event_stream_frames_decode_independently():
 OPENAI_KEY = "sk-test-openai"
 ANTHROPIC_KEY = "sk-ant-test"
 AWS = ("AKIDFAKELLM", "fake/secret+key", "eu-west-3")
-MODELS = ["fake-gpt", "claude-fake", "anthropic.claude-v2:1"]
+MODELS = ["fake-gpt", "claude-fake", "anthropic.claude-v2:1", "amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"]
 BEDROCK_MODEL = "anthropic.claude-v2:1"
 
 
@@ -905,3 +906,325 @@ def test_bedrock_session_token_must_be_sent_and_signed():
             res = send(token)
             assert res.status == 403 and res.headers["x-amzn-errortype"] == "UnrecognizedClientException"
         assert [e["sigv4_ok"] for e in own.log()] == [True, False, False]
+
+
+# ---- Tools, images, structured output and embeddings (issue 22's wire formats)
+
+WEATHER_OPENAI = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city",
+                                                   "parameters": {"type": "object",
+                                                                  "properties": {"city": {"type": "string"}}}}}
+TIME_OPENAI = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG_INFO = f"image/png {len(PNG)} bytes sha256:{hashlib.sha256(PNG).hexdigest()[:16]}"
+
+
+def openai_post(fake, body):
+    return call(fake, "POST", "/v1/chat/completions", body,
+                {"Authorization": f"Bearer {OPENAI_KEY}", "Content-Type": "application/json"})
+
+
+def openai_tool_calls_streamed(res):
+    """The tool calls rebuilt from streamed chunks, as the OpenAI client does, and the finish reason."""
+    events = sse_events(res.body)
+    assert events[-1] == (None, "[DONE]")
+    calls, finish = {}, None
+    for _, data in events[:-1]:
+        choice = json.loads(data)["choices"][0]
+        finish = choice["finish_reason"] or finish
+        for piece in choice["delta"].get("tool_calls", []):
+            call_ = calls.setdefault(piece["index"], {"id": None, "name": None, "arguments": ""})
+            if "id" in piece:
+                assert call_["id"] is None, "the id comes once, first"
+                call_["id"], call_["name"] = piece["id"], piece["function"]["name"]
+            call_["arguments"] += piece["function"]["arguments"]
+    return [calls[i] for i in sorted(calls)], finish
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_tool_calls_and_their_results(fake, stream):
+    text = marker('#tool=get_weather {"city": "Paris"} #tool=get_time')
+    body = openai_body(text, stream, tools=[WEATHER_OPENAI, TIME_OPENAI])
+    res = openai_post(fake, body)
+    assert res.status == 200, res.body
+    if stream:
+        calls, finish = openai_tool_calls_streamed(res)
+        first_call = [piece for _, d in sse_events(res.body)[:-1]
+                      for piece in json.loads(d)["choices"][0]["delta"].get("tool_calls", []) if piece["index"] == 0]
+        assert len(first_call) > 2  # the name first, then the arguments in pieces
+    else:
+        choice = res.json()["choices"][0]
+        finish = choice["finish_reason"]
+        assert choice["message"]["content"] is None
+        calls = [{"id": c["id"], "name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+                 for c in choice["message"]["tool_calls"]]
+        assert {c["type"] for c in choice["message"]["tool_calls"]} == {"function"}
+    assert finish == "tool_calls"
+    assert [(c["name"], c["arguments"]) for c in calls] == [("get_weather", '{"city":"Paris"}'), ("get_time", "{}")]
+    assert all(c["id"].startswith("call_") for c in calls)
+    # The second round: the client answers each call.
+    body["messages"] += [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in calls]},
+        {"role": "tool", "tool_call_id": calls[0]["id"], "content": "sunny"},
+        {"role": "tool", "tool_call_id": calls[1]["id"], "content": [{"type": "text", "text": "noon"}]}]
+    res = openai_post(fake, body)
+    assert res.status == 200, res.body
+    text_out = openai_stream_text(res)[0] if stream else res.json()["choices"][0]["message"]["content"]
+    assert text_out == f"tool results: get_weather({calls[0]['id']}) = sunny; get_time({calls[1]['id']}) = noon"
+
+
+def test_openai_refuses_what_openai_refuses_around_tools(fake):
+    text = marker("#tool=get_weather")
+    tools = [WEATHER_OPENAI]
+    assistant = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]}
+    cases = [
+        (openai_body(text, tools=[{"type": "function", "function": {"name": "bad name"}}]), "tools[0].function.name"),
+        (openai_body(text, tools=tools, tool_choice="sometimes"), "tool_choice"),
+        (openai_body(text, tool_choice="required"), "only allowed when 'tools'"),
+        (openai_body(text), "does not define"),  # the directive names a tool the request lacks
+        ({"model": "fake-gpt", "tools": tools, "messages": [{"role": "user", "content": text}, assistant]},
+         "did not have response messages: call_1"),
+        ({"model": "fake-gpt", "tools": tools, "messages": [
+            {"role": "user", "content": text}, assistant, {"role": "user", "content": "go on"}]},
+         "did not have response messages: call_1"),
+        ({"model": "fake-gpt", "tools": tools, "messages": [
+            {"role": "user", "content": text}, assistant, {"role": "tool", "tool_call_id": "call_2", "content": "x"}]},
+         "must be a response to a preceeding message"),
+        ({"model": "fake-gpt", "messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}]}]}, "invalid_image_url"),
+        (openai_body(text, tools=tools, response_format={"type": "json_schema"}), "json_schema.name"),
+    ]
+    for body, needle in cases:
+        res = openai_post(fake, body)
+        assert res.status == 400, (body, res.body)
+        assert needle in res.body.decode(), (needle, res.body)
+
+
+def test_openai_tool_choice_and_parallel_calls(fake):
+    tools = [WEATHER_OPENAI, TIME_OPENAI]
+
+    def calls_of(text, **extra):
+        res = openai_post(fake, openai_body(marker(text), tools=tools, **extra))
+        assert res.status == 200, res.body
+        message = res.json()["choices"][0]["message"]
+        return [c["function"]["name"] for c in message.get("tool_calls") or []], message["content"]
+
+    assert calls_of("hello", tool_choice="required") == (["get_weather"], None)
+    assert calls_of("hello", tool_choice={"type": "function", "function": {"name": "get_time"}}) == (["get_time"], None)
+    names, content = calls_of("#tool=get_weather", tool_choice="none")
+    assert names == [] and content.startswith("echo: ")
+    assert calls_of("#tool=get_weather #tool=get_time", parallel_tool_calls=False)[0] == ["get_weather"]
+    assert calls_of("plain")[0] == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_images_and_json_answers(fake, stream):
+    parts = [{"type": "text", "text": marker("#image")},
+             {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG).decode()}},
+             {"type": "image_url", "image_url": {"url": "https://images.example.com/cat.png", "detail": "low"}}]
+    res = openai_post(fake, {"model": "fake-gpt", "stream": stream, "messages": [{"role": "user", "content": parts}]})
+    assert res.status == 200, res.body
+    said = openai_stream_text(res)[0] if stream else res.json()["choices"][0]["message"]["content"]
+    assert said == f"images: {PNG_INFO}; url https://images.example.com/cat.png"
+    text = marker("give me json")
+    schema = {"type": "json_schema", "json_schema": {"name": "echo", "strict": True, "schema": {"type": "object"}}}
+    res = openai_post(fake, openai_body(text, stream, response_format=schema, seed=7, presence_penalty=0.5))
+    said = openai_stream_text(res)[0] if stream else res.json()["choices"][0]["message"]["content"]
+    assert json.loads(said) == {"echo": text}
+    assert entry_for(fake, text)["body"]["seed"] == 7  # passed-through parameters are in the log
+
+
+WEATHER_ANTHROPIC = {"name": "get_weather", "description": "The weather in a city",
+                     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_tool_use_and_tool_results(fake, stream):
+    text = marker('first #tool=get_weather {"city": "Paris"}')
+    body = anthropic_body(text, stream)
+    body["tools"] = [WEATHER_ANTHROPIC]
+    res = call(fake, "POST", "/v1/messages", body, dict(ANTHROPIC_HEADERS))
+    assert res.status == 200, res.body
+    if stream:
+        events = [(e, json.loads(d)) for e, d in sse_events(res.body)]
+        starts = [d for e, d in events if e == "content_block_start"]
+        assert [s["content_block"]["type"] for s in starts] == ["tool_use"]
+        block = starts[0]["content_block"]
+        assert block["input"] == {} and block["name"] == "get_weather"
+        pieces = [d["delta"]["partial_json"] for e, d in events
+                  if e == "content_block_delta" and d["delta"]["type"] == "input_json_delta"]
+        assert len(pieces) > 1 and json.loads("".join(pieces)) == {"city": "Paris"}
+        assert [d["delta"]["stop_reason"] for e, d in events if e == "message_delta"] == ["tool_use"]
+        assert [e for e, _ in events][-1] == "message_stop"
+        tool_id = block["id"]
+    else:
+        answer = res.json()
+        assert answer["stop_reason"] == "tool_use"
+        assert [(b["type"], b["name"], b["input"]) for b in answer["content"]] == [
+            ("tool_use", "get_weather", {"city": "Paris"})]
+        tool_id = answer["content"][0]["id"]
+    assert tool_id.startswith("toolu_")
+    body["messages"] += [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": tool_id, "name": "get_weather",
+                                           "input": {"city": "Paris"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id, "content": "sunny"}]}]
+    res = call(fake, "POST", "/v1/messages", body, dict(ANTHROPIC_HEADERS))
+    assert res.status == 200, res.body
+    said = "".join(anthropic_stream_deltas(res)) if stream else res.json()["content"][0]["text"]
+    assert said == f"tool results: get_weather({tool_id}) = sunny"
+
+
+def test_anthropic_refuses_what_anthropic_refuses_around_tools_and_images(fake):
+    text = marker("#tool=get_weather")
+    use = {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}]}
+
+    def body(messages, tools=(WEATHER_ANTHROPIC,), **extra):
+        return {"model": "claude-fake", "max_tokens": 50, "messages": messages, "tools": list(tools), **extra}
+
+    cases = [
+        (body([{"role": "user", "content": text}], tools=[{"name": "get_weather"}]), "input_schema: Field required"),
+        (body([{"role": "user", "content": text}, use, {"role": "user", "content": "no result"}]),
+         "`tool_use` ids were found without `tool_result` blocks immediately after: toolu_1"),
+        (body([{"role": "user", "content": text}, use, {"role": "user", "content": [
+            {"type": "text", "text": "first"}, {"type": "tool_result", "tool_use_id": "toolu_1", "content": "x"}]}]),
+         "must come first"),
+        (body([{"role": "user", "content": text}, use, {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_9", "content": "x"}]}]), "unexpected `tool_use_id`"),
+        (body([{"role": "user", "content": text}], tool_choice={"type": "tool", "name": "nope"}), "tool_choice"),
+        (body([{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/bmp",
+                                                                        "data": "AAAA"}}]}]), "media_type"),
+        (body([{"role": "user", "content": text}], tools=[]), "does not define"),
+    ]
+    for b, needle in cases:
+        res = call(fake, "POST", "/v1/messages", b, dict(ANTHROPIC_HEADERS))
+        assert res.status == 400, (b, res.body)
+        assert needle in res.json()["error"]["message"], (needle, res.body)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_images(fake, stream):
+    content = [{"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                            "data": base64.b64encode(PNG).decode()}},
+               {"type": "text", "text": marker("#image")}]
+    res = anthropic_call(fake, "", stream, messages=[{"role": "user", "content": content}])
+    assert res.status == 200, res.body
+    said = "".join(anthropic_stream_deltas(res)) if stream else res.json()["content"][0]["text"]
+    assert said == f"images: {PNG_INFO}"
+
+
+WEATHER_BEDROCK = {"toolSpec": {"name": "get_weather", "description": "The weather in a city",
+                                "inputSchema": {"json": {"type": "object",
+                                                         "properties": {"city": {"type": "string"}}}}}}
+
+
+def bedrock_post(fake, body, stream=False):
+    path, payload = bedrock_path(stream), json.dumps(body).encode()
+    return call(fake, "POST", path, payload, signed_headers(fake, path, payload))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_bedrock_tool_use_and_tool_results(fake, stream):
+    text = marker('#tool=get_weather {"city": "Paris"}')
+    body = bedrock_body(text)
+    body["toolConfig"] = {"tools": [WEATHER_BEDROCK], "toolChoice": {"auto": {}}}
+    res = bedrock_post(fake, body, stream)
+    assert res.status == 200, res.body
+    if stream:
+        events = bedrock_stream_events(res)
+        starts = [p for kind, name, p in events if name == "contentBlockStart"]
+        assert [s["start"]["toolUse"]["name"] for s in starts] == ["get_weather"]
+        tool_id = starts[0]["start"]["toolUse"]["toolUseId"]
+        pieces = [p["delta"]["toolUse"]["input"] for kind, name, p in events
+                  if name == "contentBlockDelta" and "toolUse" in p["delta"]]
+        assert len(pieces) > 1 and json.loads("".join(pieces)) == {"city": "Paris"}
+        assert [p["stopReason"] for kind, name, p in events if name == "messageStop"] == ["tool_use"]
+    else:
+        answer = res.json()
+        assert answer["stopReason"] == "tool_use"
+        use = answer["output"]["message"]["content"][0]["toolUse"]
+        assert (use["name"], use["input"]) == ("get_weather", {"city": "Paris"})
+        tool_id = use["toolUseId"]
+    body["messages"] += [
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": tool_id, "name": "get_weather",
+                                                       "input": {"city": "Paris"}}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": tool_id, "content": [{"json": {"sky": "clear"}}],
+                                                     "status": "success"}}]}]
+    res = bedrock_post(fake, body, stream)
+    assert res.status == 200, res.body
+    if stream:
+        said = "".join(p["delta"]["text"] for kind, name, p in bedrock_stream_events(res) if name == "contentBlockDelta")
+    else:
+        said = res.json()["output"]["message"]["content"][0]["text"]
+    assert said == f'tool results: get_weather({tool_id}) = {{"sky":"clear"}}'
+
+
+def test_bedrock_refuses_what_bedrock_refuses_around_tools_and_images(fake):
+    text = marker("#tool=get_weather")
+    use = {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {}}}]}
+    config = {"tools": [WEATHER_BEDROCK]}
+    cases = [
+        ({"messages": [{"role": "user", "content": [{"text": text}]}, use,
+                       {"role": "user", "content": [{"text": "no result"}]}], "toolConfig": config},
+         "Expected toolResult blocks at messages.2.content for the following Ids: t1"),
+        ({"messages": [{"role": "user", "content": [{"text": text}]}, use]}, "toolConfig field must be defined"),
+        ({"messages": [{"role": "user", "content": [{"text": text}]}],
+          "toolConfig": {"tools": [{"toolSpec": {"name": "get_weather"}}]}}, "inputSchema"),
+        ({"messages": [{"role": "user", "content": [{"image": {"format": "bmp", "source": {"bytes": "AAAA"}}}]}]},
+         "image"),
+    ]
+    for body, needle in cases:
+        res = bedrock_post(fake, body)
+        assert res.status == 400, (body, res.body)
+        assert needle in res.json()["message"], (needle, res.body)
+        assert res.headers["x-amzn-errortype"] == "ValidationException"
+
+
+def test_bedrock_images(fake):
+    content = [{"text": marker("#image")}, {"image": {"format": "png", "source": {"bytes": base64.b64encode(PNG).decode()}}}]
+    res = bedrock_post(fake, {"messages": [{"role": "user", "content": content}]})
+    assert res.status == 200, res.body
+    assert res.json()["output"]["message"]["content"][0]["text"] == f"images: {PNG_INFO}"
+
+
+def test_openai_embeddings(fake):
+    def embed(**body):
+        return call(fake, "POST", "/v1/embeddings", {"model": "fake-gpt", **body},
+                    {"Authorization": f"Bearer {OPENAI_KEY}", "Content-Type": "application/json"})
+
+    one = embed(input="hello world")
+    assert one.status == 200, one.body
+    doc = one.json()
+    assert doc["object"] == "list" and doc["usage"] == {"prompt_tokens": 2, "total_tokens": 2}
+    assert doc["data"][0]["object"] == "embedding" and len(doc["data"][0]["embedding"]) == 16
+    many = embed(input=["hello world", "other"], dimensions=4).json()
+    assert [d["index"] for d in many["data"]] == [0, 1] and all(len(d["embedding"]) == 4 for d in many["data"])
+    assert many["data"][0]["embedding"] == doc["data"][0]["embedding"][:4]  # deterministic
+    packed = embed(input="hello world", encoding_format="base64").json()["data"][0]["embedding"]
+    floats = struct.unpack("<16f", base64.b64decode(packed))
+    assert [round(f, 4) for f in floats] == [round(f, 4) for f in doc["data"][0]["embedding"]]
+    for bad in ({"input": ""}, {"input": []}, {"input": "x", "dimensions": 0}, {"input": "x", "encoding_format": "int8"}):
+        assert embed(**bad).status == 400, bad
+    assert call(fake, "POST", "/v1/embeddings", {"model": "fake-gpt", "input": "x"},
+                {"Authorization": "Bearer wrong", "Content-Type": "application/json"}).status == 401
+
+
+@pytest.mark.parametrize("model, body, check", [
+    ("amazon.titan-embed-text-v2:0", {"inputText": "hello world", "dimensions": 256},
+     lambda d: len(d["embedding"]) == 256 and d["inputTextTokenCount"] == 2
+     and abs(sum(v * v for v in d["embedding"]) - 1) < 1e-3),
+    ("cohere.embed-english-v3", {"texts": ["a b", "c"], "input_type": "search_document"},
+     lambda d: len(d["embeddings"]) == 2 and len(d["embeddings"][0]) == 1024 and d["texts"] == ["a b", "c"]),
+])
+def test_bedrock_embeddings(fake, model, body, check):
+    path = f"/model/{model.replace(':', '%3A')}/invoke"
+    payload = json.dumps(body).encode()
+    res = call(fake, "POST", path, payload, signed_headers(fake, path, payload))
+    assert res.status == 200, res.body
+    assert check(res.json())
+    bad = json.dumps({"inputText": ""} if "titan" in model else {"texts": ["a"]}).encode()
+    res = call(fake, "POST", path, bad, signed_headers(fake, path, bad))
+    assert res.status == 400 and res.headers["x-amzn-errortype"] == "ValidationException"
+    res = call(fake, "POST", path, payload, {"Content-Type": "application/json"})  # not signed
+    assert res.status == 403

@@ -4,10 +4,13 @@
 It speaks each provider's real wire protocol, so chatd talks to it exactly as it talks to the
 real services:
 
-  OpenAI-compatible   GET /v1/models, POST /v1/chat/completions (JSON or text/event-stream)
+  OpenAI-compatible   GET /v1/models, POST /v1/chat/completions (JSON or text/event-stream),
+                      POST /v1/embeddings
   Anthropic           POST /v1/messages (JSON or text/event-stream with named events)
   AWS Bedrock Runtime POST /model/{modelId}/converse (JSON) and /model/{modelId}/converse-stream
-                      (application/vnd.amazon.eventstream), every request's SigV4 signature checked
+                      (application/vnd.amazon.eventstream), POST /model/{modelId}/invoke for the
+                      embedding models (Amazon Titan Text Embeddings, Cohere Embed); every
+                      request's SigV4 signature checked
 
 Usage:
   python3 fake_llm.py --port 0 [--host H] [--tls-cert F --tls-key F] [--openai-key K]
@@ -60,11 +63,47 @@ don't interfere. When several appear, the first of this list wins:
   #echo-history  ONE delta: a JSON list [{"role", "text"}] of the messages received, system
                  first (OpenAI: system messages where they are; Anthropic: the top-level system;
                  Bedrock: the system blocks)
+  #image         one answer describing the images of the last user message, "images: " then
+                 per image "image/png 68 bytes sha256:<16 hex>" (decoded from a data: URL, base64
+                 source or Bedrock bytes) or "url https://..." (an URL passed on), joined by "; "
+  #tool=NAME {json}
+                 a tool call (one per directive, in order) of NAME with those arguments ({} when
+                 no JSON follows); NAME must be one of the request's tools, else 400 in the
+                 provider's shape. tool_choice applies: none -> no call (echo), a named tool or
+                 required/any -> that (or the first) tool with {} when no directive asks;
+                 parallel_tool_calls false / disable_parallel_tool_use -> the first call only.
+                 Answers: OpenAI tool_calls + finish_reason "tool_calls"; Anthropic tool_use
+                 blocks + stop_reason "tool_use"; Bedrock toolUse blocks + stopReason "tool_use".
+                 Streamed: the id and name first, then the arguments in pieces of 10 characters
+                 (OpenAI delta.tool_calls, Anthropic input_json_delta, Bedrock
+                 contentBlockStart/contentBlockDelta toolUse).
+  (tool results) when the request ends with tool results (OpenAI tool messages, Anthropic
+                 tool_result blocks, Bedrock toolResult blocks) after an assistant message with
+                 calls, the answer is "tool results: NAME(ID) = CONTENT; ..." in the order given
+                 (Bedrock json content as compact JSON; an error result as "error: ...") and
+                 takes precedence over every directive above.
+  (json)         with response_format json_object or json_schema, the answer is
+                 {"echo": <last user text>} as JSON text
   (none)         echo: "echo: " + the last user message text, one delta per word (a word keeps
                  the whitespace that follows it), so the deltas concatenate to the exact text
 
+Requests with tools and images are checked as each provider documents: OpenAI function tools
+(name pattern, parameters an object), tool_choice, assistant tool_calls answered by a tool
+message for every id before anything else, image_url parts (data: URL or http(s)),
+response_format; Anthropic tools with an object input_schema, tool_choice auto/any/tool/none,
+tool_use ids answered by tool_result blocks first in the next user message, base64 or url
+images of the four image types; Bedrock toolConfig (toolSpec with inputSchema.json,
+toolChoice), toolUse/toolResult only with a toolConfig and every toolUse answered, images with
+a format and bytes.
+
+Embeddings: OpenAI's input (a string, strings, tokens or token lists), dimensions (default 16)
+and encoding_format (float, or base64 of little-endian float32); Titan's inputText, dimensions
+(256, 512 or 1024) and normalize; Cohere's texts (1-96) and input_type. Vectors are
+deterministic (from SHA-256 of the text).
+
 Usage is deterministic: prompt tokens = the number of whitespace-separated words over all
-received message texts (system included); completion tokens = the number of deltas sent.
+received message texts (system included), tool call arguments and results, plus 85 per
+image; completion tokens = the number of deltas sent plus the pieces of tool-call arguments.
 Independently of the directives above, "#absurd-usage" in the last user message makes the
 reported prompt tokens 9223372036854775807 (INT64_MAX), as a broken or hostile server might.
 Anthropic's message_start carries output_tokens 1 as the real API does; message_delta carries the
@@ -92,6 +131,7 @@ Control endpoints (no auth, not logged)
 
 import argparse
 import asyncio
+import base64
 import calendar
 import hashlib
 import hmac
@@ -587,21 +627,50 @@ DIRECTIVES = ["#hang", "#stall", "#midfail", "#failN-500", "#fail500", "#fail429
 
 @dataclass
 class Turn:
-    """A request reduced to what the scripts need, the same for every provider."""
+    """A request reduced to what the scripts need, the same for every provider. History entries
+    are {"role", "text"} plus, when present, "images" ([{"media_type", "size", "sha256"} or
+    {"url"}]), "tool_calls" ([{"id", "name", "arguments"}], assistant) and "tool_results"
+    ([{"id", "content"}]: OpenAI's tool messages, Anthropic's and Bedrock's result blocks)."""
     model: str
-    history: list  # [{"role", "text"}], system first
+    history: list  # system first
     stream: bool
     include_usage: bool = False  # OpenAI's stream_options.include_usage
+    tools: list = field(default_factory=list)  # the names of the tools offered
+    tool_choice: object = "auto"  # "auto" | "none" | "required" | ("tool", name)
+    parallel_tool_calls: bool = True
+    json_answer: bool = False  # response_format json_object / json_schema
 
     @property
     def last_user(self):
         return next((m["text"] for m in reversed(self.history) if m["role"] == "user"), "")
 
     @property
+    def last_user_entry(self):
+        return next((m for m in reversed(self.history) if m["role"] == "user"), {})
+
+    def trailing_tool_results(self):
+        """The tool results after the last assistant message, with the names of their calls."""
+        last_assistant = max((i for i, m in enumerate(self.history) if m["role"] == "assistant"), default=-1)
+        if last_assistant < 0:
+            return []
+        names = {c["id"]: c["name"] for c in self.history[last_assistant].get("tool_calls", [])}
+        out = []
+        for m in self.history[last_assistant + 1:]:
+            for r in m.get("tool_results", []):
+                out.append({"id": r["id"], "name": names.get(r["id"], "?"), "content": r["content"]})
+        return out
+
+    @property
     def prompt_tokens(self):
         if _has(self.last_user, "#absurd-usage"):
             return 2**63 - 1
-        return sum(len(m["text"].split()) for m in self.history)
+        words = 0
+        for m in self.history:
+            words += len(m["text"].split())
+            words += sum(len(c["arguments"].split()) + 1 for c in m.get("tool_calls", []))
+            words += sum(len(r["content"].split()) for r in m.get("tool_results", []))
+            words += 85 * len(m.get("images", []))  # an image counts as 85 tokens, as OpenAI's "low" detail
+        return words
 
 
 @dataclass
@@ -611,6 +680,66 @@ class Script:
     deltas: list = field(default_factory=list)
     status: int = 200
     delay: float = 0.0
+    tool_calls: list = field(default_factory=list)  # [{"name", "arguments"}]: answered after the deltas
+    message: str | None = None  # a "fail" with its own message
+
+
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+TOOL_DIRECTIVE = re.compile(r"#tool=([A-Za-z0-9_-]{1,64})")
+ARGUMENT_PIECE = 10  # streamed tool-call arguments come in pieces of this many characters
+
+
+def tool_directives(text):
+    """[(name, arguments as compact JSON)] of every "#tool=NAME {json}" in `text` (no JSON: {})."""
+    out = []
+    decoder = json.JSONDecoder()
+    for m in TOOL_DIRECTIVE.finditer(text):
+        rest = text[m.end():]
+        stripped = rest.lstrip()
+        args = {}
+        if stripped.startswith("{"):
+            with suppress(ValueError):
+                args, _ = decoder.raw_decode(stripped)
+        out.append((m.group(1), json.dumps(args, separators=(",", ":"), ensure_ascii=False)))
+    return out
+
+
+def argument_pieces(arguments):
+    return [arguments[i:i + ARGUMENT_PIECE] for i in range(0, len(arguments), ARGUMENT_PIECE)] or [""]
+
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+def image_info(media_type, data):
+    return {"media_type": media_type, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def image_from_base64(media_type, text):
+    """The info of a base64 image, or None when it is not valid base64 of a known type."""
+    if media_type not in IMAGE_TYPES or not isinstance(text, str):
+        return None
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
+    return image_info(media_type, data) if data else None
+
+
+def image_from_url(url):
+    """OpenAI's image_url: a data: URL (decoded) or an http(s) URL (kept as is); None otherwise."""
+    m = re.fullmatch(r"data:(image/[a-z]+);base64,(.*)", url, re.S)
+    if m:
+        return image_from_base64(m.group(1), m.group(2))
+    if re.match(r"https?://[^\s/]+", url):
+        return {"url": url}
+    return None
+
+
+def describe_image(image):
+    if "url" in image:
+        return "url " + image["url"]
+    return f"{image['media_type']} {image['size']} bytes sha256:{image['sha256'][:16]}"
 
 
 def word_deltas(text):
@@ -640,6 +769,11 @@ class Scripts:
     def pick(self, turn):
         text = turn.last_user
         echo = "echo: " + text
+        results = turn.trailing_tool_results()
+        if results:
+            # The model's answer from the tool results it was given (the scripted second round).
+            said = "; ".join(f"{r['name']}({r['id']}) = {r['content']}" for r in results)
+            return Script("#tool-results", "answer", word_deltas("tool results: " + said))
         if _has(text, "#hang"):
             return Script("#hang", "hang")
         if _has(text, "#stall"):
@@ -662,7 +796,55 @@ class Scripts:
         if _has(text, "#echo-history"):
             history = json.dumps([{"role": m["role"], "text": m["text"]} for m in turn.history])
             return Script("#echo-history", "answer", [history])
+        if _has(text, "#image"):
+            images = turn.last_user_entry.get("images", [])
+            said = "; ".join(describe_image(i) for i in images) or "none"
+            return Script("#image", "answer", word_deltas("images: " + said))
+        calls = self.tool_calls(turn, text)
+        if isinstance(calls, Script):
+            return calls
+        if calls:
+            return Script("#tool", "answer", tool_calls=calls)
+        if turn.json_answer:
+            return Script("#json", "answer", word_deltas(json.dumps({"echo": text})))
         return Script(None, "answer", word_deltas(echo))
+
+    @staticmethod
+    def tool_calls(turn, text):
+        """The calls a model would make: "#tool=NAME {args}" directives, or what tool_choice
+        forces (the named or first tool, with {}). A directive naming a tool the request did not
+        offer is refused (400), so that a dropped tool definition cannot pass unnoticed."""
+        wanted = tool_directives(text)
+        if turn.tool_choice == "none":
+            return []
+        for name, _ in wanted:
+            if name not in turn.tools:
+                return Script("#tool", "fail", status=400,
+                              message=f"the request asks for tool {name!r}, which it does not define")
+        if isinstance(turn.tool_choice, tuple):
+            forced = turn.tool_choice[1]
+            wanted = [w for w in wanted if w[0] == forced] or [(forced, "{}")]
+        elif turn.tool_choice == "required" and not wanted and turn.tools:
+            wanted = [(turn.tools[0], "{}")]
+        if not turn.parallel_tool_calls:
+            wanted = wanted[:1]
+        return [{"name": n, "arguments": a} for n, a in wanted]
+
+
+def fake_embedding(text, dimensions):
+    """A deterministic vector for `text`: floats in [-1, 1) from SHA-256 of the text."""
+    out = []
+    counter = 0
+    while len(out) < dimensions:
+        digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        out += [round(int.from_bytes(digest[k:k + 4], "big") / 2**31 - 1, 6) for k in range(0, 32, 4)]
+        counter += 1
+    return out[:dimensions]
+
+
+OPENAI_EMBEDDING_DIMENSIONS = 16
+TITAN_DIMENSIONS = (256, 512, 1024)
+COHERE_INPUT_TYPES = ("search_document", "search_query", "classification", "clustering")
 
 
 class Rejected(Exception):
@@ -704,6 +886,60 @@ class OpenAI:
         return {"object": "list", "data": [{"id": n, "object": "model", "created": 1700000000,
                                             "owned_by": "fake-llm"} for n in names]}
 
+    def _content(self, content, where, role):
+        """(text, images) of a message's content: a string, null, or a list of parts."""
+        if content is None:
+            return "", []
+        if isinstance(content, str):
+            return content, []
+        if not isinstance(content, list):
+            raise self.error(400, f"Invalid type for '{where}': expected one of a string or an array.")
+        texts, images = [], []
+        for j, part in enumerate(content):
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text" and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif kind == "image_url" and role == "user":
+                url = part.get("image_url", {}).get("url") if isinstance(part.get("image_url"), dict) else None
+                image = image_from_url(url) if isinstance(url, str) else None
+                if image is None:
+                    raise self.error(400, f"Invalid image URL: '{where}[{j}].image_url.url'. Expected a base64-encoded "
+                                          "data URL with an image MIME type (e.g. 'data:image/png;base64,...'), or "
+                                          "a valid URL.", code="invalid_image_url")
+                images.append(image)
+            else:
+                raise self.error(400, f"Invalid value: '{kind}'. Supported values are: 'text' and 'image_url'.")
+        return "".join(texts), images
+
+    def _tools(self, body):
+        tools = body.get("tools")
+        names = []
+        if tools is not None:
+            if not isinstance(tools, list):
+                raise self.error(400, "Invalid type for 'tools': expected an array.")
+            for i, tool in enumerate(tools):
+                function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
+                if not isinstance(function, dict) or not isinstance(function.get("name"), str) \
+                        or not TOOL_NAME.fullmatch(function["name"]):
+                    raise self.error(400, f"Invalid 'tools[{i}].function.name': string does not match pattern. "
+                                          "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.")
+                if "parameters" in function and not isinstance(function["parameters"], dict):
+                    raise self.error(400, f"Invalid type for 'tools[{i}].function.parameters': expected an object.")
+                names.append(function["name"])
+        choice = body.get("tool_choice", "auto")
+        if isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("function"), dict) \
+                and choice["function"].get("name") in names:
+            choice = ("tool", choice["function"]["name"])
+        elif choice not in ("none", "auto", "required"):
+            raise self.error(400, "Invalid value for 'tool_choice'.")
+        if "tool_choice" in body and not names:
+            raise self.error(400, "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+                                  "specified.")
+        parallel = body.get("parallel_tool_calls", True)
+        if not isinstance(parallel, bool):
+            raise self.error(400, "Invalid type for 'parallel_tool_calls': expected a boolean.")
+        return names, choice, parallel
+
     def parse(self, request, body):
         if not isinstance(body, dict):
             raise self.error(400, "We could not parse the JSON body of your request.")
@@ -715,25 +951,69 @@ class OpenAI:
         if self.models and body["model"] not in self.models:
             raise self.error(404, f"The model `{body['model']}` does not exist or you do not have access to it.",
                              code="model_not_found")
+        names, choice, parallel = self._tools(body)
         history = []
+        pending = []  # tool_call_ids of the last assistant message still without their tool message
         for i, msg in enumerate(messages):
-            if not isinstance(msg, dict) or msg.get("role") not in ("system", "developer", "user", "assistant", "tool"):
+            role = msg.get("role") if isinstance(msg, dict) else None
+            if role not in ("system", "developer", "user", "assistant", "tool"):
                 raise self.error(400, f"Invalid value for 'messages[{i}].role'.")
-            content = msg.get("content")
-            if isinstance(content, list):
-                content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-            if not isinstance(content, str):
-                raise self.error(400, f"Invalid type for 'messages[{i}].content': expected a string.")
-            history.append({"role": msg["role"], "text": content})
+            if pending and role != "tool":
+                raise self.error(400, "An assistant message with 'tool_calls' must be followed by tool messages "
+                                      "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                                      f"response messages: {', '.join(pending)}")
+            text, images = self._content(msg.get("content"), f"messages[{i}].content", role)
+            entry = {"role": role, "text": text}
+            if images:
+                entry["images"] = images
+            if role == "assistant" and msg.get("tool_calls") is not None:
+                calls = msg["tool_calls"]
+                if not isinstance(calls, list) or not calls:
+                    raise self.error(400, f"Invalid type for 'messages[{i}].tool_calls': expected a non-empty array.")
+                entry["tool_calls"] = []
+                for j, call in enumerate(calls):
+                    f = call.get("function") if isinstance(call, dict) else None
+                    if not isinstance(call, dict) or not isinstance(call.get("id"), str) \
+                            or call.get("type") != "function" or not isinstance(f, dict) \
+                            or not isinstance(f.get("name"), str) or not isinstance(f.get("arguments"), str):
+                        raise self.error(400, f"Invalid value for 'messages[{i}].tool_calls[{j}]'.")
+                    entry["tool_calls"].append({"id": call["id"], "name": f["name"], "arguments": f["arguments"]})
+                pending = [c["id"] for c in entry["tool_calls"]]
+            elif role == "assistant" and msg.get("content") is None:
+                raise self.error(400, f"Invalid value for 'messages[{i}].content': expected a string or an array "
+                                      "unless 'tool_calls' is given.")
+            if role == "tool":
+                call_id = msg.get("tool_call_id")
+                if not isinstance(call_id, str) or call_id not in pending:
+                    raise self.error(400, "Invalid parameter: messages with role 'tool' must be a response to a "
+                                          "preceeding message with 'tool_calls'.")
+                pending.remove(call_id)
+                entry["tool_results"] = [{"id": call_id, "content": text}]
+            history.append(entry)
+        if pending:
+            raise self.error(400, "An assistant message with 'tool_calls' must be followed by tool messages "
+                                  "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                                  f"response messages: {', '.join(pending)}")
+        json_answer = False
+        fmt = body.get("response_format")
+        if fmt is not None:
+            kind = fmt.get("type") if isinstance(fmt, dict) else None
+            if kind not in ("text", "json_object", "json_schema"):
+                raise self.error(400, "Invalid value for 'response_format.type'.")
+            if kind == "json_schema" and not (isinstance(fmt.get("json_schema"), dict)
+                                              and isinstance(fmt["json_schema"].get("name"), str)):
+                raise self.error(400, "Missing required parameter: 'response_format.json_schema.name'.")
+            json_answer = kind != "text"
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return Turn(body["model"], history, bool(body.get("stream")), include_usage)
+        return Turn(body["model"], history, bool(body.get("stream")), include_usage, names, choice, parallel,
+                    json_answer)
 
-    def fail(self, status):
+    def fail(self, status, message=None):
         if status == 429:
             return self.error(429, "Rate limit reached for requests. Please try again in 1s.", "requests",
                               "rate_limit_exceeded", headers=[("Retry-After", "1")])
         if status == 400:
-            return self.error(400, "Invalid request (scripted #fail400).")
+            return self.error(400, message or "Invalid request (scripted #fail400).")
         return self.error(500, "The server had an error while processing your request. Sorry about that!",
                           "server_error")
 
@@ -747,11 +1027,63 @@ class OpenAI:
                 "total_tokens": ctx.turn.prompt_tokens + completion}
 
     def complete_body(self, ctx, text, completion):
+        message = {"role": "assistant", "content": text, "refusal": None}
+        finish = "stop"
+        if ctx.calls:
+            message["content"] = text or None
+            message["tool_calls"] = [{"id": c["id"], "type": "function",
+                                      "function": {"name": c["name"], "arguments": c["arguments"]}} for c in ctx.calls]
+            finish = "tool_calls"
         return {"id": ctx.id, "object": "chat.completion", "created": ctx.created, "model": ctx.turn.model,
                 "system_fingerprint": None,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                             "logprobs": None, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
                 "usage": self._usage(ctx, completion)}
+
+    @staticmethod
+    def call_id():
+        return "call_" + uuid.uuid4().hex[:24]
+
+    def embeddings(self, request, body):
+        """POST /v1/embeddings: input a string, a list of strings, a list of tokens or a list of
+        token lists; dimensions; encoding_format float or base64 (little-endian float32)."""
+        if not isinstance(body, dict):
+            raise self.error(400, "We could not parse the JSON body of your request.")
+        if not isinstance(body.get("model"), str):
+            raise self.error(400, "you must provide a model parameter")
+        if self.models and body["model"] not in self.models:
+            raise self.error(404, f"The model `{body['model']}` does not exist or you do not have access to it.",
+                             code="model_not_found")
+        raw = body.get("input")
+        if isinstance(raw, str):
+            texts = [raw]
+        elif isinstance(raw, list) and raw and all(isinstance(t, str) for t in raw):
+            texts = raw
+        elif isinstance(raw, list) and raw and all(isinstance(t, int) and not isinstance(t, bool) for t in raw):
+            texts = [" ".join(map(str, raw))]
+        elif isinstance(raw, list) and raw and all(isinstance(t, list) and t and all(
+                isinstance(x, int) and not isinstance(x, bool) for x in t) for t in raw):
+            texts = [" ".join(map(str, t)) for t in raw]
+        else:
+            raise self.error(400, "'$.input' is invalid. Please check the API reference: "
+                                  "https://platform.openai.com/docs/api-reference.")
+        if len(texts) > 2048 or any(t == "" for t in texts):
+            raise self.error(400, "'$.input' is invalid. Please check the API reference: "
+                                  "https://platform.openai.com/docs/api-reference.")
+        dimensions = body.get("dimensions", OPENAI_EMBEDDING_DIMENSIONS)
+        if not isinstance(dimensions, int) or isinstance(dimensions, bool) or not 1 <= dimensions <= 3072:
+            raise self.error(400, "Invalid value for 'dimensions'.")
+        fmt = body.get("encoding_format", "float")
+        if fmt not in ("float", "base64"):
+            raise self.error(400, "Invalid value for 'encoding_format': expected 'float' or 'base64'.")
+        data = []
+        for i, text in enumerate(texts):
+            vector = fake_embedding(text, dimensions)
+            if fmt == "base64":
+                vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+        tokens = sum(len(t.split()) for t in texts)
+        return {"object": "list", "data": data, "model": body["model"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 
     def stream_headers(self, ctx):
         return [("Content-Type", self.sse_type), ("Cache-Control", "no-cache")]
@@ -765,13 +1097,23 @@ class OpenAI:
         return b"data: " + _json_bytes(chunk) + b"\n\n"
 
     def stream_start(self, ctx):
-        return [self._chunk(ctx, {"role": "assistant", "content": "", "refusal": None})]
+        content = "" if ctx.script.deltas or not ctx.calls else None
+        return [self._chunk(ctx, {"role": "assistant", "content": content, "refusal": None})]
 
     def stream_delta(self, ctx, text):
         return self._chunk(ctx, {"content": text})
 
+    def stream_tool_call(self, ctx, index, call):
+        """The name (and id) first, then the arguments in pieces, as OpenAI streams them."""
+        first = {"index": index, "id": call["id"], "type": "function",
+                 "function": {"name": call["name"], "arguments": ""}}
+        frames = [self._chunk(ctx, {"tool_calls": [first]})]
+        for piece in argument_pieces(call["arguments"]):
+            frames.append(self._chunk(ctx, {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
+        return frames
+
     def stream_end(self, ctx, completion):
-        frames = [self._chunk(ctx, {}, "stop")]
+        frames = [self._chunk(ctx, {}, "tool_calls" if ctx.calls else "stop")]
         if ctx.turn.include_usage:
             usage = {"id": ctx.id, "object": "chat.completion.chunk", "created": ctx.created,
                      "model": ctx.turn.model, "system_fingerprint": None, "choices": [],
@@ -830,6 +1172,120 @@ class Anthropic:
             raise self.error(400, "invalid_request_error", f"{where}: expected a string or a list of text blocks")
         return text
 
+    def _image(self, block, where):
+        source = block.get("source")
+        kind = source.get("type") if isinstance(source, dict) else None
+        if kind == "base64":
+            if source.get("media_type") not in IMAGE_TYPES:
+                raise self.error(400, "invalid_request_error", f"{where}.source.media_type: Input should be "
+                                 "'image/jpeg', 'image/png', 'image/gif' or 'image/webp'")
+            image = image_from_base64(source["media_type"], source.get("data"))
+            if image is None:
+                raise self.error(400, "invalid_request_error", f"{where}.source.data: invalid base64 data")
+            return image
+        if kind == "url" and isinstance(source.get("url"), str) and source["url"].startswith("https://"):
+            return {"url": source["url"]}
+        raise self.error(400, "invalid_request_error", f"{where}.source: Input tag '{kind}' found using 'type' does "
+                         "not match any of the expected tags: 'base64', 'url'")
+
+    def _blocks(self, content, where, role, expected_results):
+        """An entry {"role", "text", ...} from a message's content (a string or a list of blocks)."""
+        entry = {"role": role, "text": ""}
+        if isinstance(content, str):
+            entry["text"] = content
+            if expected_results:
+                raise self.error(400, "invalid_request_error", f"{where}: `tool_use` ids were found without "
+                                 f"`tool_result` blocks immediately after: {', '.join(expected_results)}. Each "
+                                 "`tool_use` block must have a corresponding `tool_result` block in the next message.")
+            return entry
+        if not isinstance(content, list) or not content:
+            raise self.error(400, "invalid_request_error", f"{where}: expected a string or a list of content blocks")
+        texts = []
+        results_done = False
+        for j, block in enumerate(content):
+            kind = block.get("type") if isinstance(block, dict) else None
+            at = f"{where}.{j}"
+            if kind == "text" and isinstance(block.get("text"), str):
+                texts.append(block["text"])
+                results_done = True
+            elif kind == "image" and role == "user":
+                entry.setdefault("images", []).append(self._image(block, at))
+                results_done = True
+            elif kind == "tool_use" and role == "assistant":
+                if not isinstance(block.get("id"), str) or not isinstance(block.get("name"), str) \
+                        or not isinstance(block.get("input"), dict):
+                    raise self.error(400, "invalid_request_error", f"{at}.tool_use: id, name and input are required")
+                entry.setdefault("tool_calls", []).append(
+                    {"id": block["id"], "name": block["name"],
+                     "arguments": json.dumps(block["input"], separators=(",", ":"), ensure_ascii=False)})
+            elif kind == "tool_result" and role == "user":
+                if results_done:
+                    raise self.error(400, "invalid_request_error", f"{at}: `tool_result` blocks must come first in "
+                                     "the message content, before any other block")
+                tool_id = block.get("tool_use_id")
+                if tool_id not in expected_results:
+                    raise self.error(400, "invalid_request_error", f"{at}: unexpected `tool_use_id` found in "
+                                     f"`tool_result` blocks: {tool_id}. Each `tool_result` block must have a "
+                                     "corresponding `tool_use` block in the previous message.")
+                inner = block.get("content", "")
+                if isinstance(inner, list):
+                    inner = self._text(inner, f"{at}.content") if inner else ""
+                elif not isinstance(inner, str):
+                    raise self.error(400, "invalid_request_error", f"{at}.content: expected a string or blocks")
+                if block.get("is_error"):
+                    inner = "error: " + inner
+                entry.setdefault("tool_results", []).append({"id": tool_id, "content": inner})
+            else:
+                raise self.error(400, "invalid_request_error", f"{at}: unexpected block type {kind!r} in a {role} "
+                                 "message")
+        answered = {r["id"] for r in entry.get("tool_results", [])}
+        missing = [i for i in expected_results if i not in answered]
+        if missing:
+            raise self.error(400, "invalid_request_error", f"{where}: `tool_use` ids were found without "
+                             f"`tool_result` blocks immediately after: {', '.join(missing)}. Each `tool_use` block "
+                             "must have a corresponding `tool_result` block in the next message.")
+        entry["text"] = "".join(texts)
+        return entry
+
+    def _tools(self, body):
+        tools = body.get("tools")
+        names = []
+        if tools is not None:
+            if not isinstance(tools, list):
+                raise self.error(400, "invalid_request_error", "tools: Input should be a valid list")
+            for i, tool in enumerate(tools):
+                if not isinstance(tool, dict) or not isinstance(tool.get("name"), str) \
+                        or not TOOL_NAME.fullmatch(tool["name"]):
+                    raise self.error(400, "invalid_request_error", f"tools.{i}.name: String should match pattern "
+                                     "'^[a-zA-Z0-9_-]{1,64}$'")
+                schema = tool.get("input_schema")
+                if not isinstance(schema, dict):
+                    raise self.error(400, "invalid_request_error", f"tools.{i}.custom.input_schema: Field required")
+                if schema.get("type") != "object":
+                    raise self.error(400, "invalid_request_error", f"tools.{i}.custom.input_schema.type: Input "
+                                     "should be 'object'")
+                names.append(tool["name"])
+        choice, parallel = "auto", True
+        raw = body.get("tool_choice")
+        if raw is not None:
+            kind = raw.get("type") if isinstance(raw, dict) else None
+            if kind == "auto":
+                choice = "auto"
+            elif kind == "any":
+                choice = "required"
+            elif kind == "none":
+                choice = "none"
+            elif kind == "tool" and raw.get("name") in names:
+                choice = ("tool", raw["name"])
+            else:
+                raise self.error(400, "invalid_request_error", "tool_choice: Input tag found using 'type' does not "
+                                 "match any of the expected tags: 'auto', 'any', 'tool', 'none' (or names no tool)")
+            if kind != "none" and not names:
+                raise self.error(400, "invalid_request_error", "tool_choice may only be specified while providing "
+                                 "tools.")
+            parallel = not raw.get("disable_parallel_tool_use", False)
+        return names, choice, parallel
+
     def parse(self, request, body):
         def invalid(message):
             return self.error(400, "invalid_request_error", message)
@@ -847,11 +1303,13 @@ class Anthropic:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise invalid("messages: at least one message is required")
+        names, choice, parallel = self._tools(body)
         history = []
         if "system" in body:
             system = self._text(body["system"], "system")
             history.append({"role": "system", "text": system})
         expected = "user"
+        pending = []  # tool_use ids of the previous assistant message
         for i, msg in enumerate(messages):
             role = msg.get("role") if isinstance(msg, dict) else None
             if role not in ("user", "assistant"):
@@ -861,29 +1319,38 @@ class Anthropic:
             if role != expected:
                 raise invalid("messages: roles must alternate between \"user\" and \"assistant\", "
                               "but found multiple \"" + role + "\" roles in a row")
-            text = self._text(msg.get("content"), f"messages.{i}.content")
-            if not text and i != len(messages) - 1:
+            entry = self._blocks(msg.get("content"), f"messages.{i}.content", role, pending if role == "user" else [])
+            empty = not entry["text"] and not any(k in entry for k in ("images", "tool_calls", "tool_results"))
+            if empty and i != len(messages) - 1:
                 raise invalid(f"messages.{i}: all messages must have non-empty content except for the optional "
                               "final assistant message")
-            history.append({"role": role, "text": text})
+            pending = [c["id"] for c in entry.get("tool_calls", [])] if role == "assistant" else []
+            history.append(entry)
             expected = "assistant" if role == "user" else "user"
-        return Turn(body["model"], history, bool(body.get("stream")))
+        return Turn(body["model"], history, bool(body.get("stream")), False, names, choice, parallel)
 
-    def fail(self, status):
+    def fail(self, status, message=None):
         if status == 429:
             return self.error(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute "
                                                        "rate limit", headers=[("Retry-After", "1")])
         if status == 400:
-            return self.error(400, "invalid_request_error", "Invalid request (scripted #fail400).")
+            return self.error(400, "invalid_request_error", message or "Invalid request (scripted #fail400).")
         return self.error(500, "api_error", "Internal server error")
 
     # ---- answers
     def begin(self, ctx):
         ctx.id = "msg_" + uuid.uuid4().hex[:24]
 
+    @staticmethod
+    def call_id():
+        return "toolu_01" + uuid.uuid4().hex[:22]
+
     def complete_body(self, ctx, text, completion):
+        content = [{"type": "text", "text": text}] if text or not ctx.calls else []
+        content += [{"type": "tool_use", "id": c["id"], "name": c["name"], "input": json.loads(c["arguments"])}
+                    for c in ctx.calls]
         return {"id": ctx.id, "type": "message", "role": "assistant", "model": ctx.turn.model,
-                "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
+                "content": content, "stop_reason": "tool_use" if ctx.calls else "end_turn", "stop_sequence": None,
                 "usage": {"input_tokens": ctx.turn.prompt_tokens, "output_tokens": completion}}
 
     def stream_headers(self, ctx):
@@ -894,22 +1361,45 @@ class Anthropic:
     def _event(payload):
         return b"event: " + payload["type"].encode() + b"\ndata: " + _json_bytes(payload) + b"\n\n"
 
+    def _text_block(self, ctx):
+        return bool(ctx.script.deltas) or not ctx.calls
+
     def stream_start(self, ctx):
         message = {"id": ctx.id, "type": "message", "role": "assistant", "model": ctx.turn.model, "content": [],
                    "stop_reason": None, "stop_sequence": None,
                    "usage": {"input_tokens": ctx.turn.prompt_tokens, "output_tokens": 1}}
-        return [self._event({"type": "message_start", "message": message}),
-                self._event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-                self._event({"type": "ping"})]
+        frames = [self._event({"type": "message_start", "message": message})]
+        if self._text_block(ctx):
+            frames.append(self._event({"type": "content_block_start", "index": 0,
+                                       "content_block": {"type": "text", "text": ""}}))
+        return frames + [self._event({"type": "ping"})]
 
     def stream_delta(self, ctx, text):
         return self._event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}})
 
+    def stream_tool_call(self, ctx, index, call):
+        """A tool_use block: its start (id, name, empty input), the input as input_json_delta
+        pieces, its stop. Blocks are numbered after the text block when there is one."""
+        block = index + (1 if self._text_block(ctx) else 0)
+        frames = []
+        if index == 0 and self._text_block(ctx):
+            frames.append(self._event({"type": "content_block_stop", "index": 0}))
+        frames.append(self._event({"type": "content_block_start", "index": block,
+                                   "content_block": {"type": "tool_use", "id": call["id"], "name": call["name"],
+                                                     "input": {}}}))
+        for piece in argument_pieces(call["arguments"]):
+            frames.append(self._event({"type": "content_block_delta", "index": block,
+                                       "delta": {"type": "input_json_delta", "partial_json": piece}}))
+        frames.append(self._event({"type": "content_block_stop", "index": block}))
+        return frames
+
     def stream_end(self, ctx, completion):
-        return [self._event({"type": "content_block_stop", "index": 0}),
-                self._event({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                             "usage": {"output_tokens": completion}}),
-                self._event({"type": "message_stop"})]
+        frames = [] if ctx.calls else [self._event({"type": "content_block_stop", "index": 0})]
+        return frames + [
+            self._event({"type": "message_delta",
+                         "delta": {"stop_reason": "tool_use" if ctx.calls else "end_turn", "stop_sequence": None},
+                         "usage": {"output_tokens": completion}}),
+            self._event({"type": "message_stop"})]
 
     def stream_failure(self, ctx):
         return self._event({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
@@ -920,6 +1410,7 @@ class Anthropic:
 # =================================================================================================
 
 BEDROCK_PATH = re.compile(r"/model/([^/]+)/(converse|converse-stream)")
+BEDROCK_INVOKE = re.compile(r"/model/([^/]+)/invoke")  # InvokeModel: the embedding models here
 
 
 class Bedrock:
@@ -945,6 +1436,97 @@ class Bedrock:
         if not check.ok:
             raise self.error(403, check.error_type, check.message)
 
+    def _tools(self, body, invalid):
+        config = body.get("toolConfig")
+        names, choice = [], "auto"
+        if config is None:
+            return names, choice
+        if not isinstance(config, dict) or not isinstance(config.get("tools"), list) or not config["tools"]:
+            raise invalid("toolConfig.tools: expected a non-empty list")
+        for i, tool in enumerate(config["tools"]):
+            spec = tool.get("toolSpec") if isinstance(tool, dict) else None
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not TOOL_NAME.fullmatch(spec["name"]):
+                raise invalid(f"toolConfig.tools.{i}.toolSpec.name: expected a name matching [a-zA-Z0-9_-]{{1,64}}")
+            schema = spec.get("inputSchema")
+            if not isinstance(schema, dict) or not isinstance(schema.get("json"), dict):
+                raise invalid(f"toolConfig.tools.{i}.toolSpec.inputSchema: expected {{\"json\": {{...}}}}")
+            names.append(spec["name"])
+        raw = config.get("toolChoice")
+        if raw is not None:
+            if raw == {"auto": {}}:
+                choice = "auto"
+            elif raw == {"any": {}}:
+                choice = "required"
+            elif isinstance(raw, dict) and list(raw) == ["tool"] and isinstance(raw["tool"], dict) \
+                    and raw["tool"].get("name") in names:
+                choice = ("tool", raw["tool"]["name"])
+            else:
+                raise invalid("toolConfig.toolChoice: expected {\"auto\": {}}, {\"any\": {}} or {\"tool\": {\"name\": "
+                              "...}} naming a defined tool")
+        return names, choice
+
+    def _blocks(self, content, i, role, expected_results, has_tools, invalid):
+        if not isinstance(content, list) or not content:
+            raise invalid(f"messages.{i}.content: expected a non-empty list of content blocks")
+        entry = {"role": role, "text": ""}
+        texts = []
+        for j, block in enumerate(content):
+            if not isinstance(block, dict) or len(block) != 1:
+                raise invalid(f"messages.{i}.content.{j}: expected exactly one of text, image, toolUse, toolResult")
+            kind, value = next(iter(block.items()))
+            if kind == "text" and isinstance(value, str):
+                if not value.strip():
+                    raise invalid("The text field in the ContentBlock object is blank. Add text to the text field, "
+                                  "and try again.")
+                texts.append(value)
+            elif kind == "image" and role == "user" and isinstance(value, dict):
+                fmt = value.get("format")
+                source = value.get("source")
+                data = source.get("bytes") if isinstance(source, dict) else None
+                image = image_from_base64(f"image/{fmt}", data) if fmt in ("png", "jpeg", "gif", "webp") else None
+                if image is None:
+                    raise invalid(f"messages.{i}.content.{j}.image: expected a format (png, jpeg, gif, webp) and "
+                                  "source.bytes holding the image")
+                entry.setdefault("images", []).append(image)
+            elif kind in ("toolUse", "toolResult") and not has_tools:
+                raise invalid("The toolConfig field must be defined when using toolUse and toolResult content blocks.")
+            elif kind == "toolUse" and role == "assistant" and isinstance(value, dict):
+                if not isinstance(value.get("toolUseId"), str) or not isinstance(value.get("name"), str) \
+                        or "input" not in value:
+                    raise invalid(f"messages.{i}.content.{j}.toolUse: toolUseId, name and input are required")
+                entry.setdefault("tool_calls", []).append(
+                    {"id": value["toolUseId"], "name": value["name"],
+                     "arguments": json.dumps(value["input"], separators=(",", ":"), ensure_ascii=False)})
+            elif kind == "toolResult" and role == "user" and isinstance(value, dict):
+                tool_id = value.get("toolUseId")
+                if tool_id not in expected_results:
+                    raise invalid(f"The number of toolResult blocks at messages.{i}.content exceeds the number of "
+                                  "toolUse blocks of previous turn.")
+                parts = value.get("content")
+                if not isinstance(parts, list):
+                    raise invalid(f"messages.{i}.content.{j}.toolResult.content: expected a list")
+                said = []
+                for part in parts:
+                    if isinstance(part, dict) and isinstance(part.get("text"), str):
+                        said.append(part["text"])
+                    elif isinstance(part, dict) and "json" in part:
+                        said.append(json.dumps(part["json"], separators=(",", ":"), ensure_ascii=False))
+                    else:
+                        raise invalid(f"messages.{i}.content.{j}.toolResult.content: expected text or json blocks")
+                content_text = "".join(said)
+                if value.get("status") == "error":
+                    content_text = "error: " + content_text
+                entry.setdefault("tool_results", []).append({"id": tool_id, "content": content_text})
+            else:
+                raise invalid(f"messages.{i}.content.{j}: unexpected {kind} block in a {role} message")
+        answered = {r["id"] for r in entry.get("tool_results", [])}
+        missing = [x for x in expected_results if x not in answered]
+        if missing:
+            raise invalid(f"Expected toolResult blocks at messages.{i}.content for the following Ids: "
+                          f"{', '.join(missing)}")
+        entry["text"] = "".join(texts)
+        return entry
+
     def parse(self, request, body):
         def invalid(message):
             return self.error(400, "ValidationException", message)
@@ -959,12 +1541,14 @@ class Bedrock:
         if not isinstance(messages, list) or not messages:
             raise invalid("A conversation must start with a user message. Try again with a conversation "
                           "that starts with a user message.")
+        names, choice = self._tools(body, invalid)
         history = []
         system = body.get("system", [])
         if not isinstance(system, list) or not all(isinstance(b, dict) and isinstance(b.get("text"), str) for b in system):
             raise invalid("system: expected a list of {\"text\": ...} blocks")
         history += [{"role": "system", "text": b["text"]} for b in system]
         expected = "user"
+        pending = []
         for i, msg in enumerate(messages):
             role = msg.get("role") if isinstance(msg, dict) else None
             if role not in ("user", "assistant"):
@@ -975,29 +1559,20 @@ class Bedrock:
             if role != expected:
                 raise invalid("A conversation must alternate between user and assistant roles. Make sure the "
                               "conversation alternates between user and assistant roles and try again.")
-            content = msg.get("content")
-            if not isinstance(content, list) or not content:
-                raise invalid(f"messages.{i}.content: expected a non-empty list of content blocks")
-            texts = []
-            for block in content:
-                if not isinstance(block, dict) or not isinstance(block.get("text"), str):
-                    raise invalid(f"messages.{i}.content: expected {{\"text\": ...}} blocks")
-                if not block["text"].strip():
-                    raise invalid("The text field in the ContentBlock object is blank. Add text to the text field, "
-                                  "and try again.")
-                texts.append(block["text"])
-            history.append({"role": role, "text": "".join(texts)})
+            entry = self._blocks(msg.get("content"), i, role, pending if role == "user" else [], bool(names), invalid)
+            pending = [c["id"] for c in entry.get("tool_calls", [])] if role == "assistant" else []
+            history.append(entry)
             expected = "assistant" if role == "user" else "user"
         if "inferenceConfig" in body and not isinstance(body["inferenceConfig"], dict):
             raise invalid("inferenceConfig: expected an object")
-        return Turn(model, history, m.group(2) == "converse-stream")
+        return Turn(model, history, m.group(2) == "converse-stream", False, names, choice)
 
-    def fail(self, status):
+    def fail(self, status, message=None):
         if status == 429:
             return self.error(429, "ThrottlingException", "Too many requests, please wait before trying again.",
                               headers=[("Retry-After", "1")])
         if status == 400:
-            return self.error(400, "ValidationException", "Invalid request (scripted #fail400).")
+            return self.error(400, "ValidationException", message or "Invalid request (scripted #fail400).")
         return self.error(500, "InternalServerException", "The server encountered an internal error while "
                                                           "processing the request.")
 
@@ -1005,13 +1580,60 @@ class Bedrock:
     def begin(self, ctx):
         ctx.id = str(uuid.uuid4())
 
+    @staticmethod
+    def call_id():
+        return "tooluse_" + uuid.uuid4().hex[:22]
+
     def _usage(self, ctx, completion):
         return {"inputTokens": ctx.turn.prompt_tokens, "outputTokens": completion,
                 "totalTokens": ctx.turn.prompt_tokens + completion}
 
     def complete_body(self, ctx, text, completion):
-        return {"output": {"message": {"role": "assistant", "content": [{"text": text}]}}, "stopReason": "end_turn",
+        content = [{"text": text}] if text or not ctx.calls else []
+        content += [{"toolUse": {"toolUseId": c["id"], "name": c["name"], "input": json.loads(c["arguments"])}}
+                    for c in ctx.calls]
+        return {"output": {"message": {"role": "assistant", "content": content}},
+                "stopReason": "tool_use" if ctx.calls else "end_turn",
                 "usage": self._usage(ctx, completion), "metrics": {"latencyMs": ctx.latency_ms()}}
+
+    def embeddings(self, request, body):
+        """InvokeModel on an embedding model: Amazon Titan Text Embeddings (inputText, dimensions,
+        normalize) or Cohere Embed (texts, input_type), in their own request and answer shapes."""
+        def invalid(message):
+            return self.error(400, "ValidationException", message)
+
+        model = unquote(BEDROCK_INVOKE.fullmatch(request.path).group(1))
+        if self.models and model not in self.models:
+            raise invalid("The provided model identifier is invalid.")
+        if not isinstance(body, dict):
+            raise invalid("Malformed input request, please reformat your input and try again.")
+        if "titan-embed" in model:
+            text = body.get("inputText")
+            if not isinstance(text, str) or not text:
+                raise invalid("Malformed input request: #: required key [inputText] not found, please reformat "
+                              "your input and try again.")
+            dimensions = body.get("dimensions", 1024)
+            if dimensions not in TITAN_DIMENSIONS:
+                raise invalid("Malformed input request: #/dimensions: 7 is not a valid enum value, please reformat "
+                              "your input and try again.".replace("7", str(dimensions)))
+            vector = fake_embedding(text, dimensions)
+            if body.get("normalize", True):
+                norm = sum(v * v for v in vector) ** 0.5 or 1.0
+                vector = [round(v / norm, 6) for v in vector]
+            return {"embedding": vector, "inputTextTokenCount": len(text.split())}
+        if "cohere.embed" in model:
+            texts = body.get("texts")
+            if not isinstance(texts, list) or not 1 <= len(texts) <= 96 or not all(
+                    isinstance(t, str) and t for t in texts):
+                raise invalid("Malformed input request: #/texts: expected 1 to 96 non-empty strings, please "
+                              "reformat your input and try again.")
+            if body.get("input_type") not in COHERE_INPUT_TYPES:
+                raise invalid("Malformed input request: #: required key [input_type] not found, please reformat "
+                              "your input and try again.")
+            return {"id": str(uuid.uuid4()), "embeddings": [fake_embedding(t, 1024) for t in texts], "texts": texts,
+                    "response_type": "embeddings_floats"}
+        raise invalid("The provided model does not support embeddings here (fake: titan-embed and cohere.embed "
+                      "models only).")
 
     def complete_headers(self, ctx):
         return [("x-amzn-RequestId", ctx.id)]
@@ -1034,11 +1656,27 @@ class Bedrock:
     def stream_delta(self, ctx, text):
         return self._event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": text}})
 
+    def stream_tool_call(self, ctx, index, call):
+        """contentBlockStart with the toolUse's id and name, the input as string pieces in
+        contentBlockDelta, contentBlockStop; numbered after the text block when there is one."""
+        text_block = bool(ctx.script.deltas)
+        block = index + (1 if text_block else 0)
+        frames = []
+        if index == 0 and text_block:
+            frames.append(self._event("contentBlockStop", {"contentBlockIndex": 0}))
+        frames.append(self._event("contentBlockStart", {"contentBlockIndex": block, "start": {
+            "toolUse": {"toolUseId": call["id"], "name": call["name"]}}}))
+        for piece in argument_pieces(call["arguments"]):
+            frames.append(self._event("contentBlockDelta", {"contentBlockIndex": block,
+                                                             "delta": {"toolUse": {"input": piece}}}))
+        frames.append(self._event("contentBlockStop", {"contentBlockIndex": block}))
+        return frames
+
     def stream_end(self, ctx, completion):
-        return [self._event("contentBlockStop", {"contentBlockIndex": 0}),
-                self._event("messageStop", {"stopReason": "end_turn"}),
-                self._event("metadata", {"usage": self._usage(ctx, completion),
-                                         "metrics": {"latencyMs": ctx.latency_ms()}})]
+        frames = [] if ctx.calls else [self._event("contentBlockStop", {"contentBlockIndex": 0})]
+        return frames + [self._event("messageStop", {"stopReason": "tool_use" if ctx.calls else "end_turn"}),
+                         self._event("metadata", {"usage": self._usage(ctx, completion),
+                                                  "metrics": {"latencyMs": ctx.latency_ms()}})]
 
     def stream_failure(self, ctx):
         return eventstream_exception("modelStreamErrorException",
@@ -1068,6 +1706,8 @@ class Answer:
     started: float
     id: str = ""
     created: int = 0
+    script: Script | None = None
+    calls: list = field(default_factory=list)  # the script's tool calls, each with the provider's id
 
     def latency_ms(self):
         return int((time.monotonic() - self.started) * 1000)
@@ -1135,13 +1775,13 @@ class App:
             await conn.send(200, [("Content-Type", "application/json")], _json_bytes(body))
             return keep_alive
 
-        if request.method == "POST" and path == "/v1/chat/completions":
+        if request.method == "POST" and path in ("/v1/chat/completions", "/v1/embeddings"):
             provider = self.openai
         elif request.method == "GET" and path == "/v1/models":
             provider = self.openai
         elif request.method == "POST" and path == "/v1/messages":
             provider = self.anthropic
-        elif request.method == "POST" and BEDROCK_PATH.fullmatch(path):
+        elif request.method == "POST" and (BEDROCK_PATH.fullmatch(path) or BEDROCK_INVOKE.fullmatch(path)):
             provider = self.bedrock
         else:
             provider = None
@@ -1186,17 +1826,22 @@ class App:
             if request.method == "GET":  # /v1/models
                 await conn.send(200, [("Content-Type", "application/json")], _json_bytes(provider.models_body()))
                 return "complete"
+            if request.path == "/v1/embeddings" or BEDROCK_INVOKE.fullmatch(request.path):
+                body = provider.embeddings(request, entry["body"])
+                await conn.send(200, [("Content-Type", "application/json")], _json_bytes(body))
+                return "complete"
             turn = provider.parse(request, entry["body"])
             script = self.scripts.pick(turn)
             entry["directive"] = script.directive
             if script.action == "fail":
-                raise provider.fail(script.status)
+                raise provider.fail(script.status, script.message)
         except Rejected as r:
             await conn.send(r.status, r.headers, r.body)
             return "failed"
 
-        ctx = Answer(turn, entry["started_at"])
+        ctx = Answer(turn, entry["started_at"], script=script)
         provider.begin(ctx)
+        ctx.calls = [{"id": provider.call_id(), **call} for call in script.tool_calls]
         if script.action == "hang":
             await conn.wait_until_closed()
         if turn.stream:
@@ -1206,7 +1851,7 @@ class App:
     async def _complete(self, conn, provider, ctx, script):
         for _ in script.deltas if script.delay else ():
             await conn.sleep(script.delay)
-        body = _json_bytes(provider.complete_body(ctx, "".join(script.deltas), len(script.deltas)))
+        body = _json_bytes(provider.complete_body(ctx, "".join(script.deltas), completion_tokens(ctx)))
         headers = [("Content-Type", "application/json")]
         if hasattr(provider, "complete_headers"):
             headers += provider.complete_headers(ctx)
@@ -1239,10 +1884,18 @@ class App:
                 await conn.sleep(script.delay)
             await conn.send_chunk(provider.stream_delta(ctx, delta))
             sent += 1
-        for frame in provider.stream_end(ctx, sent):
+        for index, call in enumerate(ctx.calls):
+            for frame in provider.stream_tool_call(ctx, index, call):
+                await conn.send_chunk(frame)
+        for frame in provider.stream_end(ctx, completion_tokens(ctx)):
             await conn.send_chunk(frame)
         await conn.end_stream()
         return "complete"
+
+
+def completion_tokens(ctx):
+    """One per text delta and one per piece of streamed tool-call arguments."""
+    return len(ctx.script.deltas) + sum(len(argument_pieces(c["arguments"])) for c in ctx.calls)
 
 
 def _parse_body(raw):
