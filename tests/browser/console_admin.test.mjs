@@ -284,8 +284,14 @@ test('the audit log, filtered by event and by user, reads as sentences', { timeo
     const disabled = list.getByRole('listitem').filter({ hasText: `${admin.username} disabled the account of ${frank.username}` });
     await disabled.waitFor();
     assert.match(await disabled.innerText(), /127\.0\.0\.1 · Chrome on Linux/);
-    const events = await list.locator('.audit-event').allInnerTexts();
-    assert.ok(events.length >= 1 && events.every((e) => e === 'user.disabled'), `only user.disabled: ${events}`);
+    // The unfiltered list holds that event too: wait for the filtered page to replace it.
+    const onlyDisabled = (events) => events.length >= 1 && events.every((e) => e === 'user.disabled');
+    let events = [];
+    for (const deadline = Date.now() + 10000; Date.now() < deadline; await page.waitForTimeout(50)) {
+      events = await list.locator('.audit-event').allInnerTexts();
+      if (onlyDisabled(events)) break;
+    }
+    assert.ok(onlyDisabled(events), `only user.disabled: ${events}`);
 
     // By user (a username, looked up), every event, today.
     await page.getByLabel('Event', { exact: true }).selectOption('');
