@@ -628,8 +628,9 @@ def test_env_example_documents_every_compose_variable():
 
 
 def test_compose_settings_pass_config_check(compose_config, tmp_path):
-    """chatd itself checks the settings compose gives an instance: only the example's
-    placeholder master key is refused, so the example cannot be deployed as it is."""
+    """chatd itself checks the settings compose gives an instance: only the example's master
+    key, which is an instruction rather than a key, is refused, so the example cannot be
+    deployed as it is."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     env.update({k: str(v) for k, v in compose_config["services"]["chatd1"]["environment"].items()})
     env["CHATD_DATA_DIR"] = str(tmp_path / "data")
