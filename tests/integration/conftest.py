@@ -71,6 +71,15 @@ def new_pg_database():
     return urlunparse(parts._replace(path="/" + name))
 
 
+def json_request(body=None, token=None, headers=None):
+    """The body and headers of a JSON API request (request(**json_request(...)))."""
+    h = {"Content-Type": "application/json"} if body is not None else {}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    h.update(headers or {})
+    return {"body": None if body is None else json.dumps(body), "headers": h}
+
+
 class Chatd:
     """One running chatd process."""
 
@@ -136,11 +145,7 @@ class Chatd:
 
     def api(self, method, path, body=None, token=None, headers=None):
         """JSON request helper: returns Response; body is JSON-encoded when given."""
-        h = {"Content-Type": "application/json"} if body is not None else {}
-        if token:
-            h["Authorization"] = "Bearer " + token
-        h.update(headers or {})
-        return self.request(method, path, body=None if body is None else json.dumps(body), headers=h)
+        return self.request(method, path, **json_request(body, token, headers))
 
     def request(self, method, path, body=None, headers=None, timeout=10):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)

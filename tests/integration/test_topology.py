@@ -22,7 +22,7 @@ import pytest
 
 import deploy_support
 from chat_support import ANTHROPIC_KEY, AWS, OPENAI_KEY, FakeUpstream, marker, providers_file
-from conftest import PG_URL, Chatd, Response, new_pg_database, sanitizer_report, wait_for
+from conftest import PG_URL, Chatd, Response, json_request, new_pg_database, sanitizer_report, wait_for
 from redis_support import RedisServer
 from test_auth import STRONG, login, new_identity, register
 
@@ -51,11 +51,7 @@ class Edge:
         return http.client.HTTPSConnection("localhost", self.port, timeout=timeout, context=self.context)
 
     def api(self, method, path, body=None, token=None, headers=None):
-        h = {"Content-Type": "application/json"} if body is not None else {}
-        if token:
-            h["Authorization"] = "Bearer " + token
-        h.update(headers or {})
-        return self.request(method, path, body=None if body is None else json.dumps(body), headers=h)
+        return self.request(method, path, **json_request(body, token, headers))
 
     def request(self, method, path, body=None, headers=None, timeout=10, conn=None):
         own = conn is None
