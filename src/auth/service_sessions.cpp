@@ -83,7 +83,8 @@ Task<LoginResult> Service::login(std::string login, std::string password, std::o
   User user = std::move(*found.value());
   // The same limit per account, whichever of its names (username, e-mail) was typed: the
   // check above is by spelling, so that it refuses before anything is looked up.
-  auto per_user = co_await d_.limiter.hit("login:user:" + user.id, d_.config.rate_limits.at("login"), now);
+  auto per_user =
+      co_await d_.limiter.hit("login:user:" + user.id, d_.config.rate_limits.at("login"), d_.clock.now_ms());
   if (!per_user.allowed) {
     Error e = fail(Code::rate_limited, "too many login attempts for this account; try again later");
     e.retry_after_seconds = per_user.retry_after_seconds;

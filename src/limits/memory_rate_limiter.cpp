@@ -12,6 +12,9 @@ namespace chatd::limits {
 namespace {
 
 constexpr std::size_t kMaxShards = 16;
+// How far behind the latest reading a shard has seen a clock reading may be and still be
+// taken for a late arrival rather than a clock that was set back (see Shard::observe).
+constexpr std::int64_t kMaxReadingSkewUs = 1'000'000;
 
 // Transparent hashing so that lookups by string_view do not build a std::string.
 struct KeyHash {
@@ -42,6 +45,22 @@ struct MemoryRateLimiter::Shard {
   std::size_t capacity = 1;
   std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries;
   ExpiryOrder by_expiry;
+  std::int64_t latest_us = 0;  // the latest clock reading a request brought here
+
+  // The time a request is counted at. Requests reach the lock in an order that need not be
+  // the order their callers read the clock (one read it, then waited for a database lookup
+  // while another read it later and came first), and GCRA's burst edge is exact: a reading
+  // a little older than one already counted would look like a request from the past and be
+  // refused while the burst is not used up. So within kMaxReadingSkewUs time never goes
+  // back here (the late request is counted when it arrives); a larger step back is a clock
+  // that was set back, taken as it is (rate_limiter.hpp bounds what that can cost).
+  std::int64_t observe(std::int64_t now_us) {
+    if (now_us >= latest_us || latest_us - now_us > kMaxReadingSkewUs) {
+      latest_us = now_us;
+      return now_us;
+    }
+    return latest_us;
+  }
 
   // Moves an existing entry to its new place in the expiry order without allocating.
   void update(Entry& entry, std::int64_t tat_us) {
@@ -105,9 +124,9 @@ boost::asio::awaitable<Decision> MemoryRateLimiter::hit(std::string key, config:
 }
 
 Decision MemoryRateLimiter::take(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms) {
-  const std::int64_t now_us = now_ms * 1000;
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mu);
+  const std::int64_t now_us = shard.observe(now_ms * 1000);
   auto it = shard.entries.find(key);
   const std::int64_t stored = it == shard.entries.end() ? 0 : it->second.tat_us;
   GcraStep step = gcra_step(stored, rule, now_us, true);
@@ -125,7 +144,7 @@ Decision MemoryRateLimiter::peek(std::string_view key, const config::RateLimit& 
   std::lock_guard lock(shard.mu);
   auto it = shard.entries.find(key);
   const std::int64_t stored = it == shard.entries.end() ? 0 : it->second.tat_us;
-  return gcra_step(stored, rule, now_ms * 1000, false).decision;
+  return gcra_step(stored, rule, shard.observe(now_ms * 1000), false).decision;
 }
 
 void MemoryRateLimiter::reset(std::string_view key) {

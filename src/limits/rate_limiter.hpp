@@ -76,7 +76,9 @@ struct Decision {
 // What the server asks, so that the in-process and the Redis limiters are interchangeable.
 // A coroutine because the Redis limiter waits for Redis (on the calling network thread's
 // own connection; nothing blocks). Every call is safe from several threads at once. `now_ms`
-// is Unix epoch milliseconds (the Redis limiter uses its server's clock instead, see above).
+// is Unix epoch milliseconds (the Redis limiter uses its server's clock instead, see above;
+// the in-process one counts a reading up to a second older than the latest it has seen at
+// that latest time, as Redis would count the request when it arrives).
 // A rule with requests or window_seconds below 1 is treated as 1.
 class RateLimiter {
  public:

@@ -35,6 +35,32 @@ TEST(MemoryRateLimiter, AllowsExactlyNThenRefuses) {
   }
 }
 
+// A request whose caller read the clock earlier than one already counted (it waited for a
+// database lookup meanwhile) still gets a place of the burst: it is counted when it arrives.
+TEST(MemoryRateLimiter, AReadingSlightlyOlderThanOneCountedStillGetsItsPlaceInTheBurst) {
+  MemoryRateLimiter limiter;
+  const config::RateLimit rule{3, 60};
+  EXPECT_TRUE(limiter.take("login:user:u", rule, kT0 + 5).allowed);
+  EXPECT_TRUE(limiter.take("login:user:u", rule, kT0).allowed);
+  Decision third = limiter.take("login:user:u", rule, kT0);
+  EXPECT_TRUE(third.allowed);
+  EXPECT_EQ(third.remaining, 0);
+  EXPECT_FALSE(limiter.take("login:user:u", rule, kT0 + 2).allowed);
+  EXPECT_EQ(limiter.peek("login:user:u", rule, kT0).remaining, 0);
+}
+
+// A clock set back by more than a second is taken as it is: a key never waits for the clock
+// to catch up with the reading before the step, only for what rate_limiter.hpp allows.
+TEST(MemoryRateLimiter, AClockSetBackFarIsTakenAsItIs) {
+  MemoryRateLimiter limiter(1);                                   // one shard, so both keys share its clock
+  const config::RateLimit rule{2, 2};                             // a request back every second
+  EXPECT_TRUE(limiter.take("a", rule, kT0 + 3'600'000).allowed);  // an hour ahead, then set back
+  EXPECT_TRUE(limiter.take("b", rule, kT0).allowed);
+  EXPECT_TRUE(limiter.take("b", rule, kT0).allowed);
+  EXPECT_FALSE(limiter.take("b", rule, kT0).allowed);
+  EXPECT_TRUE(limiter.take("b", rule, kT0 + 1000).allowed);  // one interval later by this clock
+}
+
 TEST(MemoryRateLimiter, RefillsOverTime) {
   MemoryRateLimiter limiter;
   const config::RateLimit rule{4, 60};  // one request back every 15 s
