@@ -100,7 +100,9 @@ awaitable<void> stream_answer(chat::Service& chat, std::shared_ptr<chat::Pending
   co_await out.write(first);
   llm::Cancellation cancel;
   out.on_close([&cancel] { cancel.cancel(); });
-  llm::DeltaFn on_delta = [&out](std::string_view text) -> awaitable<bool> {
+  llm::DeltaFn on_delta = [&out](const llm::Delta& delta) -> awaitable<bool> {
+    const std::string_view text = delta.text;
+    if (text.empty()) co_return true;  // a conversation's request offers no tools to call
     std::string data;
     data.reserve(text.size() + 16);
     JsonWriter(data).begin_object().key("text").string(text).end_object();
@@ -233,7 +235,7 @@ HandlerResult send_message(const Services& s, Context& ctx) {
   if (!pending) co_return http::error_response(ctx, pending.error());
   if (!wants_event_stream(ctx.req)) {
     llm::Cancellation cancel;
-    llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
+    llm::DeltaFn ignore = [](const llm::Delta&) -> awaitable<bool> { co_return true; };
     auto done = co_await svc.finish_send(pending.value(), ignore, cancel);
     if (!done) co_return http::error_response(ctx, done.error());
     if (done.value().outcome.status != llm::Outcome::Status::complete) {

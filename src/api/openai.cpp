@@ -213,7 +213,8 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
   llm::Cancellation cancel;
   out.on_close([&cancel] { cancel.cancel(); });
   bool started = false;
-  llm::DeltaFn on_delta = [&](std::string_view text) -> awaitable<bool> {
+  llm::DeltaFn on_delta = [&](const llm::Delta& delta) -> awaitable<bool> {
+    const std::string_view text = delta.text;
     std::string frames;
     if (!started) {
       started = true;
@@ -286,7 +287,7 @@ HandlerResult chat_completions(const Services& s, Context& ctx) {
   shared->id = "chatcmpl-" + new_uuid_v7();
   if (!shared->request.stream) {
     llm::Cancellation cancel;
-    llm::DeltaFn ignore = [](std::string_view) -> awaitable<bool> { co_return true; };
+    llm::DeltaFn ignore = [](const llm::Delta&) -> awaitable<bool> { co_return true; };
     llm::GatewayResult result =
         co_await svc.complete(shared->who, shared->model, std::move(shared->request), ignore, cancel);
     const llm::Outcome& o = result.outcome;

@@ -106,7 +106,14 @@ Result<std::string> anthropic_request_body(const ChatRequest& request, std::int6
   for (auto& turn : conversation.turns) {
     json message = json::object();
     message["role"] = turn.role;
-    message["content"] = std::move(turn.content);
+    if (const std::string* text = turn.only_text()) {
+      message["content"] = *text;
+    } else {
+      json blocks = json::array();
+      for (const auto& block : turn.blocks)
+        if (block.kind == TurnBlock::Kind::text) blocks.push_back({{"type", "text"}, {"text", block.text}});
+      message["content"] = std::move(blocks);
+    }
     messages.push_back(std::move(message));
   }
   body["messages"] = std::move(messages);

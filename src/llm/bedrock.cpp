@@ -142,7 +142,10 @@ Result<std::string> bedrock_request_body(const ChatRequest& request) {
   for (auto& turn : conversation.turns) {
     json message = json::object();
     message["role"] = turn.role;
-    message["content"] = text_content(std::move(turn.content));
+    json blocks = json::array();
+    for (const auto& block : turn.blocks)
+      if (block.kind == TurnBlock::Kind::text) blocks.push_back({{"text", block.text}});
+    message["content"] = std::move(blocks);
     messages.push_back(std::move(message));
   }
   body["messages"] = std::move(messages);

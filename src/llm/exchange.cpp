@@ -52,16 +52,38 @@ std::optional<std::int64_t> parse_millis(std::string_view value) {
 
 std::string describe(const Error& e) { return e.internal.empty() ? e.detail : e.detail + ": " + e.internal; }
 
-void fill_usage(Outcome& out, const std::vector<ChatMessage>* messages, std::optional<std::int64_t> prompt,
-                std::optional<std::int64_t> completion) {
+// Token counts as a provider reported them (any may be missing).
+struct Reported {
+  std::optional<std::int64_t> prompt, completion, cached, reasoning;
+};
+Reported reported(const StreamProgress& p) {
+  return {p.prompt_tokens, p.completion_tokens, p.cached_tokens, p.reasoning_tokens};
+}
+Reported reported(const WholeAnswer& a) {
+  return {a.prompt_tokens, a.completion_tokens, a.cached_tokens, a.reasoning_tokens};
+}
+
+void fill_usage(Outcome& out, const std::vector<ChatMessage>* messages, const Reported& r) {
   // Every provider's reported usage passes here: counts out of range are refused in this one
   // place (a wrong count would reach cost, quota and sums).
-  prompt = token_count(prompt);
-  completion = token_count(completion);
+  const auto prompt = token_count(r.prompt);
+  const auto completion = token_count(r.completion);
   out.usage_reported = prompt.has_value() && completion.has_value();
   out.usage.prompt_tokens = prompt ? *prompt : (messages != nullptr ? estimate_prompt_tokens(*messages) : 0);
-  out.usage.completion_tokens = completion ? *completion : estimate_tokens(out.text);
+  if (completion) {
+    out.usage.completion_tokens = *completion;
+  } else {
+    out.usage.completion_tokens = estimate_tokens(out.text);
+    for (const auto& call : out.tool_calls) out.usage.completion_tokens += estimate_tokens(call.arguments) + 4;
+  }
+  // Details are parts of the counts: one larger than its whole is not believed.
+  const auto cached = token_count(r.cached);
+  const auto reasoning = token_count(r.reasoning);
+  out.usage.cached_tokens = cached && *cached <= out.usage.prompt_tokens ? cached : std::nullopt;
+  out.usage.reasoning_tokens = reasoning && *reasoning <= out.usage.completion_tokens ? reasoning : std::nullopt;
 }
+
+bool nothing_delivered(const Outcome& out) { return out.text.empty() && out.tool_calls.empty(); }
 
 // A failed read after the response head: cancelled, timed out or broken off.
 void set_read_failure(Outcome& out, const Error& e, const Cancellation& cancel, std::string_view secret) {
@@ -69,7 +91,7 @@ void set_read_failure(Outcome& out, const Error& e, const Cancellation& cancel, 
   const bool timed_out = e.code == Code::timeout;
   // Nothing delivered yet and the connection merely dropped: another attempt is safe. A spent
   // total deadline is not worth repeating.
-  const bool retryable = out.text.empty() && !timed_out;
+  const bool retryable = nothing_delivered(out) && !timed_out;
   set_failure(out, timed_out ? Status::timeout : Status::error, retryable,
               timed_out ? "the provider did not finish in time" : "the connection to the provider broke off",
               describe(e), secret);
@@ -94,6 +116,38 @@ boost::asio::awaitable<bool> deliver(std::string_view text, const DeltaFn& on_de
   co_return true;
 }
 
+// Delivers one piece of a tool call and adds it to the answer's calls. False when the call
+// must end now (out is then final).
+boost::asio::awaitable<bool> deliver_tool(const ToolCallPiece& piece, const DeltaFn& on_delta, Cancellation& cancel,
+                                          Outcome& out, std::string_view secret) {
+  std::size_t answer_bytes = out.text.size();
+  for (const auto& call : out.tool_calls) answer_bytes += call.arguments.size() + call.name.size() + call.id.size();
+  if (piece.index > out.tool_calls.size() || piece.index >= kMaxToolCalls ||
+      answer_bytes + piece.arguments.size() + piece.name.size() + piece.id.size() > kMaxAnswerBytes) {
+    set_failure(out, Status::error, false,
+                piece.index >= kMaxToolCalls          ? "the provider's answer calls too many tools"
+                : piece.index > out.tool_calls.size() ? "the provider sent a malformed answer"
+                                                      : "the provider's answer is too long",
+                "tool call " + std::to_string(piece.index) + " after " + std::to_string(out.tool_calls.size()) +
+                    " calls, " + std::to_string(answer_bytes) + " bytes",
+                secret);
+    co_return false;
+  }
+  if (piece.index == out.tool_calls.size()) out.tool_calls.emplace_back();
+  ToolCall& call = out.tool_calls[piece.index];
+  if (call.id.empty()) call.id = piece.id;
+  if (call.name.empty()) call.name = piece.name;
+  call.arguments += piece.arguments;
+  const ToolCallDelta delta{piece.index, piece.id, piece.name, piece.arguments};
+  const bool go_on = co_await on_delta(Delta(delta));
+  if (!go_on) cancel.cancel();
+  if (!go_on || cancel.cancelled()) {
+    set_cancelled(out);
+    co_return false;
+  }
+  co_return true;
+}
+
 boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex, const DeltaFn& on_delta,
                                         Cancellation& cancel, Outcome& out) {
   StreamProgress progress;
@@ -104,7 +158,7 @@ boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex
       // After the terminator only trailing metadata can be missing; the answer itself is whole.
       if (progress.finished && !cancel.cancelled()) break;
       set_read_failure(out, piece.error(), cancel, ex.secret);
-      fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+      fill_usage(out, ex.messages, reported(progress));
       co_return;
     }
     body_ended = piece.value().empty();
@@ -122,35 +176,43 @@ boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex
       for (std::size_t i = 0; i < progress.deltas.size(); ++i) {
         const bool go_on = co_await deliver(progress.deltas[i], on_delta, cancel, out, ex.secret);
         if (!go_on) {
-          fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+          fill_usage(out, ex.messages, reported(progress));
           co_return;
         }
       }
       progress.deltas.clear();
+      for (std::size_t i = 0; i < progress.tool_calls.size(); ++i) {
+        const bool go_on = co_await deliver_tool(progress.tool_calls[i], on_delta, cancel, out, ex.secret);
+        if (!go_on) {
+          fill_usage(out, ex.messages, reported(progress));
+          co_return;
+        }
+      }
+      progress.tool_calls.clear();
       if (cancel.cancelled()) {
         set_cancelled(out);
-        fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+        fill_usage(out, ex.messages, reported(progress));
         co_return;
       }
       // A failure after the terminator (trailing garbage) does not spoil a complete answer.
       if (progress.failure && !progress.finished) {
-        const bool retryable = out.text.empty() && progress.failure->transient;
+        const bool retryable = nothing_delivered(out) && progress.failure->transient;
         set_failure(out, Status::error, retryable, "the provider reported an error", progress.failure->internal,
                     ex.secret);
-        fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+        fill_usage(out, ex.messages, reported(progress));
         co_return;
       }
     } while (!rest.empty());
   }
   if (!progress.finished) {
-    set_failure(out, Status::error, out.text.empty(), "the provider's answer ended early",
+    set_failure(out, Status::error, nothing_delivered(out), "the provider's answer ended early",
                 "the stream ended without its terminator", ex.secret);
-    fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+    fill_usage(out, ex.messages, reported(progress));
     co_return;
   }
   out.status = Status::complete;
   out.finish_reason = progress.finish_reason;
-  fill_usage(out, ex.messages, progress.prompt_tokens, progress.completion_tokens);
+  fill_usage(out, ex.messages, reported(progress));
 }
 
 boost::asio::awaitable<void> run_whole(UpstreamResponse& response, Exchange& ex, const DeltaFn& on_delta,
@@ -170,13 +232,18 @@ boost::asio::awaitable<void> run_whole(UpstreamResponse& response, Exchange& ex,
     co_return;
   }
   WholeAnswer& answer = parsed.value();
-  const bool go_on = co_await deliver(answer.text, on_delta, cancel, out, ex.secret);
+  bool go_on = co_await deliver(answer.text, on_delta, cancel, out, ex.secret);
+  for (std::size_t i = 0; go_on && i < answer.tool_calls.size(); ++i) {
+    ToolCall& call = answer.tool_calls[i];
+    go_on = co_await deliver_tool({i, std::move(call.id), std::move(call.name), std::move(call.arguments)}, on_delta,
+                                  cancel, out, ex.secret);
+  }
   if (go_on) {
     out.status = Status::complete;
     out.finish_reason = answer.finish_reason;
-    fill_usage(out, ex.messages, answer.prompt_tokens, answer.completion_tokens);
+    fill_usage(out, ex.messages, reported(answer));
   } else {
-    fill_usage(out, ex.messages, std::nullopt, std::nullopt);
+    fill_usage(out, ex.messages, Reported{});
   }
 }
 
@@ -194,6 +261,12 @@ Outcome refused_outcome(std::string detail, std::string internal) {
 Outcome invalid_request_outcome(const std::string& detail) {
   Outcome out = refused_outcome(detail, "request not sent: " + detail);
   out.invalid_request = true;
+  return out;
+}
+
+Outcome invalid_param_outcome(std::string param, const std::string& detail) {
+  Outcome out = invalid_request_outcome(detail);
+  out.param = std::move(param);
   return out;
 }
 

@@ -26,12 +26,25 @@ struct StreamFailure {
   bool transient = false;  // the upstream reported an overload or internal error: retrying may help
 };
 
-// What a decoder learnt from the body so far. The driver drains `deltas` after every feed.
+// A piece of a tool call as a decoder read it (see ToolCallDelta). Decoders number the calls
+// of an answer 0, 1, 2, ... in the order they start, whatever the wire format numbers.
+struct ToolCallPiece {
+  std::size_t index = 0;
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+
+// What a decoder learnt from the body so far. The driver drains `deltas` and then
+// `tool_calls` after every feed.
 struct StreamProgress {
   std::vector<std::string> deltas;
+  std::vector<ToolCallPiece> tool_calls;
   bool finished = false;  // the stream's terminator arrived: the answer is complete
   std::optional<std::int64_t> prompt_tokens;
   std::optional<std::int64_t> completion_tokens;
+  std::optional<std::int64_t> cached_tokens;
+  std::optional<std::int64_t> reasoning_tokens;
   std::string finish_reason;
   std::optional<StreamFailure> failure;  // the driver stops at the first one
 };
@@ -68,8 +81,11 @@ class SseStreamDecoder : public StreamDecoder {
 // A non-streaming answer.
 struct WholeAnswer {
   std::string text;
+  std::vector<ToolCall> tool_calls;
   std::optional<std::int64_t> prompt_tokens;
   std::optional<std::int64_t> completion_tokens;
+  std::optional<std::int64_t> cached_tokens;
+  std::optional<std::int64_t> reasoning_tokens;
   std::string finish_reason;
 };
 // Parses a whole 2xx body; Code::upstream with `internal` set when it is malformed. Never throws.
@@ -87,7 +103,8 @@ struct Exchange {
 
 inline constexpr std::size_t kMaxErrorBodyBytes = std::size_t{64} * 1024;
 inline constexpr std::size_t kMaxWholeBodyBytes = std::size_t{16} * 1024 * 1024;
-inline constexpr std::size_t kMaxAnswerBytes = std::size_t{16} * 1024 * 1024;
+inline constexpr std::size_t kMaxAnswerBytes = std::size_t{16} * 1024 * 1024;  // text and tool calls
+inline constexpr std::size_t kMaxToolCalls = 128;                              // in one answer
 
 // Runs `exchange` and fills `out` (which the caller owns, so a partial answer survives even an
 // exception escaping from `on_delta`). Usage is filled (reported or estimated) whenever the
@@ -101,6 +118,9 @@ boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& exchan
 Outcome refused_outcome(std::string detail, std::string internal);
 // The same for a request this provider cannot take as the caller wrote it (invalid_request).
 Outcome invalid_request_outcome(const std::string& detail);
+// The same naming the request field at fault as OpenAI names it (Outcome::param), e.g.
+// "seed" for a provider that has none, "messages[1].content[0].image_url" for an image it cannot take.
+Outcome invalid_param_outcome(std::string param, const std::string& detail);
 
 // complete() without throwing: runs `exchange` and turns an escaping exception into an error.
 boost::asio::awaitable<Outcome> complete_guarded(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,

@@ -171,10 +171,10 @@ asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, Ch
   GatewayResult result;
   bool delivered = false;
   std::optional<std::chrono::steady_clock::time_point> first_text;  // of the current attempt
-  DeltaFn counting = [&](std::string_view text) -> asio::awaitable<bool> {
+  DeltaFn counting = [&](const Delta& delta) -> asio::awaitable<bool> {
     delivered = true;
     if (!first_text) first_text = std::chrono::steady_clock::now();
-    co_return co_await on_delta(text);
+    co_return co_await on_delta(delta);
   };
 
   std::vector<std::string> candidates = candidates_for(model_id);

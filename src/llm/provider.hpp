@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -17,9 +18,58 @@
 
 namespace chatd::llm {
 
+// An image in a user message: its bytes (from a data: URL, or fetched by chatd), or an
+// https URL left to a provider that fetches images itself.
+struct Image {
+  std::string media_type;  // "image/png", "image/jpeg", "image/gif" or "image/webp"; "" with a URL
+  std::string data;        // the raw bytes; empty when only `url` is known
+  std::string url;         // set when the bytes were not read
+  std::string detail;      // OpenAI's "auto", "low" or "high"; "" when not given
+};
+
+// One part of a message's content, in order: text, or an image.
+struct ContentPart {
+  std::string text;
+  std::optional<Image> image;  // set: an image part (`text` is then empty)
+};
+
+// A function call the model asked for (an assistant message's, or an answer's).
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // JSON text, as the model wrote it
+};
+
 struct ChatMessage {
-  std::string role;  // "system", "user" or "assistant"
-  std::string content;
+  std::string role;     // "system", "user", "assistant" or "tool"
+  std::string content;  // the text (a list of text parts joined)
+  // Set only when the content has images: every part in order (`content` holds its text).
+  std::vector<ContentPart> parts = {};
+  std::vector<ToolCall> tool_calls = {};  // an assistant's calls
+  std::string tool_call_id = {};          // a "tool" message: the call it answers
+};
+
+// A function the model may call.
+struct ToolDef {
+  std::string name;
+  std::string description;
+  std::string parameters;  // the JSON Schema as JSON text; "" when none was given
+  std::optional<bool> strict;
+};
+
+struct ToolChoice {
+  enum class Mode { unset, automatic, none, required, function };
+  Mode mode = Mode::unset;
+  std::string name;  // Mode::function: the function that must be called
+};
+
+struct ResponseFormat {
+  enum class Kind { unset, text, json_object, json_schema };
+  Kind kind = Kind::unset;
+  std::string name;         // json_schema: the schema's name
+  std::string description;  // json_schema: "" when not given
+  std::string schema;       // json_schema: the schema as JSON text; "" when not given
+  std::optional<bool> strict;
 };
 
 struct ChatRequest {
@@ -30,17 +80,33 @@ struct ChatRequest {
   std::optional<double> top_p;
   std::vector<std::string> stop;
   bool stream = true;  // false: one non-streaming upstream call, one delta with the whole text
+  // OpenAI's request features (the /v1 endpoint); each provider passes on or translates what
+  // it can and refuses the rest as an invalid request naming the parameter.
+  std::vector<ToolDef> tools;
+  ToolChoice tool_choice;
+  std::optional<bool> parallel_tool_calls;
+  ResponseFormat response_format;
+  std::optional<std::int64_t> seed;
+  std::optional<double> presence_penalty;
+  std::optional<double> frequency_penalty;
+  std::string logit_bias;  // a JSON object as text; "" when not given
+  std::string user;
+  std::string reasoning_effort;  // "low", "medium", "high", ...; "" when not given
 };
 
 struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
+  // Details when the provider reports them (part of the counts above, not added to them).
+  std::optional<std::int64_t> cached_tokens = std::nullopt;     // prompt tokens read from the provider's cache
+  std::optional<std::int64_t> reasoning_tokens = std::nullopt;  // completion tokens spent on reasoning
 };
 
 struct Outcome {
   enum class Status { complete, error, timeout, cancelled };
   Status status = Status::error;
-  std::string text;  // everything delivered through on_delta, concatenated
+  std::string text;                  // everything delivered through on_delta, concatenated
+  std::vector<ToolCall> tool_calls;  // the calls the answer asks for, whole, in order
   Usage usage;
   bool usage_reported = false;  // false: `usage` is an estimate (the upstream sent none)
   std::string finish_reason;    // "stop", "length", ... as OpenAI names them; "" when unknown
@@ -50,6 +116,8 @@ struct Outcome {
   int upstream_status = 0;          // HTTP status of the upstream answer, 0 when there was none
   bool invalid_request = false;     // not sent: the request cannot be put to this provider as it
                                     // stands (the caller's to fix, e.g. no user message)
+  std::string param;                // with invalid_request: the request field at fault, as OpenAI
+                                    // names it ("tools", "messages[2].content"); "" for none
   std::string detail;               // safe to show a client ("the provider answered 500")
   std::string internal;             // for the log only (upstream body excerpt, socket error)
 };
@@ -65,9 +133,30 @@ inline const char* status_name(Outcome::Status status) {
   return "error";
 }
 
-// Receives each text delta in order. Returns false to stop (the client went away): the
-// provider then cancels the upstream call and ends with Status::cancelled.
-using DeltaFn = std::function<boost::asio::awaitable<bool>(std::string_view text)>;
+// A piece of a tool call as the model writes it: the first piece of a call carries its id
+// and name, later ones more of its arguments (JSON text cut anywhere). `index` numbers the
+// calls of one answer from 0, in the order they start.
+struct ToolCallDelta {
+  std::size_t index = 0;
+  std::string_view id;
+  std::string_view name;
+  std::string_view arguments;
+};
+
+// What an answer brings next: text, or a piece of a tool call.
+struct Delta {
+  // NOLINTBEGIN(google-explicit-constructor): a text is a delta
+  Delta(std::string_view t) : text(t) {}
+  Delta(const std::string& t) : text(t) {}
+  // NOLINTEND(google-explicit-constructor)
+  explicit Delta(const ToolCallDelta& call) : tool_call(&call) {}
+  std::string_view text;
+  const ToolCallDelta* tool_call = nullptr;
+};
+
+// Receives each delta in order. Returns false to stop (the client went away): the provider
+// then cancels the upstream call and ends with Status::cancelled.
+using DeltaFn = std::function<boost::asio::awaitable<bool>(const Delta& delta)>;
 
 class Provider {
  public:

@@ -74,23 +74,78 @@ std::string excerpt(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+namespace {
+
+void add_text(std::vector<TurnBlock>& blocks, std::string_view text) {
+  if (is_blank(text)) return;
+  if (!blocks.empty() && blocks.back().kind == TurnBlock::Kind::text) {
+    append_paragraph(blocks.back().text, text);
+    return;
+  }
+  TurnBlock block;
+  block.text = std::string(text);
+  blocks.push_back(std::move(block));
+}
+
+// The blocks of one message, in order.
+std::vector<TurnBlock> blocks_of(const ChatMessage& m) {
+  std::vector<TurnBlock> blocks;
+  if (m.role == "tool" && !m.tool_call_id.empty()) {
+    TurnBlock result;
+    result.kind = TurnBlock::Kind::tool_result;
+    result.text = m.content;
+    result.tool_call_id = m.tool_call_id;
+    blocks.push_back(std::move(result));
+    return blocks;
+  }
+  if (m.parts.empty()) {
+    add_text(blocks, m.content);
+  } else {
+    for (const auto& part : m.parts) {
+      if (!part.image) {
+        add_text(blocks, part.text);
+        continue;
+      }
+      TurnBlock image;
+      image.kind = TurnBlock::Kind::image;
+      image.image = &*part.image;
+      blocks.push_back(std::move(image));
+    }
+  }
+  if (m.role == "assistant") {
+    for (const auto& call : m.tool_calls) {
+      TurnBlock use;
+      use.kind = TurnBlock::Kind::tool_use;
+      use.call = &call;
+      blocks.push_back(std::move(use));
+    }
+  }
+  return blocks;
+}
+
+}  // namespace
+
 AlternatingConversation to_alternating(const std::vector<ChatMessage>& messages) {
   AlternatingConversation out;
   for (const auto& m : messages) {
-    if (is_blank(m.content)) continue;
     if (m.role == "system" || m.role == "developer") {
-      append_paragraph(out.system, m.content);
+      if (!is_blank(m.content)) append_paragraph(out.system, m.content);
       continue;
     }
     const std::string role = m.role == "assistant" ? "assistant" : "user";
     if (out.turns.empty() && role == "assistant") continue;
-    if (!out.turns.empty() && out.turns.back().role == role) {
-      append_paragraph(out.turns.back().content, m.content);
-    } else {
-      ChatMessage turn;
-      turn.role = role;
-      turn.content = m.content;
-      out.turns.push_back(std::move(turn));
+    std::vector<TurnBlock> blocks = blocks_of(m);
+    if (blocks.empty()) continue;
+    if (out.turns.empty() || out.turns.back().role != role) {
+      out.turns.push_back(Turn{role, {}});
+    }
+    std::vector<TurnBlock>& to = out.turns.back().blocks;
+    for (auto& block : blocks) {
+      if (block.kind == TurnBlock::Kind::text) {
+        add_text(to, block.text);
+      } else {
+        to.push_back(std::move(block));
+      }
     }
   }
   return out;

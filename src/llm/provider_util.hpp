@@ -46,17 +46,39 @@ std::string redact(std::string text, std::string_view secret);
 // At most `max_bytes` of `text`, cut at a UTF-8 character boundary, "..." appended when cut.
 std::string excerpt(std::string_view text, std::size_t max_bytes);
 
-// The conversation as Anthropic and Bedrock accept it. Rules (the upstreams reject anything else):
-// - "system" (and OpenAI's "developer") messages, wherever they are, go to `system`, joined with
-//   a blank line;
-// - messages whose content is empty or only whitespace are dropped (both APIs reject them);
-// - any other role than "assistant" counts as "user";
-// - consecutive messages of the same role are merged into one, joined with a blank line;
+// The conversation as Anthropic and Bedrock accept it: alternating turns of content blocks.
+// Rules (the upstreams reject anything else):
+// - "system" (and OpenAI's "developer") messages, wherever they are, go to `system` (their
+//   text), joined with a blank line;
+// - a "tool" message answering a call (tool_call_id set) is a tool_result block of a user
+//   turn; any other role than "assistant" counts as "user";
+// - an assistant's tool calls are tool_use blocks after its text;
+// - blank text is dropped (both APIs reject it), and so is a message left with no block;
+// - consecutive messages of the same role are merged into one turn, a text block following a
+//   text block joined to it with a blank line;
 // - assistant messages before the first user message are dropped: the first turn must be a user's.
-// `turns` is empty when no user message remains; callers fail the request then.
+// Blocks point into `messages`, which must outlive the result. `turns` is empty when no user
+// message remains; callers fail the request then.
+struct TurnBlock {
+  enum class Kind { text, image, tool_use, tool_result };
+  Kind kind = Kind::text;
+  std::string text;                // text; tool_result: the result's text
+  const Image* image = nullptr;    // image
+  const ToolCall* call = nullptr;  // tool_use
+  std::string_view tool_call_id;   // tool_result: the call it answers
+};
+struct Turn {
+  std::string role;  // "user" or "assistant"
+  std::vector<TurnBlock> blocks;
+  // The turn's only block when it is a text block (the common case, sent as a plain string
+  // where the API allows it), else nullptr.
+  const std::string* only_text() const {
+    return blocks.size() == 1 && blocks[0].kind == TurnBlock::Kind::text ? &blocks[0].text : nullptr;
+  }
+};
 struct AlternatingConversation {
   std::string system;
-  std::vector<ChatMessage> turns;
+  std::vector<Turn> turns;
 };
 AlternatingConversation to_alternating(const std::vector<ChatMessage>& messages);
 

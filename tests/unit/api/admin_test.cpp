@@ -161,7 +161,7 @@ TEST_P(AdminHandlersTest, UsageIsGroupedByUserUnlessAskedOtherwise) {
   auto pending = run(s().chat.begin_send(fay, conversation.value().id, "Hi", std::nullopt));
   ASSERT_TRUE(pending);
   llm::Cancellation cancel;
-  llm::DeltaFn ignore = [](std::string_view) -> boost::asio::awaitable<bool> { co_return true; };
+  llm::DeltaFn ignore = [](const llm::Delta&) -> boost::asio::awaitable<bool> { co_return true; };
   ASSERT_TRUE(run(s().chat.finish_send(pending.value(), ignore, cancel)));
 
   const std::string range = "from=2026-03-01&to=2026-04-01";

@@ -69,7 +69,8 @@ class ChatServiceTest : public unit::WithTwoUsers<unit::ServiceTest> {
     EXPECT_TRUE(pending) << unit::describe(pending.error());
     if (!pending) return out;
     out.pending = std::move(pending).value();
-    llm::DeltaFn on_delta = [&out, &keep_going](std::string_view text) -> boost::asio::awaitable<bool> {
+    llm::DeltaFn on_delta = [&out, &keep_going](const llm::Delta& delta) -> boost::asio::awaitable<bool> {
+      const std::string_view text = delta.text;
       out.deltas.emplace_back(text);
       co_return !keep_going || keep_going(static_cast<int>(out.deltas.size()));
     };

@@ -81,7 +81,8 @@ TEST(DemoProvider, CancellationInterruptsTheDelay) {
   asio::io_context ioc;
   std::vector<std::string> deltas;
   std::optional<Outcome> outcome;
-  DeltaFn on_delta = [&](std::string_view text) -> asio::awaitable<bool> {
+  DeltaFn on_delta = [&](const llm::Delta& delta) -> asio::awaitable<bool> {
+    const std::string_view text = delta.text;
     deltas.emplace_back(text);
     // Cancel from outside the call, as the HTTP layer does when its client goes away.
     asio::post(ioc, [&cancel] { cancel.cancel(); });

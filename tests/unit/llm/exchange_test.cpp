@@ -40,7 +40,8 @@ Run run_pieces(std::vector<std::string> pieces) {
   ex.decoder = &decoder;
   Cancellation cancel;
   Run r;
-  DeltaFn on_delta = [&](std::string_view text) -> boost::asio::awaitable<bool> {
+  DeltaFn on_delta = [&](const llm::Delta& delta) -> boost::asio::awaitable<bool> {
+    const std::string_view text = delta.text;
     r.deltas.emplace_back(text);
     r.decoded_at_delta.push_back(decoder.decoded);
     co_return true;

@@ -6,6 +6,7 @@
 #include "../run_awaitable.hpp"
 #include "core/result.hpp"
 #include "llm/cancel.hpp"
+#include "llm/exchange.hpp"
 #include "llm/provider.hpp"
 #include "llm/transport.hpp"
 
@@ -99,7 +100,8 @@ using unit::run;
 
 struct CallResult {
   Outcome outcome;
-  std::vector<std::string> deltas;
+  std::vector<std::string> deltas;        // text deltas
+  std::vector<ToolCallPiece> tool_calls;  // tool call deltas, as received
   std::string joined() const {
     std::string s;
     for (const auto& d : deltas) s += d;
@@ -112,9 +114,14 @@ struct CallResult {
 inline CallResult call(Provider& provider, const ChatRequest& request, Cancellation& cancel,
                        std::optional<std::size_t> stop_after = std::nullopt) {
   CallResult result;
-  DeltaFn on_delta = [&result, stop_after](std::string_view text) -> boost::asio::awaitable<bool> {
-    result.deltas.emplace_back(text);
-    co_return !(stop_after && result.deltas.size() >= *stop_after);
+  DeltaFn on_delta = [&result, stop_after](const llm::Delta& delta) -> boost::asio::awaitable<bool> {
+    if (delta.tool_call != nullptr) {
+      const ToolCallDelta& t = *delta.tool_call;
+      result.tool_calls.push_back({t.index, std::string(t.id), std::string(t.name), std::string(t.arguments)});
+    } else {
+      result.deltas.emplace_back(delta.text);
+    }
+    co_return !(stop_after && result.deltas.size() + result.tool_calls.size() >= *stop_after);
   };
   result.outcome = run(provider.complete(request, on_delta, cancel));
   return result;

@@ -148,7 +148,8 @@ class GatewayCompleteTest : public ::testing::Test {
   }
   GatewayResult complete(const std::string& model, ChatRequest request, Cancellation& cancel) {
     if (request.messages.empty()) request.messages.push_back({"user", "hi"});
-    DeltaFn on_delta = [this](std::string_view text) -> boost::asio::awaitable<bool> {
+    DeltaFn on_delta = [this](const llm::Delta& delta) -> boost::asio::awaitable<bool> {
+      const std::string_view text = delta.text;
       deltas_.emplace_back(text);
       co_return true;
     };

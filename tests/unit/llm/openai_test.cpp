@@ -312,7 +312,8 @@ TEST(OpenAiProvider, CancellationFromOutsideStopsTheStream) {
   OpenAiProvider provider(options(), transport);
   Cancellation cancel;
   std::vector<std::string> deltas;
-  DeltaFn on_delta = [&](std::string_view text) -> boost::asio::awaitable<bool> {
+  DeltaFn on_delta = [&](const llm::Delta& delta) -> boost::asio::awaitable<bool> {
+    const std::string_view text = delta.text;
     deltas.emplace_back(text);
     cancel.cancel();  // the client went away while this delta was being written
     co_return true;

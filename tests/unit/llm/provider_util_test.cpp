@@ -58,9 +58,11 @@ TEST(ProviderUtil, MakesConversationsAlternate) {
   EXPECT_EQ(c.system, "s1\n\ns2");
   ASSERT_EQ(c.turns.size(), 2u);
   EXPECT_EQ(c.turns[0].role, "user");
-  EXPECT_EQ(c.turns[0].content, "a\n\nb\n\nc");
+  ASSERT_NE(c.turns[0].only_text(), nullptr);
+  EXPECT_EQ(*c.turns[0].only_text(), "a\n\nb\n\nc");
   EXPECT_EQ(c.turns[1].role, "assistant");
-  EXPECT_EQ(c.turns[1].content, "d");
+  ASSERT_NE(c.turns[1].only_text(), nullptr);
+  EXPECT_EQ(*c.turns[1].only_text(), "d");
 
   EXPECT_TRUE(to_alternating({{"system", "x"}, {"assistant", "y"}, {"user", " \n"}}).turns.empty());
 }
