@@ -8,7 +8,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace chatd;
   auto body = fuzz::request_body(fuzz::text_of(data, size));
   if (!body) return 0;
-  auto call = api::read_completion_request(*body, 64);
+  auto call = api::read_completion_request(*body, {64, 4096});
   if (!call) {
     FUZZ_CHECK(!call.error().fields.empty());
     return 0;

@@ -20,111 +20,6 @@ namespace {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// OpenAI message content: a string, or a list of parts of which the text ones count.
-std::optional<std::string> content_text(const json& content) {
-  if (content.is_string()) return content.get<std::string>();
-  if (content.is_null()) return std::string();
-  if (!content.is_array()) return std::nullopt;
-  std::string out;
-  for (const auto& part : content) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
-      return std::nullopt;
-    out += part["text"].get<std::string>();
-  }
-  return out;
-}
-
-}  // namespace
-
-Result<CompletionCall> read_completion_request(const json& body, std::int64_t max_chars) {
-  CompletionCall call;
-  std::vector<FieldError> fields;
-  if (!body.contains("model") || !body["model"].is_string() || body["model"].get_ref<const std::string&>().empty())
-    fields.push_back({"model", "is required (a string)"});
-  else
-    call.model.id = body["model"].get<std::string>();
-  if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty()) {
-    fields.push_back({"messages", "is required (a non-empty list)"});
-  } else {
-    std::size_t total = 0;
-    for (std::size_t i = 0; i < body["messages"].size(); ++i) {
-      const auto& m = body["messages"][i];
-      std::string where = "messages[" + std::to_string(i) + "]";
-      if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
-        fields.push_back({where + ".role", "is required"});
-        continue;
-      }
-      std::string role = m["role"].get<std::string>();
-      if (role == "developer") role = "system";
-      if (role != "system" && role != "user" && role != "assistant") {
-        fields.push_back({where + ".role", "must be system, developer, user or assistant (tools are not supported)"});
-        continue;
-      }
-      auto text = m.contains("content") ? content_text(m["content"]) : std::optional<std::string>();
-      if (!text) {
-        fields.push_back({where + ".content", "must be a string or a list of text parts"});
-        continue;
-      }
-      total += text->size();
-      call.request.messages.push_back({role, std::move(*text)});
-    }
-    if (total > static_cast<std::size_t>(max_chars) * 4 * 8) fields.push_back({"messages", "are too long"});
-  }
-  if (body.contains("stream") && !body["stream"].is_null()) {
-    if (!body["stream"].is_boolean())
-      fields.push_back({"stream", "must be a boolean"});
-    else
-      call.request.stream = body["stream"].get<bool>();
-  } else {
-    call.request.stream = false;
-  }
-  if (body.contains("stream_options") && body["stream_options"].is_object())
-    call.include_usage = body["stream_options"].value("include_usage", false);
-  for (const char* name : {"max_tokens", "max_completion_tokens"}) {
-    if (!body.contains(name) || body[name].is_null()) continue;
-    if (!body[name].is_number_integer() || body[name].get<std::int64_t>() < 1 ||
-        body[name].get<std::int64_t>() > 10000000)
-      fields.push_back({name, "must be a positive integer"});
-    else
-      call.request.max_tokens = body[name].get<std::int64_t>();
-  }
-  if (body.contains("temperature") && !body["temperature"].is_null()) {
-    if (!body["temperature"].is_number() || body["temperature"].get<double>() < 0 ||
-        body["temperature"].get<double>() > 2)
-      fields.push_back({"temperature", "must be a number from 0 to 2"});
-    else
-      call.request.temperature = body["temperature"].get<double>();
-  }
-  if (body.contains("top_p") && !body["top_p"].is_null()) {
-    if (!body["top_p"].is_number() || body["top_p"].get<double>() < 0 || body["top_p"].get<double>() > 1)
-      fields.push_back({"top_p", "must be a number from 0 to 1"});
-    else
-      call.request.top_p = body["top_p"].get<double>();
-  }
-  if (body.contains("stop") && !body["stop"].is_null()) {
-    const auto& stop = body["stop"];
-    if (stop.is_string()) {
-      call.request.stop.push_back(stop.get<std::string>());
-    } else if (stop.is_array() && stop.size() <= 4) {
-      for (const auto& s : stop) {
-        if (!s.is_string()) {
-          fields.push_back({"stop", "must be a string or a list of up to 4 strings"});
-          break;
-        }
-        call.request.stop.push_back(s.get<std::string>());
-      }
-    } else {
-      fields.push_back({"stop", "must be a string or a list of up to 4 strings"});
-    }
-  }
-  if (body.contains("n") && !(body["n"].is_number_integer() && body["n"].get<std::int64_t>() == 1))
-    fields.push_back({"n", "only n=1 is supported"});
-  if (!fields.empty()) return Error::validation(std::move(fields));
-  return call;
-}
-
-namespace {
-
 void write_usage(JsonWriter& w, const llm::Usage& u) {
   w.begin_object()
       .key("prompt_tokens")
@@ -132,11 +27,18 @@ void write_usage(JsonWriter& w, const llm::Usage& u) {
       .key("completion_tokens")
       .number(u.completion_tokens)
       .key("total_tokens")
-      .number(u.prompt_tokens + u.completion_tokens)
-      .end_object();
+      .number(u.prompt_tokens + u.completion_tokens);
+  if (u.cached_tokens)
+    w.key("prompt_tokens_details").begin_object().key("cached_tokens").number(*u.cached_tokens).end_object();
+  if (u.reasoning_tokens)
+    w.key("completion_tokens_details").begin_object().key("reasoning_tokens").number(*u.reasoning_tokens).end_object();
+  w.end_object();
 }
 
-std::string finish_reason(const llm::Outcome& o) { return o.finish_reason.empty() ? "stop" : o.finish_reason; }
+std::string finish_reason(const llm::Outcome& o) {
+  if (!o.finish_reason.empty()) return o.finish_reason;
+  return o.tool_calls.empty() ? "stop" : "tool_calls";
+}
 
 // The members every chunk and completion starts with.
 void write_head(JsonWriter& w, const CompletionCall& call, std::string_view object) {
@@ -151,6 +53,8 @@ struct ChunkDelta {
   bool role = false;
   std::optional<std::string_view> content;
   std::optional<std::string_view> finish_reason;
+  const llm::ToolCallDelta* tool_call = nullptr;  // as OpenAI streams one: id, type and name
+                                                  // in its first piece, arguments in all
 };
 void append_chunk(std::string& out, const CompletionCall& call, const ChunkDelta& d) {
   out += "data: ";
@@ -160,6 +64,14 @@ void append_chunk(std::string& out, const CompletionCall& call, const ChunkDelta
   w.key("choices").begin_array().begin_object().key("index").number(std::int64_t{0}).key("delta").begin_object();
   if (d.role) w.key("role").string("assistant");
   if (d.content) w.key("content").string(*d.content);
+  if (d.tool_call) {
+    const llm::ToolCallDelta& t = *d.tool_call;
+    w.key("tool_calls").begin_array().begin_object().key("index").number(static_cast<std::int64_t>(t.index));
+    if (!t.id.empty()) w.key("id").string(t.id).key("type").string("function");
+    w.key("function").begin_object();
+    if (!t.name.empty()) w.key("name").string(t.name);
+    w.key("arguments").string(t.arguments).end_object().end_object().end_array();
+  }
   w.end_object().key("logprobs").null().key("finish_reason");
   if (d.finish_reason)
     w.string(*d.finish_reason);
@@ -194,9 +106,9 @@ json error_body(const llm::Outcome& o) {
   json e = json::object();
   if (o.invalid_request) {
     // As the other validation errors of /v1: the messages cannot be put to this model.
-    e["message"] = o.detail;
+    e["message"] = o.param.empty() ? o.detail : o.param + ": " + o.detail;
     e["type"] = "invalid_request_error";
-    e["param"] = "messages";
+    e["param"] = o.param.empty() ? "messages" : o.param;
     e["code"] = "validation_failed";
     return {{"error", e}};
   }
@@ -214,13 +126,16 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
   out.on_close([&cancel] { cancel.cancel(); });
   bool started = false;
   llm::DeltaFn on_delta = [&](const llm::Delta& delta) -> awaitable<bool> {
-    const std::string_view text = delta.text;
     std::string frames;
     if (!started) {
       started = true;
       append_chunk(frames, *call, {true, "", std::nullopt});
     }
-    append_chunk(frames, *call, {false, text, std::nullopt});
+    if (delta.tool_call != nullptr) {
+      append_chunk(frames, *call, {false, std::nullopt, std::nullopt, delta.tool_call});
+    } else {
+      append_chunk(frames, *call, {false, delta.text, std::nullopt});
+    }
     co_return co_await out.write(frames);
   };
   llm::GatewayResult result =
@@ -257,7 +172,20 @@ Response completion_response(const CompletionCall& call, const llm::Outcome& o) 
   w.begin_object();
   write_head(w, call, "chat.completion");
   w.key("choices").begin_array().begin_object().key("index").number(std::int64_t{0});
-  w.key("message").begin_object().key("role").string("assistant").key("content").string(o.text).end_object();
+  w.key("message").begin_object().key("role").string("assistant").key("content");
+  if (o.text.empty() && !o.tool_calls.empty())
+    w.null();
+  else
+    w.string(o.text);
+  if (!o.tool_calls.empty()) {
+    w.key("tool_calls").begin_array();
+    for (const auto& c : o.tool_calls) {
+      w.begin_object().key("id").string(c.id).key("type").string("function").key("function").begin_object();
+      w.key("name").string(c.name).key("arguments").string(c.arguments).end_object().end_object();
+    }
+    w.end_array();
+  }
+  w.key("refusal").null().end_object();
   w.key("logprobs").null().key("finish_reason").string(finish_reason(o)).end_object().end_array();
   w.key("usage");
   write_usage(w, o.usage);
@@ -276,7 +204,7 @@ HandlerResult openai_models(const Services& s, Context&) {
 
 HandlerResult chat_completions(const Services& s, Context& ctx) {
   chat::Service& svc = s.chat;
-  auto call = read_completion_request(ctx.body, svc.config().max_message_chars);
+  auto call = read_completion_request(ctx.body, {svc.config().max_message_chars, svc.config().max_image_bytes});
   if (!call) co_return http::error_response(ctx, call.error());
   auto model = co_await svc.begin_completion(*ctx.principal, call.value().model.id);
   if (!model) co_return http::error_response(ctx, model.error());

@@ -28,10 +28,18 @@ struct CompletionCall {
   std::int64_t created = 0;
 };
 
+// What a request body may hold.
+struct CompletionLimits {
+  std::int64_t max_chars = 32000;          // CHATD_MAX_MESSAGE_CHARS (the messages together may
+                                           // hold 8x its bytes in UTF-8)
+  std::int64_t max_image_bytes = 5242880;  // CHATD_MAX_IMAGE_BYTES, per decoded image
+};
+
 // The body of POST /v1/chat/completions (fills `model.id` and `request`, `include_usage`);
 // every problem is a field error of one Code::invalid_argument (the pipeline turns it into
-// OpenAI's error shape with the first field as `param`). `max_chars` bounds the messages.
-Result<CompletionCall> read_completion_request(const nlohmann::json& body, std::int64_t max_chars);
+// OpenAI's error shape with the first field as `param`). Images in data: URLs are decoded
+// here; https URLs are kept for the provider (or fetched before it is called).
+Result<CompletionCall> read_completion_request(const nlohmann::json& body, const CompletionLimits& limits);
 
 HandlerResult openai_models(const Services& s, http::Context& ctx);
 HandlerResult chat_completions(const Services& s, http::Context& ctx);

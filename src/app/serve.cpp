@@ -183,6 +183,8 @@ int run_serve(const config::Config& config) {
   server_options.idle_timeout_ms = config.http_idle_timeout_ms;
   server_options.max_header_bytes = config.max_header_bytes;
   server_options.max_body_bytes = config.max_body_bytes;
+  server_options.large_body_prefix = "/v1/";
+  server_options.large_body_bytes = config.max_v1_body_bytes;
   server_options.max_connections = config.max_connections;
   server_options.shutdown_grace_ms = config.shutdown_grace_ms;
   http::Server server(server_options, pipeline, log);

@@ -39,6 +39,19 @@ void check_contradictions(const Config& c, Checker& k) {
                   std::to_string(c.max_body_bytes) + " bytes)",
               std::to_string(c.max_message_chars));
   }
+  if (k.ok("CHATD_MAX_BODY_BYTES") && k.ok("CHATD_MAX_V1_BODY_BYTES") && c.max_v1_body_bytes < c.max_body_bytes) {
+    k.problem("CHATD_MAX_V1_BODY_BYTES",
+              "must be at least CHATD_MAX_BODY_BYTES (" + std::to_string(c.max_body_bytes) + " bytes)",
+              std::to_string(c.max_v1_body_bytes));
+  }
+  // An image travels base64-encoded (4 bytes for every 3) in a /v1 body.
+  if (k.ok("CHATD_MAX_IMAGE_BYTES") && k.ok("CHATD_MAX_V1_BODY_BYTES") &&
+      c.max_image_bytes / 3 * 4 >= c.max_v1_body_bytes) {
+    k.problem("CHATD_MAX_IMAGE_BYTES",
+              "an image this large can never fit base64-encoded in a /v1 body of CHATD_MAX_V1_BODY_BYTES (" +
+                  std::to_string(c.max_v1_body_bytes) + " bytes)",
+              std::to_string(c.max_image_bytes));
+  }
   if (c.aws_access_key_id && !c.aws_secret_access_key && k.ok("AWS_SECRET_ACCESS_KEY")) {
     k.problem("AWS_ACCESS_KEY_ID", "is set but AWS_SECRET_ACCESS_KEY is not; set both or neither");
   }

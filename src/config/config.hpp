@@ -48,6 +48,8 @@ struct Config {
   std::map<std::string, RateLimit> rate_limits;  // every bucket present (defaults filled in)
   bool user_invites = true;
   std::int64_t max_body_bytes = 1048576;
+  std::int64_t max_v1_body_bytes = 33554432;  // /v1 bodies, which may carry images
+  std::int64_t max_image_bytes = 5242880;     // one image on /v1, decoded
   std::int64_t max_message_chars = 32000;
   std::int64_t user_token_quota = 0;
   std::vector<std::string> cors_origins;

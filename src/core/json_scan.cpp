@@ -11,7 +11,11 @@ bool JsonPath::is(std::initializer_list<JsonStep> steps) const {
   std::size_t i = 0;
   for (const auto& want : steps) {
     const Step& have = steps_[i++];
-    if (want.index >= 0 ? have.index != want.index : (have.index >= 0 || have.key != want.key)) return false;
+    if (want.index == kAnyIndex) {
+      if (have.index < 0) return false;
+    } else if (want.index >= 0 ? have.index != want.index : (have.index >= 0 || have.key != want.key)) {
+      return false;
+    }
   }
   return true;
 }

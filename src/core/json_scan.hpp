@@ -22,7 +22,10 @@
 
 namespace chatd {
 
-// One step of a path: an object key, or an array index.
+// In a path given to JsonPath::is(): any element of an array.
+inline constexpr int kAnyIndex = -2;
+
+// One step of a path: an object key, or an array index (or kAnyIndex).
 struct JsonStep {
   JsonStep(const char* k) : key(k) {}  // NOLINT(google-explicit-constructor): is({"a", 0, "b"})
   JsonStep(int i) : index(i) {}        // NOLINT(google-explicit-constructor)
@@ -35,6 +38,8 @@ class JsonPath {
   std::size_t depth() const { return steps_.size(); }
   // Whether the path is exactly `steps` (keys and indexes from the root).
   bool is(std::initializer_list<JsonStep> steps) const;
+  // The array index of step `at` (0 is the first step from the root); -1 for an object member.
+  std::int64_t index(std::size_t at) const { return at < steps_.size() ? steps_[at].index : -1; }
 
  private:
   friend class JsonScanner;

@@ -47,6 +47,8 @@ class JsonWriter {
   JsonWriter& number(double v);  // shortest round-trip form; NaN and infinities as null
   JsonWriter& boolean(bool v) { return literal(v ? "true" : "false"); }
   JsonWriter& null() { return literal("null"); }
+  // A value that is JSON text already (the caller vouches for it: one well-formed value).
+  JsonWriter& raw(std::string_view json) { return literal(json); }
 
  private:
   JsonWriter& literal(std::string_view word) {

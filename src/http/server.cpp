@@ -16,6 +16,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <functional>
@@ -26,6 +27,13 @@
 #include <vector>
 
 namespace chatd::http {
+
+std::int64_t body_limit(const ServerOptions& options, std::string_view target) {
+  if (!options.large_body_prefix.empty() &&
+      target.substr(0, options.large_body_prefix.size()) == options.large_body_prefix)
+    return std::max(options.max_body_bytes, options.large_body_bytes);
+  return options.max_body_bytes;
+}
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -537,7 +545,7 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
   beast::flat_buffer buffer;
   std::string out;  // serialised response, reused across requests
   boost::system::error_code ec;
-  const auto max_body = static_cast<std::uint64_t>(options.max_body_bytes);
+  auto max_body = static_cast<std::uint64_t>(options.max_body_bytes);
   const auto max_head = static_cast<std::size_t>(options.max_header_bytes);
   auto write = [&](const Response& res) -> asio::awaitable<void> {
     out.clear();
@@ -558,6 +566,7 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     rejection->keep_alive(false);
   };
   auto refuse_head = [&](const Request& head, boost::optional<std::uint64_t> content_length) {
+    max_body = static_cast<std::uint64_t>(body_limit(options, head.target()));
     auto problem = head_problem(head, content_length ? std::optional(*content_length) : std::nullopt, max_body);
     if (problem) refuse(head, *problem);
     return problem.has_value();

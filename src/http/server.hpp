@@ -27,9 +27,16 @@ struct ServerOptions {
   std::int64_t idle_timeout_ms = 60000;
   std::int64_t max_header_bytes = 16384;
   std::int64_t max_body_bytes = 1048576;
+  // Requests whose target starts with large_body_prefix (the OpenAI-compatible endpoint,
+  // whose bodies carry images) may have bodies up to large_body_bytes instead.
+  std::string large_body_prefix;
+  std::int64_t large_body_bytes = 0;
   std::int64_t max_connections = 10000;
   std::int64_t shutdown_grace_ms = 10000;
 };
+
+// The body limit for a request to `target` (its path and query as sent).
+std::int64_t body_limit(const ServerOptions& options, std::string_view target);
 
 class Server {
  public:

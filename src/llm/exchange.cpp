@@ -138,8 +138,9 @@ boost::asio::awaitable<bool> deliver_tool(const ToolCallPiece& piece, const Delt
   if (call.id.empty()) call.id = piece.id;
   if (call.name.empty()) call.name = piece.name;
   call.arguments += piece.arguments;
-  const ToolCallDelta delta{piece.index, piece.id, piece.name, piece.arguments};
-  const bool go_on = co_await on_delta(Delta(delta));
+  const ToolCallDelta call_delta{piece.index, piece.id, piece.name, piece.arguments};
+  const Delta delta(call_delta);
+  const bool go_on = co_await on_delta(delta);
   if (!go_on) cancel.cancel();
   if (!go_on || cancel.cancelled()) {
     set_cancelled(out);
@@ -235,8 +236,9 @@ boost::asio::awaitable<void> run_whole(UpstreamResponse& response, Exchange& ex,
   bool go_on = co_await deliver(answer.text, on_delta, cancel, out, ex.secret);
   for (std::size_t i = 0; go_on && i < answer.tool_calls.size(); ++i) {
     ToolCall& call = answer.tool_calls[i];
-    go_on = co_await deliver_tool({i, std::move(call.id), std::move(call.name), std::move(call.arguments)}, on_delta,
-                                  cancel, out, ex.secret);
+    // A named piece: GCC 12 miscompiles a braced temporary inside a co_await expression.
+    const ToolCallPiece piece{i, std::move(call.id), std::move(call.name), std::move(call.arguments)};
+    go_on = co_await deliver_tool(piece, on_delta, cancel, out, ex.secret);
   }
   if (go_on) {
     out.status = Status::complete;

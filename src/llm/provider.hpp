@@ -76,6 +76,8 @@ struct ChatRequest {
   std::string model;                  // the model id as the upstream knows it
   std::vector<ChatMessage> messages;  // oldest first; system messages may appear anywhere
   std::optional<std::int64_t> max_tokens;
+  bool max_tokens_named_completion = false;  // the caller said max_completion_tokens (OpenAI's
+                                             // reasoning models accept only that name)
   std::optional<double> temperature;
   std::optional<double> top_p;
   std::vector<std::string> stop;

@@ -41,7 +41,7 @@ def test_models_and_completion_with_an_api_key(server, fake):
     assert res.status == 200, res.body
     body = res.json()
     assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl-") and body["model"] == "claude-test"
-    assert body["choices"][0]["message"] == {"role": "assistant", "content": f"echo: hi {word}"}
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": f"echo: hi {word}", "refusal": None}
     assert body["choices"][0]["finish_reason"] == "stop"
     assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
     # /v1 usage events are written in batches, a moment after the answer.

@@ -122,6 +122,26 @@ TEST(JsonScan, PathsDoNotMatchAcrossKinds) {
   EXPECT_EQ(r.prompt, -1);
 }
 
+// kAnyIndex matches any element of an array (never an object member), and index() tells which.
+TEST(JsonScan, AnyIndexMatchesEveryArrayElementAndTellsWhich) {
+  struct Calls final : JsonVisitor {
+    void value(const JsonPath& at, const JsonValue& v) override {
+      if (at.is({"tool_calls", kAnyIndex, "id"}) && v.kind == JsonKind::string)
+        seen.push_back(std::to_string(at.index(1)) + "=" + std::string(v.text));
+    }
+    std::vector<std::string> seen;
+  } calls;
+  ASSERT_TRUE(
+      scan_json(R"({"tool_calls":[{"id":"a"},{"x":1},{"id":"c"}],"other":{"tool_calls":{"0":{"id":"no"}}}})", calls));
+  EXPECT_EQ(calls.seen, (std::vector<std::string>{"0=a", "2=c"}));
+  struct Members final : JsonVisitor {
+    void value(const JsonPath& at, const JsonValue&) override { matched = matched || at.is({"a", kAnyIndex}); }
+    bool matched = false;
+  } members;
+  ASSERT_TRUE(scan_json(R"({"a":{"0":1}})", members));
+  EXPECT_FALSE(members.matched);
+}
+
 TEST(JsonScan, RefusesWhatIsNotOneJsonValue) {
   for (std::string_view bad :
        {"", "{", R"({"a":1,})", "[1 2]", "{} {}", R"({"a":"\x01"})", "nul", "{\"a\":\"\xFF\"}"}) {
