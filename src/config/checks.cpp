@@ -39,17 +39,15 @@ void check_contradictions(const Config& c, Checker& k) {
                   std::to_string(c.max_body_bytes) + " bytes)",
               std::to_string(c.max_message_chars));
   }
-  if (k.ok("CHATD_MAX_BODY_BYTES") && k.ok("CHATD_MAX_V1_BODY_BYTES") && c.max_v1_body_bytes < c.max_body_bytes) {
-    k.problem("CHATD_MAX_V1_BODY_BYTES",
-              "must be at least CHATD_MAX_BODY_BYTES (" + std::to_string(c.max_body_bytes) + " bytes)",
-              std::to_string(c.max_v1_body_bytes));
-  }
   // An image travels base64-encoded (4 bytes for every 3) in a /v1 body.
-  if (k.ok("CHATD_MAX_IMAGE_BYTES") && k.ok("CHATD_MAX_V1_BODY_BYTES") &&
-      c.max_image_bytes / 3 * 4 >= c.max_v1_body_bytes) {
+  // An image travels base64-encoded (4 bytes for every 3) in a /v1 body, whose limit is the
+  // larger of the two body limits.
+  const std::int64_t v1_body = std::max(c.max_v1_body_bytes, c.max_body_bytes);
+  if (k.ok("CHATD_MAX_IMAGE_BYTES") && k.ok("CHATD_MAX_V1_BODY_BYTES") && k.ok("CHATD_MAX_BODY_BYTES") &&
+      c.max_image_bytes / 3 * 4 >= v1_body) {
     k.problem("CHATD_MAX_IMAGE_BYTES",
               "an image this large can never fit base64-encoded in a /v1 body of CHATD_MAX_V1_BODY_BYTES (" +
-                  std::to_string(c.max_v1_body_bytes) + " bytes)",
+                  std::to_string(v1_body) + " bytes)",
               std::to_string(c.max_image_bytes));
   }
   if (c.aws_access_key_id && !c.aws_secret_access_key && k.ok("AWS_SECRET_ACCESS_KEY")) {

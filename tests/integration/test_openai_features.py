@@ -88,7 +88,14 @@ def test_tools_images_and_structured_output_through_the_openai_client(server, fa
     assert seen["stream_loop"]["second"]["finish_reason"] == "stop"
 
     # tool_choice none answers in text; a named function is the one called.
-    assert seen["choices"]["none"].startswith("echo: ")
+    assert seen["choices"]["none"] == "echo: no tools now"
+    [none] = [e["body"] for e in log if "no tools now" in json.dumps(e["body"])]
+    if model == "gpt-test":
+        assert none["tool_choice"] == "none"
+    elif model == "claude-test":
+        assert none["tool_choice"] == {"type": "none"}
+    else:
+        assert "toolConfig" not in none  # Converse has no "none": the tools are not offered
     assert seen["choices"]["named"] == ["get_time"]
     if model == "titan-test":
         # Converse cannot keep a model to one call at a time: refused, never ignored.

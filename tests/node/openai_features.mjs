@@ -89,7 +89,8 @@ function answerTools(calls) {
     ...extra });
   const names = (c) => (c.choices[0].message.tool_calls ?? []).map((t) => t.function.name);
   out.choices = {
-    none: (await ask({ tool_choice: "none" })).choices[0].message.content,
+    none: (await client.chat.completions.create({
+      model, tools, tool_choice: "none", messages: [{ role: "user", content: "no tools now" }] })).choices[0].message.content,
     named: names(await ask({ tool_choice: { type: "function", function: { name: "get_time" } } })),
     single: await failure(async () => { out.single_names = names(await ask({ parallel_tool_calls: false })); }),
   };

@@ -42,6 +42,9 @@ INSTANTIATE_TEST_SUITE_P(Settings, ConfigContradiction, testing::Values(
     ContradictionCase{{{"CHATD_MAX_BODY_BYTES", "65536"}, {"CHATD_MAX_MESSAGE_CHARS", "65536"}},
                       "CHATD_MAX_MESSAGE_CHARS: a message this long can never fit in a request body of "
                       "CHATD_MAX_BODY_BYTES (65536 bytes) (got \"65536\")"},
+    ContradictionCase{{{"CHATD_MAX_V1_BODY_BYTES", "4000000"}, {"CHATD_MAX_IMAGE_BYTES", "3000000"}},
+                      "CHATD_MAX_IMAGE_BYTES: an image this large can never fit base64-encoded in a /v1 body of "
+                      "CHATD_MAX_V1_BODY_BYTES (4000000 bytes) (got \"3000000\")"},
     ContradictionCase{{{"AWS_ACCESS_KEY_ID", "AKIA1"}},
                       "AWS_ACCESS_KEY_ID: is set but AWS_SECRET_ACCESS_KEY is not; set both or neither"},
     ContradictionCase{{{"AWS_SECRET_ACCESS_KEY", "secret"}},

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chatd::llm {
@@ -389,6 +392,168 @@ TEST(OpenAiProvider, ListModelsReportsErrorsWithoutTheKey) {
   ids = fake::run(provider.list_models(error));
   EXPECT_TRUE(ids.empty());
   EXPECT_FALSE(error.empty());
+}
+
+// ---- tools, images and the other OpenAI request features
+
+// OpenAI's documented stream of one function call (function-calling guide, streaming):
+// id, type and name first with empty arguments, then argument pieces with null id and name.
+const std::string kToolStream =
+    data(
+        R"({"id":"c3","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_DdmO9pD3xa9XTPNJ32zg2hcA","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]})") +
+    data(
+        R"({"id":"c3","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":null,"type":null,"function":{"name":null,"arguments":"{\""}}]},"finish_reason":null}]})") +
+    data(
+        R"({"id":"c3","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"location"}}]},"finish_reason":null}]})") +
+    data(
+        R"({"id":"c3","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\":\""}}]},"finish_reason":null}]})") +
+    data(
+        R"({"id":"c3","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"Paris"}}]},"finish_reason":null}]})") +
+    data(
+        R"({"id":"c3","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":", France\"}"}}]},"finish_reason":null}]})") +
+    data(R"({"id":"c3","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})") +
+    data(
+        R"({"id":"c3","choices":[],"usage":{"prompt_tokens":70,"completion_tokens":18,"total_tokens":88,"prompt_tokens_details":{"cached_tokens":64},"completion_tokens_details":{"reasoning_tokens":0}}})") +
+    "data: [DONE]\n\n";
+
+TEST(OpenAiProvider, StreamedToolCallsArriveIdAndNameFirstThenArgumentsInPieces) {
+  fake::for_every_split(
+      kToolStream, sample_request(), [](FakeTransport& t) { return std::make_unique<OpenAiProvider>(options(), t); },
+      [](const fake::CallResult& r) {
+        ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
+        EXPECT_TRUE(r.deltas.empty());
+        ASSERT_EQ(r.tool_calls.size(), 6u);
+        EXPECT_EQ(r.tool_calls[0].id, "call_DdmO9pD3xa9XTPNJ32zg2hcA");
+        EXPECT_EQ(r.tool_calls[0].name, "get_weather");
+        for (std::size_t i = 1; i < r.tool_calls.size(); ++i) {
+          EXPECT_EQ(r.tool_calls[i].index, 0u);
+          EXPECT_TRUE(r.tool_calls[i].id.empty() && r.tool_calls[i].name.empty());
+        }
+        ASSERT_EQ(r.outcome.tool_calls.size(), 1u);
+        EXPECT_EQ(r.outcome.tool_calls[0].id, "call_DdmO9pD3xa9XTPNJ32zg2hcA");
+        EXPECT_EQ(r.outcome.tool_calls[0].arguments, R"({"location":"Paris, France"})");
+        EXPECT_EQ(r.outcome.finish_reason, "tool_calls");
+        EXPECT_EQ(r.outcome.usage.prompt_tokens, 70);
+        EXPECT_EQ(r.outcome.usage.cached_tokens, 64);
+        EXPECT_EQ(r.outcome.usage.reasoning_tokens, 0);
+      });
+}
+
+TEST(OpenAiProvider, ParallelCallsAreNumberedAsTheyStartAndAServerRepeatingIndexZeroStillGetsTwo) {
+  FakeTransport transport;
+  transport.script.chunks = {
+      data(
+          R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":"{}"}},{"index":1,"id":"call_b","type":"function","function":{"name":"g","arguments":""}}]}}]})") +
+      data(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"x\":1}"}}]}}]})") +
+      // Some compatible servers send each call whole at index 0: a new id is a new call.
+      data(
+          R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_c","type":"function","function":{"name":"h","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})") +
+      "data: [DONE]\n\n"};
+  OpenAiProvider provider(options(), transport);
+  auto r = call(provider, sample_request());
+  ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
+  ASSERT_EQ(r.outcome.tool_calls.size(), 3u);
+  EXPECT_EQ(r.outcome.tool_calls[0].name, "f");
+  EXPECT_EQ(r.outcome.tool_calls[1].name, "g");
+  EXPECT_EQ(r.outcome.tool_calls[1].arguments, R"({"x":1})");
+  EXPECT_EQ(r.outcome.tool_calls[2].id, "call_c");
+  EXPECT_EQ(r.outcome.tool_calls[2].name, "h");
+  // Usage not reported: the arguments count in the estimate.
+  EXPECT_FALSE(r.outcome.usage_reported);
+  EXPECT_GT(r.outcome.usage.completion_tokens, 0);
+}
+
+TEST(OpenAiProvider, AWholeAnswerWithToolCalls) {
+  FakeTransport transport;
+  // OpenAI's documented non-streaming answer to a function-calling request.
+  transport.script.chunks = {
+      R"({"id":"chatcmpl-abc123","object":"chat.completion","created":1699896916,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_abc123","type":"function","function":{"name":"get_current_weather","arguments":"{\n\"location\": \"Boston, MA\"\n}"}}]},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":82,"completion_tokens":17,"total_tokens":99,"completion_tokens_details":{"reasoning_tokens":0}}})"};
+  OpenAiProvider provider(options(), transport);
+  ChatRequest request = sample_request();
+  request.stream = false;
+  auto r = call(provider, request);
+  ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
+  EXPECT_EQ(r.outcome.text, "");
+  ASSERT_EQ(r.outcome.tool_calls.size(), 1u);
+  EXPECT_EQ(r.outcome.tool_calls[0].id, "call_abc123");
+  EXPECT_EQ(r.outcome.tool_calls[0].name, "get_current_weather");
+  EXPECT_EQ(r.outcome.tool_calls[0].arguments, "{\n\"location\": \"Boston, MA\"\n}");
+  EXPECT_EQ(r.outcome.finish_reason, "tool_calls");
+  ASSERT_EQ(r.tool_calls.size(), 1u);  // delivered as one whole piece
+  EXPECT_EQ(r.outcome.usage.reasoning_tokens, 0);
+  EXPECT_FALSE(r.outcome.usage.cached_tokens.has_value());
+
+  FakeTransport broken;
+  broken.script.chunks = {
+      R"({"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"type":"function","function":{"arguments":"{}"}}]}}]})"};
+  OpenAiProvider provider2(options(), broken);
+  EXPECT_EQ(call(provider2, request).outcome.status, Status::error);
+}
+
+TEST(OpenAiProvider, PassesEveryRequestFeatureOnAsOpenAiNamesIt) {
+  FakeTransport transport;
+  transport.script.chunks = {kStream};
+  OpenAiProvider provider(options(), transport);
+  ChatRequest request = sample_request();
+  ChatMessage look{"user", "look"};
+  look.parts.push_back({"look", std::nullopt});
+  look.parts.push_back({"", Image{"image/png", std::string("\x89PNG\r\n", 6), "", "low"}});
+  look.parts.push_back({"", Image{"", "", "https://example.com/cat.jpg", ""}});
+  request.messages.push_back(look);
+  ChatMessage asks{"assistant", ""};
+  asks.tool_calls.push_back({"call_1", "f", R"({"x":1})"});
+  request.messages.push_back(asks);
+  ChatMessage result{"tool", "42"};
+  result.tool_call_id = "call_1";
+  request.messages.push_back(result);
+  request.tools.push_back({"f", "Adds one", R"({"type":"object","properties":{"x":{"type":"integer"}}})", true});
+  request.tools.push_back({"g", "", "", std::nullopt});
+  request.tool_choice = {ToolChoice::Mode::function, "f"};
+  request.parallel_tool_calls = false;
+  request.response_format = {ResponseFormat::Kind::json_schema, "answer", "the answer", R"({"type":"object"})", true};
+  request.seed = 7;
+  request.presence_penalty = 0.5;
+  request.frequency_penalty = -1.5;
+  request.logit_bias = R"({"50256":-100})";
+  request.user = "u-1";
+  request.reasoning_effort = "low";
+  request.max_tokens = 64;
+  request.max_tokens_named_completion = true;
+  auto r = call(provider, request);
+  ASSERT_EQ(r.outcome.status, Status::complete) << r.outcome.internal;
+  const json body = json::parse(transport.requests[0].body);
+  EXPECT_EQ(body["messages"][2], json::parse(R"({"role":"user","content":[
+      {"type":"text","text":"look"},
+      {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0K","detail":"low"}},
+      {"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}]})"));
+  EXPECT_EQ(body["messages"][3], json::parse(R"({"role":"assistant","content":null,"tool_calls":[
+      {"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]})"));
+  EXPECT_EQ(body["messages"][4], json::parse(R"({"role":"tool","content":"42","tool_call_id":"call_1"})"));
+  EXPECT_EQ(body["tools"], json::parse(R"([
+      {"type":"function","function":{"name":"f","description":"Adds one","strict":true,
+       "parameters":{"type":"object","properties":{"x":{"type":"integer"}}}}},
+      {"type":"function","function":{"name":"g"}}])"));
+  EXPECT_EQ(body["tool_choice"], json::parse(R"({"type":"function","function":{"name":"f"}})"));
+  EXPECT_EQ(body["parallel_tool_calls"], false);
+  EXPECT_EQ(body["response_format"], json::parse(R"({"type":"json_schema","json_schema":{
+      "name":"answer","description":"the answer","schema":{"type":"object"},"strict":true}})"));
+  EXPECT_EQ(body["seed"], 7);
+  EXPECT_EQ(body["presence_penalty"], 0.5);
+  EXPECT_EQ(body["frequency_penalty"], -1.5);
+  EXPECT_EQ(body["logit_bias"], json::parse(R"({"50256":-100})"));
+  EXPECT_EQ(body["user"], "u-1");
+  EXPECT_EQ(body["reasoning_effort"], "low");
+  EXPECT_EQ(body["max_completion_tokens"], 64);
+  EXPECT_FALSE(body.contains("max_tokens"));
+
+  for (auto [mode, expected] : {std::pair{ToolChoice::Mode::automatic, "auto"},
+                                {ToolChoice::Mode::none, "none"},
+                                {ToolChoice::Mode::required, "required"}}) {
+    request.tool_choice = {mode, ""};
+    EXPECT_EQ(json::parse(openai_request_body(request))["tool_choice"], expected);
+  }
+  request.response_format = {ResponseFormat::Kind::json_object, "", "", "", std::nullopt};
+  EXPECT_EQ(json::parse(openai_request_body(request))["response_format"], json::parse(R"({"type":"json_object"})"));
 }
 
 }  // namespace
