@@ -150,6 +150,7 @@ json message_json(const chat::Message& m) {
 HandlerResult list_models(const Services& s, Context&) {
   json items = json::array();
   for (const auto& m : s.chat.gateway().models()) {
+    if (m.embedding) continue;  // conversations need a chat model; /v1/models lists every one
     json item = {{"id", m.id}, {"provider", m.provider}, {"context_window", m.context_window}};
     if (m.demo) {
       item["demo"] = true;

@@ -3,9 +3,13 @@
 #include "core/ids.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "crypto/encoding.hpp"
 #include "http/problem.hpp"
 #include "http/sse.hpp"
 
+#include <charconv>
+#include <cmath>
+#include <cstring>
 #include <memory>
 
 namespace chatd::api {
@@ -200,6 +204,68 @@ HandlerResult openai_models(const Services& s, Context&) {
   for (const auto& m : s.chat.gateway().models())
     data.push_back({{"id", m.id}, {"object", "model"}, {"created", 0}, {"owned_by", m.provider}});
   co_return http::json_response(bhttp::status::ok, {{"object", "list"}, {"data", data}});
+}
+
+namespace {
+
+// A vector as OpenAI writes it: float32 values as JSON numbers in their shortest form, or with
+// base64 the little-endian float32 bytes.
+void write_vector(JsonWriter& w, const std::vector<float>& v, bool base64) {
+  if (base64) {
+    std::string bytes(v.size() * 4, '\0');
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      std::uint32_t bits = 0;
+      std::memcpy(&bits, &v[i], 4);
+      for (int b = 0; b < 4; ++b)
+        bytes[i * 4 + static_cast<std::size_t>(b)] = static_cast<char>((bits >> (8 * b)) & 0xff);
+    }
+    w.string(crypto::base64_encode(bytes));
+    return;
+  }
+  std::string numbers = "[";
+  char buf[32];
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i != 0) numbers += ',';
+    const float x = std::isfinite(v[i]) ? v[i] : 0.0F;
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+    numbers.append(buf, ec == std::errc() ? end : buf);
+  }
+  numbers += ']';
+  w.raw(numbers);
+}
+
+}  // namespace
+
+HandlerResult embeddings(const Services& s, Context& ctx) {
+  chat::Service& svc = s.chat;
+  auto call = read_embedding_request(ctx.body, {svc.config().max_message_chars, svc.config().max_image_bytes});
+  if (!call) co_return http::error_response(ctx, call.error());
+  auto model = co_await svc.begin_completion(*ctx.principal, call.value().request.model, /*embedding=*/true);
+  if (!model) co_return http::error_response(ctx, model.error());
+  llm::Cancellation cancel;
+  const bool base64 = call.value().base64;
+  llm::GatewayResult result =
+      co_await svc.embed(*ctx.principal, model.value(), std::move(call.value().request), cancel);
+  const llm::Outcome& o = result.outcome;
+  if (o.status != llm::Outcome::Status::complete) {
+    ctx.error_note = o.internal;
+    co_return http::json_response(error_status(o), error_body(o));
+  }
+  Response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  std::string& body = res.body();
+  JsonWriter w(body);
+  w.begin_object().key("object").string("list").key("data").begin_array();
+  for (std::size_t i = 0; i < o.embeddings.size(); ++i) {
+    w.begin_object().key("object").string("embedding").key("index").number(static_cast<std::int64_t>(i));
+    w.key("embedding");
+    write_vector(w, o.embeddings[i], base64);
+    w.end_object();
+  }
+  w.end_array().key("model").string(model.value().id).key("usage").begin_object();
+  w.key("prompt_tokens").number(o.usage.prompt_tokens).key("total_tokens").number(o.usage.prompt_tokens);
+  w.end_object().end_object();
+  co_return res;
 }
 
 HandlerResult chat_completions(const Services& s, Context& ctx) {

@@ -43,5 +43,14 @@ Result<CompletionCall> read_completion_request(const nlohmann::json& body, const
 
 HandlerResult openai_models(const Services& s, http::Context& ctx);
 HandlerResult chat_completions(const Services& s, http::Context& ctx);
+HandlerResult embeddings(const Services& s, http::Context& ctx);
+
+// The body of POST /v1/embeddings: the request (model id in `model`), and whether the client
+// wants base64 vectors. Field errors as read_completion_request's.
+struct EmbeddingCall {
+  llm::EmbeddingRequest request;
+  bool base64 = false;
+};
+Result<EmbeddingCall> read_embedding_request(const nlohmann::json& body, const CompletionLimits& limits);
 
 }  // namespace chatd::api

@@ -4,6 +4,7 @@
 
 #include "api/openai.hpp"
 #include "crypto/encoding.hpp"
+#include "llm/embeddings.hpp"
 
 #include <algorithm>
 #include <array>
@@ -531,6 +532,68 @@ class Reader {
 };
 
 }  // namespace
+
+Result<EmbeddingCall> read_embedding_request(const json& body, const CompletionLimits& limits) {
+  if (!body.is_object()) return Error::validation({{"body", "must be a JSON object"}});
+  EmbeddingCall call;
+  std::vector<FieldError> fields;
+  auto member = [&](const char* name) -> const json* {
+    auto it = body.find(name);
+    return it == body.end() || it->is_null() ? nullptr : &*it;
+  };
+  const json* model = member("model");
+  if (model == nullptr || !model->is_string() || model->get_ref<const std::string&>().empty())
+    fields.push_back({"model", "is required (a string)"});
+  else
+    call.request.model = model->get<std::string>();
+  const json* input = member("input");
+  const auto is_token = [](const json& t) { return t.is_number_integer() && t.get<std::int64_t>() >= 0; };
+  const auto token_list = [&](const json& l) {
+    return l.is_array() && !l.empty() && std::all_of(l.begin(), l.end(), is_token);
+  };
+  std::size_t bytes = 0;
+  if (input != nullptr && input->is_string()) {
+    call.request.texts.push_back(input->get<std::string>());
+  } else if (input != nullptr && input->is_array() && !input->empty() && input->size() <= llm::kMaxEmbeddingInputs) {
+    if (std::all_of(input->begin(), input->end(), [](const json& t) { return t.is_string(); })) {
+      for (const auto& t : *input) call.request.texts.push_back(t.get<std::string>());
+    } else if (token_list(*input)) {
+      call.request.tokens.push_back(input->get<std::vector<std::int64_t>>());
+    } else if (std::all_of(input->begin(), input->end(), token_list)) {
+      for (const auto& l : *input) call.request.tokens.push_back(l.get<std::vector<std::int64_t>>());
+    }
+  }
+  for (const auto& t : call.request.texts) bytes += t.size();
+  for (const auto& l : call.request.tokens) bytes += l.size() * 4;
+  const bool blank =
+      std::any_of(call.request.texts.begin(), call.request.texts.end(), [](const std::string& t) { return t.empty(); });
+  if (call.request.texts.empty() && call.request.tokens.empty())
+    fields.push_back({"input", "is required: a string, a list of up to 2048 strings, or token ids"});
+  else if (blank)
+    fields.push_back({"input", "must not hold an empty string"});
+  else if (bytes > static_cast<std::size_t>(limits.max_chars) * 4 * 8)
+    fields.push_back({"input", "is too long"});
+  if (const json* d = member("dimensions")) {
+    if (!d->is_number_integer() || d->get<std::int64_t>() < 1 || d->get<std::int64_t>() > 65536)
+      fields.push_back({"dimensions", "must be a positive integer"});
+    else
+      call.request.dimensions = d->get<std::int64_t>();
+  }
+  if (const json* f = member("encoding_format")) {
+    if (*f == "base64")
+      call.base64 = true;
+    else if (*f != "float")
+      fields.push_back({"encoding_format", "must be float or base64"});
+  }
+  if (const json* user = member("user")) {
+    if (!user->is_string() || user->get_ref<const std::string&>().size() > 256)
+      fields.push_back({"user", "must be a string of at most 256 characters"});
+    else
+      call.request.user = user->get<std::string>();
+  }
+  if (!fields.empty()) return Error::validation(std::move(fields));
+  return call;
+}
 
 Result<CompletionCall> read_completion_request(const json& body, const CompletionLimits& limits) {
   CompletionCall call;

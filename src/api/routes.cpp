@@ -241,6 +241,12 @@ const std::vector<RouteEntry> kRoutes = {
                    "text/event-stream", "ChatCompletionChunkStream"}},
       .description = "OpenAI Chat Completions, for any configured provider; counts toward usage, the quota and the "
                      "`message` rate limit; not stored as a conversation. Errors use OpenAI's shape."}},
+    {verb::post, "/v1/embeddings", embeddings, "createEmbedding", Access::api, true, {}, "message", true,
+     {.summary = "Create embeddings", .tag = "OpenAI-compatible", .request = "EmbeddingRequest",
+      .replies = {{200, "One vector per input, in order.", "application/json", "EmbeddingList"}},
+      .description = "OpenAI Embeddings, for embedding models of OpenAI-compatible servers and Bedrock (Amazon "
+                     "Titan Text Embeddings, Cohere Embed); counts toward usage, the quota and the `message` rate "
+                     "limit. Errors use OpenAI's shape."}},
 };
 // clang-format on
 

@@ -38,13 +38,13 @@ std::string title_from(std::string_view content) {
 
 Result<std::string> Service::resolve_model(const std::optional<std::string>& requested, const char* field) const {
   if (requested) {
-    if (!d_.gateway.find(*requested))
+    if (!chat_model(*requested))
       return Error::validation(
           {{field, "unknown model \"" + requested->substr(0, 100) + "\"; GET /models lists them"}});
     return *requested;
   }
   std::string fallback = d_.gateway.default_model();
-  if (fallback.empty() || !d_.gateway.find(fallback)) {
+  if (fallback.empty() || !chat_model(fallback)) {
     Error e = fail(Code::unavailable, "no model is available yet; try again shortly");
     e.retry_after_seconds = 5;
     return e;
@@ -101,7 +101,7 @@ awaitable<Result<Conversation>> Service::update(const Principal& who, const std:
       utf8::code_points(**changes.system_prompt) > static_cast<std::size_t>(d_.config.max_message_chars))
     fields.push_back(
         {"system_prompt", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
-  if (changes.model && !d_.gateway.find(*changes.model))
+  if (changes.model && !chat_model(*changes.model))
     fields.push_back({"model", "unknown model \"" + changes.model->substr(0, 100) + "\"; GET /models lists them"});
   if (!fields.empty()) co_return Error::validation(std::move(fields));
   std::int64_t now = d_.clock.now_ms();
@@ -193,7 +193,7 @@ awaitable<Result<PendingSend>> Service::begin_send(const Principal& who, const s
     fields.push_back({"content", "must not be empty"});
   else if (utf8::code_points(content) > static_cast<std::size_t>(d_.config.max_message_chars))
     fields.push_back({"content", "must be at most " + std::to_string(d_.config.max_message_chars) + " characters"});
-  if (model && !d_.gateway.find(*model))
+  if (model && !chat_model(*model))
     fields.push_back({"model", "unknown model \"" + model->substr(0, 100) + "\"; GET /models lists them"});
   if (!fields.empty()) co_return Error::validation(std::move(fields));
 
@@ -205,7 +205,7 @@ awaitable<Result<PendingSend>> Service::begin_send(const Principal& who, const s
   p.who = who;
   p.conversation = std::move(conv).value();
   std::string model_id = model.value_or(p.conversation.model);
-  auto info = d_.gateway.find(model_id);
+  auto info = chat_model(model_id);
   if (!info) {
     // The conversation's model was removed from the configuration since.
     co_return Error::validation({{"model", "the conversation's model \"" + model_id.substr(0, 100) +
@@ -319,9 +319,21 @@ awaitable<Result<SendOutcome>> Service::finish_send(PendingSend& p, const llm::D
   co_return out;
 }
 
-awaitable<Result<llm::ModelInfo>> Service::begin_completion(const Principal& who, const std::string& model) {
+std::optional<llm::ModelInfo> Service::chat_model(const std::string& id) const {
+  auto info = d_.gateway.find(id);
+  if (info && info->embedding) return std::nullopt;
+  return info;
+}
+
+awaitable<Result<llm::ModelInfo>> Service::begin_completion(const Principal& who, const std::string& model,
+                                                            bool embedding) {
   auto info = d_.gateway.find(model);
   if (!info) co_return Error::validation({{"model", "The model `" + model.substr(0, 100) + "` does not exist"}});
+  if (info->embedding != embedding) {
+    co_return Error::validation({{"model", "The model `" + model.substr(0, 100) + "` is " +
+                                               (info->embedding ? "an embedding model: use /v1/embeddings"
+                                                                : "a chat model: use /v1/chat/completions")}});
+  }
   if (auto st = co_await check_quota(who); !st) co_return st.error();
   co_return *info;
 }
@@ -330,17 +342,27 @@ awaitable<llm::GatewayResult> Service::complete(const Principal& who, const llm:
                                                 llm::ChatRequest request, const llm::DeltaFn& on_delta,
                                                 llm::Cancellation& cancel) {
   llm::GatewayResult result = co_await d_.gateway.complete(model.id, std::move(request), on_delta, cancel);
+  co_await record_usage(who, result);
+  co_return result;
+}
+
+awaitable<void> Service::record_usage(const Principal& who, const llm::GatewayResult& result) {
   std::vector<UsageEvent> events = usage_events(who, std::nullopt, result);
-  if (!recorder_.record(events)) {
-    // The recorder's queue is full: write them here, with a transaction's worth of the
-    // queued ones, waiting (backpressure, not loss).
-    auto written = co_await run_blocking(d_.db_pool, [&]() { return recorder_.write_with_queued(events); });
-    if (!written) {
-      d_.log.error("chat.usage_not_stored")
-          .str("user_id", who.user_id)
-          .str("error", written.error().internal.empty() ? written.error().detail : written.error().internal);
-    }
+  if (recorder_.record(events)) co_return;
+  // The recorder's queue is full: write them here, with a transaction's worth of the queued
+  // ones, waiting (backpressure, not loss).
+  auto written = co_await run_blocking(d_.db_pool, [&]() { return recorder_.write_with_queued(events); });
+  if (!written) {
+    d_.log.error("chat.usage_not_stored")
+        .str("user_id", who.user_id)
+        .str("error", written.error().internal.empty() ? written.error().detail : written.error().internal);
   }
+}
+
+awaitable<llm::GatewayResult> Service::embed(const Principal& who, const llm::ModelInfo& model,
+                                             llm::EmbeddingRequest request, llm::Cancellation& cancel) {
+  llm::GatewayResult result = co_await d_.gateway.embed(model.id, std::move(request), cancel);
+  co_await record_usage(who, result);
   co_return result;
 }
 

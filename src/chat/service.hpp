@@ -101,13 +101,19 @@ class Service {
   boost::asio::awaitable<Result<SendOutcome>> finish_send(PendingSend& pending, const llm::DeltaFn& on_delta,
                                                           llm::Cancellation& cancel);
 
-  // For /v1/chat/completions: the model (422 when unknown) after the quota check.
-  boost::asio::awaitable<Result<llm::ModelInfo>> begin_completion(const Principal& who, const std::string& model);
+  // For /v1/chat/completions (and with `embedding`, /v1/embeddings): the model after the quota
+  // check; 422 when it is unknown or of the other kind.
+  boost::asio::awaitable<Result<llm::ModelInfo>> begin_completion(const Principal& who, const std::string& model,
+                                                                  bool embedding = false);
   // Runs the request and records its usage events (queued for the next batch write: they
   // count towards the quota a few milliseconds later).
   boost::asio::awaitable<llm::GatewayResult> complete(const Principal& who, const llm::ModelInfo& model,
                                                       llm::ChatRequest request, const llm::DeltaFn& on_delta,
                                                       llm::Cancellation& cancel);
+
+  // Runs an embeddings call and records its usage events as complete() does.
+  boost::asio::awaitable<llm::GatewayResult> embed(const Principal& who, const llm::ModelInfo& model,
+                                                   llm::EmbeddingRequest request, llm::Cancellation& cancel);
 
   // The user's totals since the start and the quota; with a query (its user_id is set to the
   // user's), also the rows of that breakdown.
@@ -119,6 +125,9 @@ class Service {
 
  private:
   boost::asio::awaitable<Status> check_quota(const Principal& who);
+  // A model a conversation may use: known and not an embedding model.
+  std::optional<llm::ModelInfo> chat_model(const std::string& id) const;
+  boost::asio::awaitable<void> record_usage(const Principal& who, const llm::GatewayResult& result);
   Result<std::string> resolve_model(const std::optional<std::string>& requested, const char* field) const;
   std::vector<UsageEvent> usage_events(const Principal& who, const std::optional<std::string>& conversation_id,
                                        const llm::GatewayResult& result) const;

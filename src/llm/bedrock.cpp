@@ -3,6 +3,7 @@
 #include "config/url.hpp"
 #include "core/time.hpp"
 #include "crypto/encoding.hpp"
+#include "llm/embeddings.hpp"
 #include "llm/eventstream.hpp"
 #include "llm/exchange.hpp"
 #include "llm/provider_util.hpp"
@@ -514,7 +515,7 @@ BedrockProvider::BedrockProvider(BedrockOptions options, Transport& transport)
   if (!options_.now_ms) options_.now_ms = [] { return system_now_ms(); };
 }
 
-Result<UpstreamRequest> BedrockProvider::signed_request(const ChatRequest& request, std::string body) const {
+Result<UpstreamRequest> BedrockProvider::signed_request(const std::string& model_path, std::string body) const {
   std::string error;
   auto url = config::parse_url(options_.endpoint, error);
   if (!url || (url->scheme != "http" && url->scheme != "https") || url->host.host.empty() || url->query ||
@@ -530,7 +531,7 @@ Result<UpstreamRequest> BedrockProvider::signed_request(const ChatRequest& reque
 
   std::string_view prefix = url->path;  // an endpoint behind a proxy may carry a path
   while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
-  const std::string path = std::string(prefix) + bedrock_path(request.model, request.stream);
+  const std::string path = std::string(prefix) + model_path;
   const std::string date = amz_date(options_.now_ms());
 
   SigV4Request to_sign;
@@ -571,7 +572,7 @@ boost::asio::awaitable<Outcome> BedrockProvider::complete(const ChatRequest& req
     const Error& e = body.error();
     co_return e.fields.empty() ? invalid_request_outcome(e.detail) : invalid_param_outcome(e.fields[0].field, e.detail);
   }
-  auto upstream = signed_request(request, std::move(body).value());
+  auto upstream = signed_request(bedrock_path(request.model, request.stream), std::move(body).value());
   if (!upstream) {
     const Error& e = upstream.error();
     co_return refused_outcome("the provider is misconfigured",
@@ -589,6 +590,51 @@ boost::asio::awaitable<Outcome> BedrockProvider::complete(const ChatRequest& req
   exchange.error_type_header = "x-amzn-ErrorType";
   exchange.messages = &request.messages;
   co_return co_await complete_guarded(transport_, exchange, on_delta, cancel);
+}
+
+boost::asio::awaitable<Outcome> BedrockProvider::embed(const EmbeddingRequest& request, Cancellation& cancel) {
+  Outcome out;
+  const bool titan = request.model.find("titan-embed") != std::string::npos;
+  const bool cohere = request.model.find("cohere.embed") != std::string::npos;
+  if (!titan && !cohere) {
+    out = invalid_param_outcome("model", "Bedrock embeddings are offered for Amazon Titan and Cohere Embed models");
+    co_return out;
+  }
+  if (!request.tokens.empty()) {
+    out = invalid_param_outcome("input", "Bedrock embedding models take text, not token ids");
+    co_return out;
+  }
+  if (cohere && request.dimensions) {
+    out = invalid_param_outcome("dimensions", "Cohere Embed models have a fixed number of dimensions");
+    co_return out;
+  }
+  const std::string path = "/model/" + sigv4_uri_encode(request.model) + "/invoke";
+  const std::size_t step = titan ? 1 : kCohereBatch;
+  for (std::size_t first = 0; first < request.texts.size(); first += step) {
+    const std::size_t count = std::min(step, request.texts.size() - first);
+    std::string body = titan ? titan_embedding_body(request.texts[first], request.dimensions)
+                             : cohere_embedding_body(request.texts, first, count);
+    auto upstream = signed_request(path, std::move(body));
+    if (!upstream) {
+      const Error& e = upstream.error();
+      co_return refused_outcome("the provider is misconfigured",
+                                e.internal.empty() ? e.detail : e.detail + ": " + e.internal);
+    }
+    upstream.value().headers.emplace_back("accept", "application/json");
+    const EmbeddingReader read = [titan, count](std::string_view answer, Outcome& o) {
+      return titan ? read_titan_embedding(answer, o) : read_cohere_embeddings(answer, count, o);
+    };
+    if (!co_await run_embedding_call(transport_, std::move(upstream).value(), options_.timeouts,
+                                     options_.credentials.secret_access_key, "x-amzn-ErrorType", read, cancel, out))
+      co_return out;
+  }
+  if (cohere) {
+    // Cohere on Bedrock reports no token count: estimated as for any unreported usage.
+    for (const auto& t : request.texts) out.usage.prompt_tokens += estimate_tokens(t);
+    out.usage_reported = false;
+  }
+  out.status = Outcome::Status::complete;
+  co_return out;
 }
 
 }  // namespace chatd::llm

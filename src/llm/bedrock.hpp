@@ -64,10 +64,13 @@ class BedrockProvider final : public Provider {
   std::string_view kind() const override { return "bedrock"; }
   boost::asio::awaitable<Outcome> complete(const ChatRequest& request, const DeltaFn& on_delta,
                                            Cancellation& cancel) override;
+  // InvokeModel on Amazon Titan Text Embeddings (one call per input) or Cohere Embed (up to 96
+  // inputs per call) models, told apart by their id ("amazon.titan-embed..." / "cohere.embed...").
+  boost::asio::awaitable<Outcome> embed(const EmbeddingRequest& request, Cancellation& cancel) override;
 
  private:
   // The signed request, or Code::invalid_argument for an unusable endpoint.
-  Result<UpstreamRequest> signed_request(const ChatRequest& request, std::string body) const;
+  Result<UpstreamRequest> signed_request(const std::string& model_path, std::string body) const;
 
   BedrockOptions options_;
   Transport& transport_;

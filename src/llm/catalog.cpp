@@ -124,6 +124,18 @@ ModelSpec read_model(const json& m, const ModelSpec& defaults, const std::string
   }
   if (spec.id.empty() || spec.id.size() > 200) problems.add(where + ": a model id must be 1-200 characters");
   if (spec.upstream_id.empty()) spec.upstream_id = spec.id;
+  spec.embedding = looks_like_embedding_model(spec.upstream_id);
+  if (m.is_object() && m.contains("kind")) {
+    if (m["kind"] == "chat") {
+      spec.embedding = false;
+    } else if (m["kind"] == "embedding") {
+      spec.embedding = true;
+    } else {
+      problems.add(where + ": \"kind\" must be \"chat\" or \"embedding\"");
+    }
+  }
+  if (spec.embedding && !spec.fallbacks.empty())
+    problems.add(where + ": an embedding model has no fallbacks (another model's vectors would not compare)");
   return spec;
 }
 
@@ -267,12 +279,17 @@ ProviderSpec from_env(std::string type, std::string base_url, const std::vector<
     ModelSpec m;
     m.id = id;
     m.upstream_id = id;
+    m.embedding = looks_like_embedding_model(id);
     spec.models.push_back(std::move(m));
   }
   return spec;
 }
 
 }  // namespace
+
+bool looks_like_embedding_model(std::string_view upstream_id) {
+  return upstream_id.find("embed") != std::string_view::npos;
+}
 
 Result<Catalog> build_catalog(const config::Config& config, const std::optional<std::string>& file_text) {
   Catalog catalog;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chatd::llm {
@@ -39,7 +40,13 @@ struct ModelSpec {
   std::optional<std::int64_t> max_output_tokens;
   Price price;
   std::vector<std::string> fallbacks;  // other public model ids, tried in order
+  bool embedding = false;              // an embedding model (POST /v1/embeddings only): "kind" in the
+                                       // providers file, else an upstream id containing "embed"
 };
+
+// Whether an upstream model id names an embedding model ("text-embedding-3-small",
+// "amazon.titan-embed-text-v2:0", "cohere.embed-english-v3", "nomic-embed-text", ...).
+bool looks_like_embedding_model(std::string_view upstream_id);
 
 struct ProviderSpec {
   std::string name;  // unique; recorded in usage events

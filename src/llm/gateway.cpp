@@ -26,6 +26,7 @@ ModelInfo info_of(const ModelSpec& m, const ProviderSpec& p) {
   info.price = m.price;
   info.fallbacks = m.fallbacks;
   info.demo = p.type == "demo";
+  info.embedding = m.embedding;
   return info;
 }
 
@@ -73,8 +74,9 @@ std::optional<ModelInfo> Gateway::find(std::string_view id) const {
 
 std::string Gateway::default_model() const {
   if (!catalog_.default_model.empty()) return catalog_.default_model;
-  auto all = models();
-  return all.empty() ? std::string() : all.front().id;
+  for (const auto& m : models())
+    if (!m.embedding) return m.id;
+  return {};
 }
 
 bool Gateway::needs_discovery() const {
@@ -101,6 +103,7 @@ asio::awaitable<void> Gateway::discover() {
       ModelSpec m = b->spec.discovered_defaults;
       m.id = id;
       m.upstream_id = id;
+      m.embedding = looks_like_embedding_model(id);
       ModelSpec existing;
       if (!backend_of(id, existing)) found.push_back(std::move(m));
     }
@@ -221,6 +224,34 @@ asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, Ch
         co_return result;
       }
     }
+  }
+  co_return result;
+}
+
+asio::awaitable<GatewayResult> Gateway::embed(const std::string& model_id, EmbeddingRequest request,
+                                              Cancellation& cancel) {
+  GatewayResult result;
+  result.outcome.detail = "the model is not available";
+  ModelSpec model;
+  const Backend* backend = backend_of(model_id, model);
+  if (!backend) co_return result;
+  request.model = model.upstream_id;
+  const RetryPolicy& policy = backend->spec.retries;
+  for (int attempt = 1; attempt <= policy.max_attempts; ++attempt) {
+    auto started = std::chrono::steady_clock::now();
+    Outcome outcome = co_await backend->provider->embed(request, cancel);
+    record_attempt(result, *backend, model, std::move(outcome), std::nullopt, started, attempt);
+    const Outcome& o = result.outcome;
+    if (o.status != Outcome::Status::error || !o.retryable || cancel.cancelled() || attempt == policy.max_attempts ||
+        o.retry_after_ms > policy.max_retry_after_ms)
+      break;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(
+        std::chrono::milliseconds(o.retry_after_ms > 0 ? o.retry_after_ms : backoff_ms(policy, attempt)));
+    cancel.on_cancel([&timer] { timer.cancel(); });
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    cancel.on_cancel({});
   }
   co_return result;
 }

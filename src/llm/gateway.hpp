@@ -31,6 +31,7 @@ struct ModelInfo {
   Price price;
   std::vector<std::string> fallbacks;
   bool demo = false;
+  bool embedding = false;  // an embedding model: /v1/embeddings only
 };
 
 // One upstream request and how it went: the unit of a usage event.
@@ -58,9 +59,14 @@ class Gateway {
   // Every model known now (listed, or discovered so far), in catalog order.
   std::vector<ModelInfo> models() const;
   std::optional<ModelInfo> find(std::string_view id) const;
-  // CHATD_DEFAULT_MODEL, else the first model known; "" when none is known yet.
+  // CHATD_DEFAULT_MODEL, else the first chat model known; "" when none is known yet.
   std::string default_model() const;
   bool demo() const { return catalog_.demo; }
+
+  // Runs an embeddings call on model `model_id` (its `model` is set here). Retried as
+  // completions are; never falls back to another model, whose vectors would not compare.
+  boost::asio::awaitable<GatewayResult> embed(const std::string& model_id, EmbeddingRequest request,
+                                              Cancellation& cancel);
 
   // Asks the providers that list their models (OpenAI-compatible servers without
   // CHATD_OPENAI_MODELS) for them. Failures are logged; call again to retry.

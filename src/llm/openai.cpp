@@ -3,6 +3,7 @@
 #include "core/json_scan.hpp"
 #include "core/json_writer.hpp"
 #include "crypto/encoding.hpp"
+#include "llm/embeddings.hpp"
 #include "llm/exchange.hpp"
 #include "llm/provider_util.hpp"
 #include "llm/sse.hpp"
@@ -346,6 +347,23 @@ boost::asio::awaitable<Outcome> OpenAiProvider::complete(const ChatRequest& requ
   exchange.secret = options_.api_key;
   exchange.messages = &request.messages;
   co_return co_await complete_guarded(transport_, exchange, on_delta, cancel);
+}
+
+boost::asio::awaitable<Outcome> OpenAiProvider::embed(const EmbeddingRequest& request, Cancellation& cancel) {
+  Outcome out;
+  UpstreamRequest upstream;
+  upstream.url = join_url(options_.base_url, "embeddings", options_.query);
+  upstream.headers.emplace_back("content-type", "application/json");
+  add_auth(upstream);
+  upstream.body = openai_embedding_body(request);
+  const std::size_t inputs = request.tokens.empty() ? request.texts.size() : request.tokens.size();
+  const EmbeddingReader read = [inputs](std::string_view body, Outcome& o) {
+    return read_openai_embeddings(body, inputs, o);
+  };
+  if (co_await run_embedding_call(transport_, std::move(upstream), options_.timeouts, options_.api_key, {}, read,
+                                  cancel, out))
+    out.status = Outcome::Status::complete;
+  co_return out;
 }
 
 boost::asio::awaitable<std::vector<std::string>> OpenAiProvider::list_models(std::string& error) {

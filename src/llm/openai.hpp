@@ -42,6 +42,8 @@ class OpenAiProvider final : public Provider {
   std::string_view kind() const override { return "openai"; }
   boost::asio::awaitable<Outcome> complete(const ChatRequest& request, const DeltaFn& on_delta,
                                            Cancellation& cancel) override;
+  // POST {base}/embeddings.
+  boost::asio::awaitable<Outcome> embed(const EmbeddingRequest& request, Cancellation& cancel) override;
   // GET {base}/models -> data[].id.
   boost::asio::awaitable<std::vector<std::string>> list_models(std::string& error) override;
 

@@ -96,6 +96,15 @@ struct ChatRequest {
   std::string reasoning_effort;  // "low", "medium", "high", ...; "" when not given
 };
 
+// An embeddings call (POST /v1/embeddings): one vector per input, in order.
+struct EmbeddingRequest {
+  std::string model;                              // the model id as the upstream knows it
+  std::vector<std::string> texts;                 // the inputs as text, or
+  std::vector<std::vector<std::int64_t>> tokens;  // as token ids (OpenAI-compatible servers only)
+  std::optional<std::int64_t> dimensions;
+  std::string user;
+};
+
 struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
@@ -107,8 +116,9 @@ struct Usage {
 struct Outcome {
   enum class Status { complete, error, timeout, cancelled };
   Status status = Status::error;
-  std::string text;                  // everything delivered through on_delta, concatenated
-  std::vector<ToolCall> tool_calls;  // the calls the answer asks for, whole, in order
+  std::string text;                            // everything delivered through on_delta, concatenated
+  std::vector<ToolCall> tool_calls;            // the calls the answer asks for, whole, in order
+  std::vector<std::vector<float>> embeddings;  // an embeddings call's vectors, one per input
   Usage usage;
   bool usage_reported = false;  // false: `usage` is an estimate (the upstream sent none)
   std::string finish_reason;    // "stop", "length", ... as OpenAI names them; "" when unknown
@@ -169,6 +179,18 @@ class Provider {
   // closes the upstream connection and ends the call with Status::cancelled promptly.
   virtual boost::asio::awaitable<Outcome> complete(const ChatRequest& request, const DeltaFn& on_delta,
                                                    Cancellation& cancel) = 0;
+  // Runs one embeddings call: Outcome::embeddings and the prompt tokens of Outcome::usage.
+  // Never throws. The default refuses: this provider offers no embeddings.
+  virtual boost::asio::awaitable<Outcome> embed(const EmbeddingRequest& request, Cancellation& cancel) {
+    (void)request;
+    (void)cancel;
+    Outcome out;
+    out.invalid_request = true;
+    out.param = "model";
+    out.detail = "this model's provider offers no embeddings";
+    out.internal = "request not sent: " + out.detail;
+    co_return out;
+  }
   // The upstream's model ids (GET {base}/models for OpenAI-compatible servers); an empty list
   // when the provider cannot list them. Errors are reported as an empty list plus `error`.
   virtual boost::asio::awaitable<std::vector<std::string>> list_models(std::string& error) {
