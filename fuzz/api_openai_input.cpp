@@ -1,5 +1,6 @@
-// The reader of POST /v1/chat/completions bodies (api/openai.cpp): OpenAI's request shape,
-// message content as a string or a list of text parts.
+// The readers of POST /v1/chat/completions and POST /v1/embeddings bodies
+// (api/openai_request.cpp): OpenAI's request shapes, with tools, tool calls, images as data:
+// URLs, response formats and the other parameters.
 
 #include "api/openai.hpp"
 #include "api_input.hpp"
@@ -8,7 +9,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace chatd;
   auto body = fuzz::request_body(fuzz::text_of(data, size));
   if (!body) return 0;
-  auto call = api::read_completion_request(*body, {64, 4096});
+  const api::CompletionLimits limits{64, 4096};
+  if (auto embedding = api::read_embedding_request(*body, limits)) {
+    const auto& e = embedding.value().request;
+    FUZZ_CHECK(!e.model.empty());
+    FUZZ_CHECK(e.texts.empty() != e.tokens.empty());
+    FUZZ_CHECK(e.texts.size() <= 2048 && e.tokens.size() <= 2048);
+  } else {
+    FUZZ_CHECK(!embedding.error().fields.empty());
+  }
+  auto call = api::read_completion_request(*body, limits);
   if (!call) {
     FUZZ_CHECK(!call.error().fields.empty());
     return 0;
@@ -16,7 +26,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& r = call.value().request;
   FUZZ_CHECK(!call.value().model.id.empty());
   FUZZ_CHECK(!r.messages.empty());
-  for (const auto& m : r.messages) FUZZ_CHECK(m.role == "system" || m.role == "user" || m.role == "assistant");
+  for (const auto& m : r.messages) {
+    FUZZ_CHECK(m.role == "system" || m.role == "user" || m.role == "assistant" || m.role == "tool");
+    FUZZ_CHECK((m.role == "tool") == !m.tool_call_id.empty());
+    FUZZ_CHECK(m.tool_calls.empty() || m.role == "assistant");
+    for (const auto& part : m.parts) {
+      if (!part.image) continue;
+      FUZZ_CHECK(m.role == "user");
+      FUZZ_CHECK(part.image->data.size() <= 4096);
+      FUZZ_CHECK(part.image->data.empty() != part.image->url.empty());
+    }
+  }
+  FUZZ_CHECK(r.tools.size() <= 128);
+  for (const auto& t : r.tools) FUZZ_CHECK(!t.name.empty() && t.name.size() <= 64);
   if (r.max_tokens) FUZZ_CHECK(*r.max_tokens >= 1 && *r.max_tokens <= 10000000);
   if (r.temperature) FUZZ_CHECK(*r.temperature >= 0 && *r.temperature <= 2);
   if (r.top_p) FUZZ_CHECK(*r.top_p >= 0 && *r.top_p <= 1);

@@ -149,12 +149,19 @@ def test_nginx_config_content():
     assert set_headers["x-forwarded-host"] == "$host"
     assert set_headers["connection"] == '""', "keep-alive to the upstream"
 
-    # The body limit is chatd's default CHATD_MAX_BODY_BYTES.
+    # The body limit is chatd's default CHATD_MAX_BODY_BYTES, and CHATD_MAX_V1_BODY_BYTES on
+    # the /v1 routes that take bodies.
+    def size_bytes(size):
+        units = {"k": 1024, "m": 1024 * 1024, "g": 1024 ** 3}
+        return int(size[:-1]) * units[size[-1].lower()] if size[-1].isalpha() else int(size)
     default_body = int(documented_settings()["CHATD_MAX_BODY_BYTES"].strip("`"))
-    (size,) = directives(tls, "client_max_body_size")
-    units = {"k": 1024, "m": 1024 * 1024, "g": 1024 ** 3}
-    size_bytes = int(size[:-1]) * units[size[-1].lower()] if size[-1].isalpha() else int(size)
-    assert size_bytes == default_body, (size, default_body)
+    v1_body = int(documented_settings()["CHATD_MAX_V1_BODY_BYTES"].strip("`"))
+    server_level = re.sub(r"location\s[^{]*\{[^}]*\}", "", tls)
+    (size,) = directives(server_level, "client_max_body_size")
+    assert size_bytes(size) == default_body, (size, default_body)
+    for path in ("/v1/chat/completions", "/v1/embeddings"):
+        (size,) = directives(location_for(path, locations)[1], "client_max_body_size")
+        assert size_bytes(size) == v1_body, (path, size, v1_body)
 
     # Retries: never for non-idempotent requests.
     (next_upstream,) = directives(tls, "proxy_next_upstream")
