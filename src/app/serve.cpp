@@ -25,6 +25,8 @@
 #include "limits/redis_rate_limiter.hpp"
 #include "llm/catalog.hpp"
 #include "llm/gateway.hpp"
+#include "llm/http_client.hpp"
+#include "llm/image_fetch.hpp"
 #include "llm/provider_factory.hpp"
 #include "mail/mailer.hpp"
 #include "observability/collectors.hpp"
@@ -141,6 +143,12 @@ int run_serve(const config::Config& config) {
     readiness.push_back({"redis", [&client = *redis_client]() { return client.ping(); }});
   else
     readiness.push_back({"redis", {}});
+  // Images a provider needs as bytes (Bedrock) are fetched through a client of their own that
+  // connects to public addresses only: a URL in a request must not reach the internal network.
+  llm::HttpClientOptions image_client_options;
+  image_client_options.max_connections = 16;
+  if (!config.image_fetch_allow_private) image_client_options.allow_address = &llm::is_public_address;
+  llm::HttpClient image_client(image_client_options);
   api::Services services{accounts,
                          keys,
                          invitations,
@@ -150,7 +158,8 @@ int run_serve(const config::Config& config) {
                          metrics,
                          std::move(readiness),
                          {config.public_url.starts_with("https://"), config.refresh_token_ttl},
-                         config.metrics_token};
+                         config.metrics_token,
+                         &image_client};
   http::Router router;
   api::add_api_routes(router, services);
 

@@ -50,6 +50,7 @@ struct Config {
   std::int64_t max_body_bytes = 1048576;
   std::int64_t max_v1_body_bytes = 33554432;  // /v1 bodies, which may carry images
   std::int64_t max_image_bytes = 5242880;     // one image on /v1, decoded
+  bool image_fetch_allow_private = false;     // fetch images from non-public addresses too
   std::int64_t max_message_chars = 32000;
   std::int64_t user_token_quota = 0;
   std::vector<std::string> cors_origins;

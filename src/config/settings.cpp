@@ -70,6 +70,8 @@ const Setting kSettings[] = {
   {"CHATD_MAX_IMAGE_BYTES", Secrecy::none,
    [](Field& f, Config& c) { parse_int(f, std::int64_t{1}, std::int64_t{1} << 30, c.max_image_bytes); },
    [](const Config& c) { return std::to_string(c.max_image_bytes); }},
+  {"CHATD_IMAGE_FETCH_ALLOW_PRIVATE", Secrecy::none, [](Field& f, Config& c) { parse_bool(f, c.image_fetch_allow_private); },
+   [](const Config& c) { return std::string(c.image_fetch_allow_private ? "true" : "false"); }},
   {"CHATD_MAX_MESSAGE_CHARS", Secrecy::none,
    [](Field& f, Config& c) { parse_int(f, std::int64_t{1}, std::int64_t{1000000}, c.max_message_chars); },
    [](const Config& c) { return std::to_string(c.max_message_chars); }},

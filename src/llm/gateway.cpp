@@ -20,6 +20,7 @@ ModelInfo info_of(const ModelSpec& m, const ProviderSpec& p) {
   ModelInfo info;
   info.id = m.id;
   info.provider = p.name;
+  info.provider_type = p.type;
   info.upstream_id = m.upstream_id;
   info.context_window = m.context_window;
   info.max_output_tokens = m.max_output_tokens;

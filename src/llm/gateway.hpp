@@ -24,7 +24,8 @@ namespace chatd::llm {
 
 struct ModelInfo {
   std::string id;
-  std::string provider;  // the provider's name
+  std::string provider;       // the provider's name
+  std::string provider_type;  // "openai", "anthropic", "bedrock" or "demo"
   std::string upstream_id;
   std::int64_t context_window = 8192;
   std::optional<std::int64_t> max_output_tokens;

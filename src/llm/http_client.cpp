@@ -573,6 +573,20 @@ asio::awaitable<Status> Exchange::connect() {
     if (ec) co_return failure(ec, "cannot resolve the upstream host", "resolve");
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
+  if (const auto& allow = state_->options.allow_address) {
+    std::string refused;
+    std::erase_if(endpoints, [&](const tcp::endpoint& endpoint) {
+      if (allow(endpoint.address())) return false;
+      refused += (refused.empty() ? "" : ", ") + endpoint.address().to_string();
+      return true;
+    });
+    if (endpoints.empty()) {
+      Error e = failure({}, "the upstream address is not allowed", "connect");
+      e.reason = std::string(kAddressNotAllowed);
+      e.internal += ": the address filter refused every address (not public): " + refused;
+      co_return e;
+    }
+  }
   // One address after the other (not asio::async_connect): closing the socket on a deadline
   // must end the attempt, not move on to the next address.
   ec = asio::error::host_not_found;

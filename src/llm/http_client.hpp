@@ -10,17 +10,25 @@
 
 #include "llm/transport.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace chatd::llm {
 
 namespace detail {
 struct HttpClientState;  // shared with the exchanges still running; defined in the .cpp
 }
+
+// Error::reason of a send() refused because no address of the host passed
+// HttpClientOptions::allow_address (Code::upstream).
+inline constexpr std::string_view kAddressNotAllowed = "address_not_allowed";
 
 struct HttpClientOptions {
   // At most this many connections (busy or idle, on any io_context) to one origin at once.
@@ -38,6 +46,13 @@ struct HttpClientOptions {
   std::size_t max_head_bytes = std::size_t{64} * 1024;
   // read_some() hands out at most this many body bytes at a time.
   std::size_t max_chunk_bytes = std::size_t{64} * 1024;
+  // Which addresses may be connected to; empty allows all. Asked about every address of the
+  // host (resolved, or the literal) right before connecting, and only the allowed ones are
+  // tried: the address checked is the address connected to, so a DNS answer cannot change
+  // between the check and the connect. When none is allowed, send() fails with Code::upstream,
+  // reason kAddressNotAllowed. Pooled connections were checked when they were opened. Called
+  // on the sending io_context's thread, possibly from several threads at once.
+  std::function<bool(const boost::asio::ip::address&)> allow_address;
 };
 
 class HttpClient final : public Transport {

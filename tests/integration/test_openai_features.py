@@ -210,3 +210,70 @@ def test_a_refused_parameter_changes_nothing(server):
             {"type": "image_url", "image_url": {"url": "data:image/png;base64,!!!"}}]}]}, token=key)
     error = openai_error(res, 422, "validation_failed")
     assert error["param"] == "messages[0].content[0].image_url.url"
+
+
+# ---- https images fetched by chatd for Bedrock
+
+@pytest.fixture(scope="module")
+def tls_fake(tmp_path_factory):
+    """The fake upstream over TLS on loopback (a self-signed certificate chatd is told to trust),
+    serving the Bedrock API and image files."""
+    from chat_support import AWS
+    from control import FakeUpstream, make_self_signed_cert
+    cert, key = make_self_signed_cert(tmp_path_factory.mktemp("tls"))
+    with FakeUpstream(aws=AWS, tls_cert=cert, tls_key=key) as upstream:
+        yield upstream
+
+
+def bedrock_over_tls(make_chatd, tmp_path, tls_fake, **env):
+    from chat_support import AWS, BEDROCK_MODEL, LOOSE_LIMITS
+    path = tmp_path / "bedrock.json"
+    path.write_text(json.dumps({"providers": [
+        {"name": "tls-bedrock", "type": "bedrock", "base_url": tls_fake.url, "region": AWS[2],
+         "access_key_id": AWS[0], "secret_access_key": AWS[1], "models": [{"id": "br", "upstream_id": BEDROCK_MODEL}]},
+        {"name": "tls-anthropic", "type": "anthropic", "base_url": tls_fake.url, "api_key": "k",
+         "models": ["cl"]}]}))
+    return make_chatd({"CHATD_PROVIDERS_FILE": str(path), "CHATD_REQUIRE_EMAIL_VERIFICATION": "false",
+                       "CHATD_RATE_LIMITS": LOOSE_LIMITS, "SSL_CERT_FILE": tls_fake.tls_cert, **env})
+
+
+def image_question(server, key, url, model="br"):
+    return server.api("POST", "/v1/chat/completions", {"model": model, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "#image describe"}, {"type": "image_url", "image_url": {"url": url}}]}]}, token=key)
+
+
+def test_https_images_are_fetched_for_bedrock_from_allowed_addresses(make_chatd, tmp_path, tls_fake):
+    from fake_llm import FILES
+    server = bedrock_over_tls(make_chatd, tmp_path, tls_fake, CHATD_IMAGE_FETCH_ALLOW_PRIVATE="true")
+    key = api_key(server, new_user(server)["access_token"])
+    red = FILES["/_files/red.png"][1]
+    base = tls_fake.url
+
+    res = image_question(server, key, base + "/_files/red.png")
+    assert res.status == 200, res.body
+    assert res.json()["choices"][0]["message"]["content"] == "images: " + describe(red)
+    # Followed through a redirect; the bytes decide the type of a generic content type.
+    res = image_question(server, key, base + "/_redirect?to=" + base + "/_files/red-as-octets")
+    assert res.status == 200, res.body
+    assert res.json()["choices"][0]["message"]["content"] == "images: " + describe(red)
+    # Not an image, a redirect to plain http, a missing file: 422 naming the image.
+    for url in (base + "/_files/page.html", base + "/_redirect?to=http://127.0.0.1:9/x.png",
+                base + "/_files/missing.png"):
+        error = openai_error(image_question(server, key, url), 422, "validation_failed")
+        assert error["param"] == "messages[0].content[1].image_url.url", (url, error)
+        assert "could not be fetched" in error["message"], error
+    # Anthropic takes the URL itself: nothing is fetched, the URL is passed on.
+    tls_fake.reset()
+    res = image_question(server, key, base + "/_files/red.png", model="cl")
+    assert res.status == 200, res.body
+    assert res.json()["choices"][0]["message"]["content"] == f"images: url {base}/_files/red.png"
+
+
+def test_images_on_non_public_addresses_are_not_fetched_by_default(make_chatd, tmp_path, tls_fake):
+    server = bedrock_over_tls(make_chatd, tmp_path, tls_fake)
+    key = api_key(server, new_user(server)["access_token"])
+    tls_fake.reset()
+    error = openai_error(image_question(server, key, tls_fake.url + "/_files/red.png"), 422, "validation_failed")
+    assert error["param"] == "messages[0].content[1].image_url.url"
+    assert "not allowed" in error["message"] or "public" in error["message"], error
+    assert [e for e in tls_fake.log() if e["provider"] == "bedrock"] == []

@@ -111,6 +111,9 @@ total. Bedrock stream payloads carry a "p" padding field, as the real service's 
 
 Control endpoints (no auth, not logged)
 ---------------------------------------
+  GET /_files/red.png, /_files/red-as-octets (the same PNG as application/octet-stream),
+               /_files/page.html: files for chatd to fetch when images are given by URL
+  GET /_redirect?to=URL  302 to URL
   GET /_log    JSON list of every provider request received so far (unknown paths included,
                with provider null), each:
                {"id", "connection" (a number per TCP connection, to see keep-alive reuse),
@@ -841,6 +844,25 @@ def fake_embedding(text, dimensions):
         counter += 1
     return out[:dimensions]
 
+
+def _png(width, height):
+    """A valid RGB PNG of the given size (red pixels)."""
+    def chunk(kind, data):
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) +
+            chunk(b"IEND", b""))
+
+
+# GET paths served to anyone (images for chatd to fetch by URL): path -> (content type, body);
+# /_redirect?to=URL answers 302 to that URL.
+FILES = {
+    "/_files/red.png": ("image/png", _png(3, 2)),
+    "/_files/red-as-octets": ("application/octet-stream", _png(3, 2)),
+    "/_files/page.html": ("text/html", b"<!doctype html><title>not an image</title>"),
+    "/_redirect": (None, b""),
+}
 
 OPENAI_EMBEDDING_DIMENSIONS = 16
 TITAN_DIMENSIONS = (256, 512, 1024)
@@ -1760,6 +1782,16 @@ class App:
         conn.closing = (request.header("connection") or "").lower() == "close"
         keep_alive = not conn.closing
         path = request.path
+        if request.method == "GET" and path in FILES:
+            # Files for chatd to fetch (images given by URL), and redirects to them.
+            query = request.target.partition("?")[2]
+            if path == "/_redirect":
+                location = unquote(query.partition("to=")[2])
+                await conn.send(302, [("Location", location), ("Content-Length", "0")], b"")
+                return keep_alive
+            content_type, body = FILES[path]
+            await conn.send(200, [("Content-Type", content_type)], body)
+            return keep_alive
         if path in ("/_log", "/_reset", "/_now"):
             if request.method == "GET" and path == "/_log":
                 body = self.log

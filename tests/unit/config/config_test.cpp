@@ -239,7 +239,7 @@ TEST(Config, OtherVariablesAreIgnored) {
 
 TEST(Config, KnownSettingsListEveryName) {
   const auto& names = known_settings();
-  EXPECT_EQ(names.size(), 55u);
+  EXPECT_EQ(names.size(), 56u);
   EXPECT_EQ(names.front(), "CHATD_ENV");
   for (const char* n :
        {"CHATD_ADDR", "CHATD_RATE_LIMITS", "AWS_SESSION_TOKEN", "CHATD_MASTER_KEY", "CHATD_WORKERS",

@@ -73,6 +73,9 @@ class FakeResponse final : public UpstreamResponse {
 class FakeTransport final : public Transport {
  public:
   Script script;
+  // When not empty, the n-th send() answers with scripts[n] instead of `script` (and with the
+  // last one once they run out), e.g. a redirect and then its target.
+  std::vector<Script> scripts;
   std::vector<UpstreamRequest> requests;  // every request sent, in order
   Timeouts last_timeouts;
   std::size_t reads = 0;
@@ -81,8 +84,9 @@ class FakeTransport final : public Transport {
                                                                          Cancellation& cancel) override {
     requests.push_back(std::move(request));
     last_timeouts = timeouts;
-    if (script.send_error) co_return fail(*script.send_error, "scripted send failure");
-    std::unique_ptr<UpstreamResponse> response = std::make_unique<FakeResponse>(script, cancel, reads);
+    const Script& answer = scripts.empty() ? script : scripts[std::min(requests.size(), scripts.size()) - 1];
+    if (answer.send_error) co_return fail(*answer.send_error, "scripted send failure");
+    std::unique_ptr<UpstreamResponse> response = std::make_unique<FakeResponse>(answer, cancel, reads);
     co_return response;
   }
 

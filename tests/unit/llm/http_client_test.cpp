@@ -589,6 +589,44 @@ TEST_F(HttpClientTest, ConnectionRefusedIsAnUpstreamError) {
   EXPECT_NE(r.error().internal.find("refused"), std::string::npos) << r.error().internal;
 }
 
+TEST_F(HttpClientTest, AnAddressFilterRefusingEveryAddressFailsBeforeConnecting) {
+  TestServer server(Script::ok);
+  HttpClientOptions options;
+  std::vector<std::string> asked;
+  options.allow_address = [&](const asio::ip::address& address) {
+    asked.push_back(address.to_string());
+    return !address.is_loopback();
+  };
+  HttpClient client(options);
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    auto r = get(client, server.url(host));
+    ASSERT_FALSE(r) << host;
+    EXPECT_EQ(r.error().code, Code::upstream);
+    EXPECT_EQ(r.error().reason, kAddressNotAllowed);
+    EXPECT_EQ(r.error().detail, "the upstream address is not allowed");
+    EXPECT_NE(r.error().internal.find("not public"), std::string::npos) << r.error().internal;
+    EXPECT_NE(r.error().internal.find("127.0.0.1"), std::string::npos) << r.error().internal;
+  }
+  EXPECT_FALSE(asked.empty());
+  EXPECT_EQ(server.accepted(), 0);
+}
+
+TEST_F(HttpClientTest, AnAddressFilterAllowingTheAddressConnects) {
+  TestServer server(Script::ok);
+  HttpClientOptions options;
+  std::vector<std::string> asked;
+  options.allow_address = [&](const asio::ip::address& address) {
+    asked.push_back(address.to_string());
+    return address.is_loopback();
+  };
+  HttpClient client(options);
+  auto r = get(client, server.url());
+  ASSERT_TRUE(r) << r.error().detail << " / " << r.error().internal;
+  EXPECT_EQ(r.value().body, "hello");
+  EXPECT_EQ(asked, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_EQ(server.accepted(), 1);
+}
+
 TEST_F(HttpClientTest, CancellationMidBodyClosesTheConnectionAtOnce) {
   TestServer server(Script::stream_then_hold);
   HttpClient client;
