@@ -8,7 +8,13 @@
 # doing nothing but proxying to the upstream over keep-alive connections: what the lightest
 # proxy adds on this machine.
 #
+# Throughput at concurrency 64 is compared with a bare nginx reverse proxy (as many workers as
+# chatd has network threads, keep-alive to the upstream) in the same run; so is the latency a
+# proxy adds at concurrency 1. With BASELINE_CHATD=path/to/an/older/chatd, that build runs
+# beside this one (same upstream, same settings) for a before/after comparison in one run.
+#
 #   bench/chat.sh [DURATION=10s]
+#   BASELINE_CHATD=/path/to/old/chatd bench/chat.sh [DURATION]
 source "$(dirname "$0")/lib.sh"
 duration=${1:-10s}
 cd "$bench_root"
@@ -30,10 +36,10 @@ sse+="data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"m
 # start_nginx DIR < BLOCKS: runs an nginx with one worker, the http-level BLOCKS (upstreams,
 # servers) read from stdin, and its files in DIR; sets last_nginx_pid.
 start_nginx() {
-  local dir=$1
+  local dir=$1 workers=${2:-1}
   mkdir -p "$dir"
   cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes $workers;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
@@ -71,9 +77,11 @@ start_nginx "$work/nginx" <<CONF
 CONF
 nginx_pid=$last_nginx_pid
 
-# The lightest proxy, for scale: nginx passing requests to the upstream over keep-alive.
+# The lightest proxy, for scale: nginx passing requests to the upstream over keep-alive, with
+# as many workers as chatd has network threads (CHATD_THREADS defaults to the cores).
+threads=$(nproc)
 proxy_port=$(free_port)
-start_nginx "$work/proxy" <<CONF
+start_nginx "$work/proxy" "$threads" <<CONF
   upstream upstream { server 127.0.0.1:$nginx_port; keepalive 64; }
   server {
     listen 127.0.0.1:$proxy_port;
@@ -88,28 +96,44 @@ cat > "$work/providers.json" <<JSON
   {"name": "sse", "type": "openai", "base_url": "http://127.0.0.1:$nginx_port/sse/v1", "api_key": "x", "models": ["bench-sse"]}
 ]}
 JSON
-chatd_port=$(free_port)
-CHATD_ADDR="127.0.0.1:$chatd_port" CHATD_DATA_DIR="$work/data" CHATD_DATABASE_URL="sqlite:$work/data/chatd.db" \
-  CHATD_PROVIDERS_FILE="$work/providers.json" CHATD_REQUIRE_EMAIL_VERIFICATION=false CHATD_LOG_LEVEL=warn \
-  CHATD_RATE_LIMITS="message=100000000/60s,global=100000000/60s,register=1000/60s,login=1000/60s" \
-  build/chatd serve 2>"$work/chatd.log" &
-chatd_pid=$!
-pids+=("$chatd_pid")
-wait_http "http://127.0.0.1:$chatd_port/healthz"
-
-base="http://127.0.0.1:$chatd_port"
+start_chatd() {  # start_chatd BINARY NAME: sets last_chatd_pid and last_chatd_port
+  last_chatd_port=$(free_port)
+  CHATD_ADDR="127.0.0.1:$last_chatd_port" CHATD_DATA_DIR="$work/data-$2" CHATD_DATABASE_URL="sqlite:$work/data-$2/chatd.db" \
+    CHATD_PROVIDERS_FILE="$work/providers.json" CHATD_REQUIRE_EMAIL_VERIFICATION=false CHATD_LOG_LEVEL=warn \
+    CHATD_THREADS="$threads" \
+    CHATD_RATE_LIMITS="message=100000000/60s,global=100000000/60s,register=1000/60s,login=1000/60s" \
+    "$1" serve 2>"$work/chatd-$2.log" &
+  last_chatd_pid=$!
+  pids+=("$last_chatd_pid")
+  wait_http "http://127.0.0.1:$last_chatd_port/healthz"
+}
+start_chatd build/chatd current
+chatd_pid=$last_chatd_pid
+base="http://127.0.0.1:$last_chatd_port"
 key=$(new_api_key "$base")
+baseline_pid=""
+if [ -n "${BASELINE_CHATD:-}" ]; then
+  start_chatd "$BASELINE_CHATD" baseline
+  baseline_pid=$last_chatd_pid
+  baseline_base="http://127.0.0.1:$last_chatd_port"
+  baseline_key=$(new_api_key "$baseline_base")
+fi
 
-script() {  # script FILE MODEL STREAM
+script() {  # script FILE MODEL STREAM [KEY] [EXTRA MEMBERS]
   cat > "$1" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $key"
-wrk.body = '{"model":"$2","stream":$3,"messages":[{"role":"user","content":"Hello there"}]}'
+wrk.headers["Authorization"] = "Bearer ${4:-$key}"
+wrk.body = '{"model":"$2","stream":$3,"messages":[{"role":"user","content":"Hello there"}]${5:-}}'
 LUA
 }
 script "$work/plain.lua" bench false
 script "$work/sse.lua" bench-sse true
+# The same request with two tool definitions (what an agent sends), to see what reading and
+# passing them on costs.
+tools=',"tools":[{"type":"function","function":{"name":"get_weather","description":"The weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}},{"type":"function","function":{"name":"get_time","parameters":{"type":"object","properties":{"zone":{"type":"string"}}}}}],"tool_choice":"auto"'
+script "$work/tools.lua" bench false "$key" "$tools"
+[ -z "$baseline_pid" ] || script "$work/baseline.lua" bench false "$baseline_key"
 
 measure() {  # measure NAME URL SCRIPT CONNECTIONS PIDS...
   local name=$1 url=$2 lua=$3 conns=$4
@@ -140,16 +164,19 @@ PY
 family() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }  # family PID: it and its children (nginx's workers)
 rows=()
 nginx_all=$(family "$nginx_pid")
+proxy_all=$(family "$proxy_pid")
+wait_http "http://127.0.0.1:$proxy_port/plain/v1/chat/completions.body"
 for c in 1 64; do
   rows+=("$(measure direct "http://127.0.0.1:$nginx_port/plain/v1/chat/completions" "$work/plain.lua" $c $nginx_all)")
+  rows+=("$(measure nginx-proxy "http://127.0.0.1:$proxy_port/plain/v1/chat/completions" "$work/plain.lua" $c $proxy_all)")
   rows+=("$(measure chatd "$base/v1/chat/completions" "$work/plain.lua" $c "$chatd_pid")")
+  [ -z "$baseline_pid" ] || rows+=("$(measure chatd-baseline "$baseline_base/v1/chat/completions" "$work/baseline.lua" $c "$baseline_pid")")
 done
+rows+=("$(measure chatd-tools "$base/v1/chat/completions" "$work/tools.lua" 64 "$chatd_pid")")
 # A p99 at concurrency 1 swings from run to run on a shared VM (the direct path's alone from
 # 0.2 to 1.2 ms), so one pair of runs says little about the difference: alternate short runs
 # of the paths and compare them round by round, and over all the rounds' requests pooled.
 rounds=()
-proxy_all=$(family "$proxy_pid")
-wait_http "http://127.0.0.1:$proxy_port/plain/v1/chat/completions.body"
 # The rounds use chatd_serial_load (bench/serial_load.cpp), a blocking one-request-at-a-time
 # client, not wrk: at concurrency 1, wrk's own jitter is most of the tail it reports.
 printf '%s' '{"model":"bench","stream":false,"messages":[{"role":"user","content":"Hello there"}]}' > "$work/body.json"
@@ -175,7 +202,7 @@ rows+=("$(measure chatd-stream "$base/v1/chat/completions" "$work/sse.lua" 1 "$c
 stream_body='{"model":"bench-sse","stream":true,"messages":[{"role":"user","content":"Hello there"}]}'
 ttfd_direct=$(python3 bench/sse_latency.py "http://127.0.0.1:$nginx_port/sse/v1/chat/completions" x "$stream_body" 3000)
 ttfd_chatd=$(python3 bench/sse_latency.py "$base/v1/chat/completions" "$key" "$stream_body" 3000)
-events=$(sqlite3_count=$(python3 -c "import sqlite3; print(sqlite3.connect('$work/data/chatd.db').execute('select count(*) from usage_events').fetchone()[0])"); echo "$sqlite3_count")
+events=$(python3 -c "import sqlite3; print(sqlite3.connect('$work/data-current/chatd.db').execute('select count(*) from usage_events').fetchone()[0])")
 
 mkdir -p bench/results
 python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rounds[*]}" "$work" "${rows[@]}" <<'PY' | tee bench/results/chat.md
@@ -215,6 +242,17 @@ print("|---|---|---|---|---|---|")
 for (name, c), r in rows.items():
     print(f"| {name} | {c} | {r['rps']:.0f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['cpu']} |")
 d1, c1 = rows[("direct", 1)], rows[("chatd", 1)]
+p64, c64 = rows[("nginx-proxy", 64)], rows[("chatd", 64)]
+print()
+print(f"- **throughput at concurrency 64: chatd {c64['rps']:.0f} req/s, the nginx proxy {p64['rps']:.0f}: "
+      f"{100 * c64['rps'] / p64['rps']:.0f}%** (target ≥ 70%); CPU per request chatd {c64['cpu']} µs, "
+      f"nginx proxy {p64['cpu']} µs")
+t64 = rows[("chatd-tools", 64)]
+print(f"- with two tool definitions in each request: {t64['rps']:.0f} req/s, {t64['cpu']} µs per request")
+if ("chatd-baseline", 64) in rows:
+    b1, b64 = rows[("chatd-baseline", 1)], rows[("chatd-baseline", 64)]
+    print(f"- the baseline build, same run: {b64['rps']:.0f} req/s and {b64['cpu']} µs per request at c=64 "
+          f"(this build {c64['rps']:.0f} and {c64['cpu']}); p50 {b1['p50']:.0f} µs at c=1 (this build {c1['p50']:.0f})")
 ds, cs = rows[("direct-stream", 1)], rows[("chatd-stream", 1)]
 print()
 print(f"- added latency at concurrency 1, as wrk reports it (one run each): p50 {c1['p50'] - d1['p50']:.0f} µs, "
@@ -249,6 +287,10 @@ for name, pool in (("added by nginx-proxy", pool_p), ("added by chatd", pool_c))
 print()
 print(f"- **added p99, pooled: chatd {pool_c[99] - pool_d[99]:.0f} µs** (target ≤ 150 µs); "
       f"nginx-proxy {pool_p[99] - pool_d[99]:.0f} µs")
+for q in (50, 99):
+    added_c, added_p = pool_c[q] - pool_d[q], pool_p[q] - pool_d[q]
+    ratio = added_c / added_p if added_p > 0 else float("inf")
+    print(f"- **p{q} added by chatd / by the nginx proxy: {added_c:.0f} / {added_p:.0f} µs = {ratio:.1f}x** (target ≤ 1.5x)")
 print()
 print(f"Streaming, {td['requests']} requests one at a time (bench/sse_latency.py, µs from sending the request):\n")
 print("| path | first delta p50 | first delta p99 | whole answer p50 | whole answer p99 |")
@@ -257,6 +299,6 @@ for name, t in (("direct", td), ("chatd", tc)):
     print(f"| {name} | {t['first_p50']} | {t['first_p99']} | {t['end_p50']} | {t['end_p99']} |")
 print()
 print(f"- added time to first delta: p50 {tc['first_p50'] - td['first_p50']:.0f} µs, p99 {tc['first_p99'] - td['first_p99']:.0f} µs")
-print(f"- added time per further delta (19 after the first, p50): {((tc['end_p50'] - tc['first_p50']) - (td['end_p50'] - td['first_p50'])) / 19:.1f} µs")
+print(f"- **added time per further delta (19 after the first, p50): {((tc['end_p50'] - tc['first_p50']) - (td['end_p50'] - td['first_p50'])) / 19:.1f} µs** (target ≤ 3 µs)")
 print(f"- usage events written during the run: {events}")
 PY

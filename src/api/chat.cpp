@@ -100,35 +100,40 @@ awaitable<void> stream_answer(chat::Service& chat, std::shared_ptr<chat::Pending
   co_await out.write(first);
   llm::Cancellation cancel;
   out.on_close([&cancel] { cancel.cancel(); });
-  llm::DeltaFn on_delta = [&out](const llm::Delta& delta) -> awaitable<bool> {
+  // Events of deltas that came together (Delta::more) are sent in one write.
+  std::string event;
+  llm::DeltaFn on_delta = [&out, &event](const llm::Delta& delta) -> awaitable<bool> {
     const std::string_view text = delta.text;
-    if (text.empty()) co_return true;  // a conversation's request offers no tools to call
-    std::string data;
-    data.reserve(text.size() + 16);
-    JsonWriter(data).begin_object().key("text").string(text).end_object();
-    std::string event = http::sse_format("delta", data);
-    co_return co_await out.write(event);
+    if (!text.empty()) {  // (a conversation's request offers no tools to call)
+      std::string data;
+      data.reserve(text.size() + 16);
+      JsonWriter(data).begin_object().key("text").string(text).end_object();
+      event += http::sse_format("delta", data);
+    }
+    if (delta.more || event.empty()) co_return true;
+    const bool written = co_await out.write(event);
+    event.clear();
+    co_return written;
   };
   auto done = co_await chat.finish_send(*pending, on_delta, cancel);
   out.on_close({});
   if (out.closed()) co_return;
   json payload = json::object();
-  std::string event;
   if (!done) {
     payload["code"] = "internal_error";
     payload["detail"] = "the answer could not be stored";
-    event = http::sse_format("error", dump(payload));
+    event += http::sse_format("error", dump(payload));
   } else if (done.value().outcome.status == llm::Outcome::Status::complete) {
     payload["message"] = message_json(done.value().assistant);
     payload["usage"] = {{"prompt_tokens", done.value().outcome.usage.prompt_tokens},
                         {"completion_tokens", done.value().outcome.usage.completion_tokens}};
-    event = http::sse_format("done", dump(payload));
+    event += http::sse_format("done", dump(payload));
   } else {
     Error e = answer_error(done.value().outcome);
     payload["code"] = e.reason;
     payload["detail"] = e.detail;
     payload["message"] = message_json(done.value().assistant);
-    event = http::sse_format("error", dump(payload));
+    event += http::sse_format("error", dump(payload));
   }
   co_await out.write(event);
 }

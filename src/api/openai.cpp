@@ -130,18 +130,22 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
   llm::Cancellation cancel;
   out.on_close([&cancel] { cancel.cancel(); });
   bool started = false;
+  // Chunks of deltas that came together (Delta::more) are sent in one write.
+  std::string frames;
   llm::DeltaFn on_delta = [&](const llm::Delta& delta) -> awaitable<bool> {
-    std::string frames;
     if (!started) {
       started = true;
       append_chunk(frames, *call, {true, "", std::nullopt});
     }
     if (delta.tool_call != nullptr) {
       append_chunk(frames, *call, {false, std::nullopt, std::nullopt, delta.tool_call});
-    } else {
+    } else if (!delta.text.empty()) {
       append_chunk(frames, *call, {false, delta.text, std::nullopt});
     }
-    co_return co_await out.write(frames);
+    if (delta.more || frames.empty()) co_return true;
+    const bool written = co_await out.write(frames);
+    frames.clear();
+    co_return written;
   };
   llm::GatewayResult result =
       co_await chat.complete(call->who, call->model, std::move(call->request), on_delta, cancel);
@@ -155,11 +159,10 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
       co_return;
     }
     // Mid-stream: OpenAI's clients raise an error for a data event holding "error".
-    std::string frame = data_line(error_body(o));
-    co_await out.write(frame);
+    frames += data_line(error_body(o));
+    co_await out.write(frames);
     co_return;
   }
-  std::string frames;
   if (!started) append_chunk(frames, *call, {true, "", std::nullopt});
   append_chunk(frames, *call, {false, std::nullopt, finish_reason(o)});
   if (call->include_usage) append_usage_chunk(frames, *call, o.usage);

@@ -22,6 +22,10 @@ std::size_t SseStreamDecoder::first_message_end(std::string_view bytes) const {
   return blank == std::string_view::npos ? bytes.size() : blank + 2;
 }
 
+bool SseStreamDecoder::holds_whole_message(std::string_view bytes) const {
+  return bytes.find("\n\n") != std::string_view::npos;
+}
+
 namespace {
 
 using Status = Outcome::Status;
@@ -98,8 +102,8 @@ void set_read_failure(Outcome& out, const Error& e, const Cancellation& cancel, 
 }
 
 // Delivers one piece of text. False when the call must end now (out is then final).
-boost::asio::awaitable<bool> deliver(std::string_view text, const DeltaFn& on_delta, Cancellation& cancel, Outcome& out,
-                                     std::string_view secret) {
+boost::asio::awaitable<bool> deliver(std::string_view text, bool more, const DeltaFn& on_delta, Cancellation& cancel,
+                                     Outcome& out, std::string_view secret) {
   if (text.empty()) co_return true;
   if (out.text.size() + text.size() > kMaxAnswerBytes) {
     set_failure(out, Status::error, false, "the provider's answer is too long",
@@ -107,7 +111,9 @@ boost::asio::awaitable<bool> deliver(std::string_view text, const DeltaFn& on_de
     co_return false;
   }
   out.text += text;
-  const bool go_on = co_await on_delta(text);
+  Delta delta(text);
+  delta.more = more;
+  const bool go_on = co_await on_delta(delta);
   if (!go_on) cancel.cancel();
   if (!go_on || cancel.cancelled()) {
     set_cancelled(out);
@@ -118,8 +124,8 @@ boost::asio::awaitable<bool> deliver(std::string_view text, const DeltaFn& on_de
 
 // Delivers one piece of a tool call and adds it to the answer's calls. False when the call
 // must end now (out is then final).
-boost::asio::awaitable<bool> deliver_tool(const ToolCallPiece& piece, const DeltaFn& on_delta, Cancellation& cancel,
-                                          Outcome& out, std::string_view secret) {
+boost::asio::awaitable<bool> deliver_tool(const ToolCallPiece& piece, bool more, const DeltaFn& on_delta,
+                                          Cancellation& cancel, Outcome& out, std::string_view secret) {
   std::size_t answer_bytes = out.text.size();
   for (const auto& call : out.tool_calls) answer_bytes += call.arguments.size() + call.name.size() + call.id.size();
   if (piece.index > out.tool_calls.size() || piece.index >= kMaxToolCalls ||
@@ -139,7 +145,8 @@ boost::asio::awaitable<bool> deliver_tool(const ToolCallPiece& piece, const Delt
   if (call.name.empty()) call.name = piece.name;
   call.arguments += piece.arguments;
   const ToolCallDelta call_delta{piece.index, piece.id, piece.name, piece.arguments};
-  const Delta delta(call_delta);
+  Delta delta(call_delta);
+  delta.more = more;
   const bool go_on = co_await on_delta(delta);
   if (!go_on) cancel.cancel();
   if (!go_on || cancel.cancelled()) {
@@ -153,7 +160,18 @@ boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex
                                         Cancellation& cancel, Outcome& out) {
   StreamProgress progress;
   bool body_ended = false;
+  bool held = false;  // the last delta went out with `more`: a flush is owed before waiting
   while (!body_ended) {
+    if (held) {
+      held = false;
+      const Delta flush = Delta::flush();
+      if (!co_await on_delta(flush)) {
+        cancel.cancel();
+        set_cancelled(out);
+        fill_usage(out, ex.messages, reported(progress));
+        co_return;
+      }
+    }
     auto piece = co_await response.read_some();
     if (!piece) {
       // After the terminator only trailing metadata can be missing; the answer itself is whole.
@@ -174,20 +192,29 @@ boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex
       } else {
         ex.decoder->feed(part, progress);
       }
+      // Deltas decoded together, or followed by another whole message in this piece, go out
+      // with `more`, so that a receiver may send them in one write.
+      const bool whole_message_next = !body_ended && ex.decoder->holds_whole_message(rest);
+      // The answer's first delta always goes out at once.
       for (std::size_t i = 0; i < progress.deltas.size(); ++i) {
-        const bool go_on = co_await deliver(progress.deltas[i], on_delta, cancel, out, ex.secret);
+        const bool more = !nothing_delivered(out) &&
+                          (i + 1 < progress.deltas.size() || !progress.tool_calls.empty() || whole_message_next);
+        const bool go_on = co_await deliver(progress.deltas[i], more, on_delta, cancel, out, ex.secret);
         if (!go_on) {
           fill_usage(out, ex.messages, reported(progress));
           co_return;
         }
+        if (!progress.deltas[i].empty()) held = more;
       }
       progress.deltas.clear();
       for (std::size_t i = 0; i < progress.tool_calls.size(); ++i) {
-        const bool go_on = co_await deliver_tool(progress.tool_calls[i], on_delta, cancel, out, ex.secret);
+        const bool more = !nothing_delivered(out) && (i + 1 < progress.tool_calls.size() || whole_message_next);
+        const bool go_on = co_await deliver_tool(progress.tool_calls[i], more, on_delta, cancel, out, ex.secret);
         if (!go_on) {
           fill_usage(out, ex.messages, reported(progress));
           co_return;
         }
+        held = more;
       }
       progress.tool_calls.clear();
       if (cancel.cancelled()) {
@@ -204,6 +231,15 @@ boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex
         co_return;
       }
     } while (!rest.empty());
+  }
+  if (held) {
+    const Delta flush = Delta::flush();
+    if (!co_await on_delta(flush)) {
+      cancel.cancel();
+      set_cancelled(out);
+      fill_usage(out, ex.messages, reported(progress));
+      co_return;
+    }
   }
   if (!progress.finished) {
     set_failure(out, Status::error, nothing_delivered(out), "the provider's answer ended early",
@@ -233,12 +269,12 @@ boost::asio::awaitable<void> run_whole(UpstreamResponse& response, Exchange& ex,
     co_return;
   }
   WholeAnswer& answer = parsed.value();
-  bool go_on = co_await deliver(answer.text, on_delta, cancel, out, ex.secret);
+  bool go_on = co_await deliver(answer.text, false, on_delta, cancel, out, ex.secret);
   for (std::size_t i = 0; go_on && i < answer.tool_calls.size(); ++i) {
     ToolCall& call = answer.tool_calls[i];
     // A named piece: GCC 12 miscompiles a braced temporary inside a co_await expression.
     const ToolCallPiece piece{i, std::move(call.id), std::move(call.name), std::move(call.arguments)};
-    go_on = co_await deliver_tool(piece, on_delta, cancel, out, ex.secret);
+    go_on = co_await deliver_tool(piece, false, on_delta, cancel, out, ex.secret);
   }
   if (go_on) {
     out.status = Status::complete;

@@ -60,6 +60,12 @@ class StreamDecoder {
   // is cheap to see. Any split is correct; this only lets the driver pass on the first
   // delta of a piece holding many before it decodes the rest.
   virtual std::size_t first_message_end(std::string_view bytes) const { return bytes.size(); }
+  // Whether `bytes` (what is left of a piece after first_message_end) holds a whole message:
+  // then the deltas decoded before it are passed on with Delta::more. False when unsure.
+  virtual bool holds_whole_message(std::string_view bytes) const {
+    (void)bytes;
+    return false;
+  }
 };
 
 // A decoder of a text/event-stream body: parses the SSE framing and hands each event to
@@ -69,6 +75,7 @@ class SseStreamDecoder : public StreamDecoder {
   static constexpr std::size_t kMaxEventBytes = 1 << 20;
   void feed(std::string_view chunk, StreamProgress& progress) final;
   std::size_t first_message_end(std::string_view bytes) const final;
+  bool holds_whole_message(std::string_view bytes) const final;
 
  protected:
   virtual void handle(const SseEvent& event, StreamProgress& progress) = 0;

@@ -162,8 +162,14 @@ struct Delta {
   Delta(const std::string& t) : text(t) {}
   // NOLINTEND(google-explicit-constructor)
   explicit Delta(const ToolCallDelta& call) : tool_call(&call) {}
+  // No content: whatever a receiver held back (see `more`) is to be sent now.
+  static Delta flush() { return Delta(std::string_view()); }
   std::string_view text;
   const ToolCallDelta* tool_call = nullptr;
+  // More deltas are ready right now (the upstream sent several at once): a receiver may hold
+  // this one back and send them together. A delta with `more` false, or a flush(), follows
+  // before the provider waits for the upstream again. Never set on an answer's first delta.
+  bool more = false;
 };
 
 // Receives each delta in order. Returns false to stop (the client went away): the provider

@@ -71,6 +71,7 @@ class ChatServiceTest : public unit::WithTwoUsers<unit::ServiceTest> {
     out.pending = std::move(pending).value();
     llm::DeltaFn on_delta = [&out, &keep_going](const llm::Delta& delta) -> boost::asio::awaitable<bool> {
       const std::string_view text = delta.text;
+      if (text.empty()) co_return true;  // a flush
       out.deltas.emplace_back(text);
       co_return !keep_going || keep_going(static_cast<int>(out.deltas.size()));
     };

@@ -30,6 +30,8 @@ struct Run {
   Outcome outcome;
   std::vector<std::string> deltas;
   std::vector<int> decoded_at_delta;  // how many events were decoded when each delta came
+  std::vector<bool> more;             // each delta's Delta::more
+  std::vector<std::size_t> flushes;   // how many deltas had come at each flush
 };
 
 Run run_pieces(std::vector<std::string> pieces) {
@@ -41,9 +43,14 @@ Run run_pieces(std::vector<std::string> pieces) {
   Cancellation cancel;
   Run r;
   DeltaFn on_delta = [&](const llm::Delta& delta) -> boost::asio::awaitable<bool> {
-    const std::string_view text = delta.text;
-    r.deltas.emplace_back(text);
+    if (delta.text.empty()) {
+      EXPECT_FALSE(delta.more);
+      r.flushes.push_back(r.deltas.size());
+      co_return true;
+    }
+    r.deltas.emplace_back(delta.text);
     r.decoded_at_delta.push_back(decoder.decoded);
+    r.more.push_back(delta.more);
     co_return true;
   };
   fake::run(run_exchange(transport, ex, on_delta, cancel, r.outcome));
@@ -56,6 +63,19 @@ TEST(RunStream, PassesOnEachDeltaOfAPieceBeforeDecodingTheNext) {
   EXPECT_EQ(r.deltas, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(r.decoded_at_delta, (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(r.outcome.text, "abc");
+}
+
+// Deltas that arrive together are marked so that a receiver may send them in one write; the
+// answer's first one never waits, and whatever was held is flushed before the next read.
+TEST(RunStream, DeltasThatCameTogetherAreMarkedAndFlushedBeforeTheNextRead) {
+  auto r =
+      run_pieces({"data: a\n\ndata: b\n\ndata: c\n\n", "data: d\n\ndata: e\n\ndata: partial", "\n\ndata: end\n\n"});
+  ASSERT_EQ(r.outcome.status, Outcome::Status::complete) << r.outcome.internal;
+  EXPECT_EQ(r.deltas, (std::vector<std::string>{"a", "b", "c", "d", "e", "partial"}));
+  // a: first of the answer; b: c follows; c: last whole message of the piece; d: e follows;
+  // e: only half a message follows (it may take long to complete); partial: "end" follows.
+  EXPECT_EQ(r.more, (std::vector<bool>{false, true, false, true, false, true}));
+  EXPECT_EQ(r.flushes, (std::vector<std::size_t>{6}));  // "partial" was held until the end
 }
 
 TEST(RunStream, MessagesSplitAcrossPiecesAndCarriageReturnsStillDecode) {

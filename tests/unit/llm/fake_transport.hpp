@@ -122,7 +122,7 @@ inline CallResult call(Provider& provider, const ChatRequest& request, Cancellat
     if (delta.tool_call != nullptr) {
       const ToolCallDelta& t = *delta.tool_call;
       result.tool_calls.push_back({t.index, std::string(t.id), std::string(t.name), std::string(t.arguments)});
-    } else {
+    } else if (!delta.text.empty()) {  // (an empty one is a flush)
       result.deltas.emplace_back(delta.text);
     }
     co_return !(stop_after && result.deltas.size() + result.tool_calls.size() >= *stop_after);

@@ -150,6 +150,7 @@ class GatewayCompleteTest : public ::testing::Test {
     if (request.messages.empty()) request.messages.push_back({"user", "hi"});
     DeltaFn on_delta = [this](const llm::Delta& delta) -> boost::asio::awaitable<bool> {
       const std::string_view text = delta.text;
+      if (text.empty()) co_return true;  // a flush
       deltas_.emplace_back(text);
       co_return true;
     };
