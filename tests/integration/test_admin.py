@@ -66,6 +66,7 @@ EXPECTED = {
     ("GET", "/usage"): "user",
     ("GET", "/v1/models"): "api",
     ("POST", "/v1/chat/completions"): "api",
+    ("POST", "/v1/embeddings"): "api",
 }
 # Routes whose {id} names an object owned by a user: another user gets 404.
 OWNED = {("DELETE", "/auth/sessions/{id}"), ("DELETE", "/api-keys/{id}")}
