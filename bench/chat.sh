@@ -15,6 +15,7 @@
 #
 #   bench/chat.sh [DURATION=10s]
 #   BASELINE_CHATD=/path/to/old/chatd bench/chat.sh [DURATION]
+#   PERF_OUT=/tmp/chatd.perf bench/chat.sh [DURATION]   # also perf record -g chatd at c=64
 source "$(dirname "$0")/lib.sh"
 duration=${1:-10s}
 cd "$bench_root"
@@ -139,10 +140,16 @@ measure() {  # measure NAME URL SCRIPT CONNECTIONS PIDS...
   local name=$1 url=$2 lua=$3 conns=$4
   shift 4
   wrk -t1 -c"$conns" -d2s -s "$lua" "$url" >/dev/null  # warm-up
-  local cpu0 cpu1 out line
+  local cpu0 cpu1 out line perf_pid=""
+  if [ -n "${PERF_OUT:-}" ] && [ "$name" = chatd ] && [ "$conns" = 64 ]; then
+    # Where chatd's CPU goes under load: perf record -g on its process for this row.
+    perf record -g -F 1999 -p "$1" -o "$PERF_OUT" 2>/dev/null &
+    perf_pid=$!
+  fi
   cpu0=$(cpu_seconds "$@")
   out=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$lua" "$url")
   cpu1=$(cpu_seconds "$@")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   echo "$out" >&2
   line=$(python3 - "$out" <<'PY'
 import re, sys
