@@ -1,6 +1,7 @@
 #include "llm/embeddings.hpp"
 
 #include "core/json_writer.hpp"
+#include "llm/exchange.hpp"
 #include "llm/provider_util.hpp"
 
 #include <nlohmann/json.hpp>
@@ -136,53 +137,30 @@ Status read_cohere_embeddings(std::string_view body, std::size_t count, Outcome&
 boost::asio::awaitable<bool> run_embedding_call(Transport& transport, UpstreamRequest request, const Timeouts& timeouts,
                                                 std::string_view secret, std::string_view error_type_header,
                                                 const EmbeddingReader& read, Cancellation& cancel, Outcome& out) {
-  using S = Outcome::Status;
-  const bool nothing_yet = out.embeddings.empty();
   try {
-    auto sent = co_await transport.send(std::move(request), timeouts, cancel);
-    if (!sent) {
-      const bool timeout = sent.error().code == Code::timeout;
-      fail_out(out,
-               cancel.cancelled() ? S::cancelled
-               : timeout          ? S::timeout
-                                  : S::error,
-               nothing_yet, timeout ? "the provider did not answer in time" : "the provider could not be reached",
-               sent.error().detail + ": " + sent.error().internal, secret);
-      co_return false;
-    }
-    UpstreamResponse& response = *sent.value();
-    const int status = response.status();
-    out.upstream_status = status;
-    if (status < 200 || status > 299) {
-      auto body = co_await read_body(response, std::size_t{64} * 1024, /*truncate=*/true);
-      std::string type_hint;
-      if (!error_type_header.empty()) type_hint = response.header(error_type_header).value_or("");
-      fail_out(out, S::error, nothing_yet && is_retryable_status(status),
-               "the provider answered " + std::to_string(status),
-               "HTTP " + std::to_string(status) + " " + (body ? upstream_error_message(body.value(), type_hint) : ""),
-               secret);
-      if (auto s = response.header("retry-after")) out.retry_after_ms = parse_retry_after_ms(*s).value_or(0);
-      co_return false;
-    }
-    auto body = co_await read_body(response, kMaxEmbeddingBodyBytes);
+    auto response =
+        co_await send_upstream(transport, std::move(request), timeouts, secret, error_type_header, cancel, out);
+    if (!response) co_return false;
+    auto body = co_await read_body(*response, kMaxEmbeddingBodyBytes);
     if (!body) {
       const bool timeout = body.error().code == Code::timeout;
       fail_out(out,
-               cancel.cancelled() ? S::cancelled
-               : timeout          ? S::timeout
-                                  : S::error,
+               cancel.cancelled() ? Outcome::Status::cancelled
+               : timeout          ? Outcome::Status::timeout
+                                  : Outcome::Status::error,
                false, timeout ? "the provider did not finish in time" : "reading the provider's answer failed",
                body.error().detail, secret);
       co_return false;
     }
     auto st = read(body.value(), out);
     if (!st) {
-      fail_out(out, S::error, false, "the provider sent a malformed answer",
+      fail_out(out, Outcome::Status::error, false, "the provider sent a malformed answer",
                st.error().detail + ": " + st.error().internal, secret);
       co_return false;
     }
   } catch (const std::exception& e) {
-    fail_out(out, S::error, false, "the request to the provider failed", std::string("exception: ") + e.what(), secret);
+    fail_out(out, Outcome::Status::error, false, "the request to the provider failed",
+             std::string("exception: ") + e.what(), secret);
     co_return false;
   }
   co_return true;

@@ -43,9 +43,9 @@ std::string cohere_embedding_body(const std::vector<std::string>& texts, std::si
 // estimates them).
 Status read_cohere_embeddings(std::string_view body, std::size_t count, Outcome& out);
 
-// Sends `request` and reads a 2xx body with `read` (which appends to `out`); an HTTP error, a
-// timeout or a broken connection becomes out's status as run_exchange describes (retryable
-// when nothing was read). Returns false when `out` failed.
+// Sends `request` (send_upstream) and reads a 2xx body with `read` (which appends to `out`); an
+// HTTP error, a timeout or a broken connection becomes out's status as run_exchange writes it.
+// Returns false when `out` failed.
 using EmbeddingReader = std::function<Status(std::string_view body, Outcome& out)>;
 boost::asio::awaitable<bool> run_embedding_call(Transport& transport, UpstreamRequest request, const Timeouts& timeouts,
                                                 std::string_view secret, std::string_view error_type_header,

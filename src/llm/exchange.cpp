@@ -101,6 +101,18 @@ void set_read_failure(Outcome& out, const Error& e, const Cancellation& cancel, 
               describe(e), secret);
 }
 
+// Hands `delta` to the caller. False when the call must end now: the caller refused it (the
+// upstream call is then cancelled) or the call was cancelled meanwhile (out is then final).
+boost::asio::awaitable<bool> pass_on(const Delta& delta, const DeltaFn& on_delta, Cancellation& cancel, Outcome& out) {
+  const bool go_on = co_await on_delta(delta);
+  if (!go_on) cancel.cancel();
+  if (!go_on || cancel.cancelled()) {
+    set_cancelled(out);
+    co_return false;
+  }
+  co_return true;
+}
+
 // Delivers one piece of text. False when the call must end now (out is then final).
 boost::asio::awaitable<bool> deliver(std::string_view text, bool more, const DeltaFn& on_delta, Cancellation& cancel,
                                      Outcome& out, std::string_view secret) {
@@ -113,13 +125,7 @@ boost::asio::awaitable<bool> deliver(std::string_view text, bool more, const Del
   out.text += text;
   Delta delta(text);
   delta.more = more;
-  const bool go_on = co_await on_delta(delta);
-  if (!go_on) cancel.cancel();
-  if (!go_on || cancel.cancelled()) {
-    set_cancelled(out);
-    co_return false;
-  }
-  co_return true;
+  co_return co_await pass_on(delta, on_delta, cancel, out);
 }
 
 // Delivers one piece of a tool call and adds it to the answer's calls. False when the call
@@ -147,13 +153,7 @@ boost::asio::awaitable<bool> deliver_tool(const ToolCallPiece& piece, bool more,
   const ToolCallDelta call_delta{piece.index, piece.id, piece.name, piece.arguments};
   Delta delta(call_delta);
   delta.more = more;
-  const bool go_on = co_await on_delta(delta);
-  if (!go_on) cancel.cancel();
-  if (!go_on || cancel.cancelled()) {
-    set_cancelled(out);
-    co_return false;
-  }
-  co_return true;
+  co_return co_await pass_on(delta, on_delta, cancel, out);
 }
 
 boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex, const DeltaFn& on_delta,
@@ -165,9 +165,7 @@ boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex
     if (held) {
       held = false;
       const Delta flush = Delta::flush();
-      if (!co_await on_delta(flush)) {
-        cancel.cancel();
-        set_cancelled(out);
+      if (!co_await pass_on(flush, on_delta, cancel, out)) {
         fill_usage(out, ex.messages, reported(progress));
         co_return;
       }
@@ -234,9 +232,7 @@ boost::asio::awaitable<void> run_stream(UpstreamResponse& response, Exchange& ex
   }
   if (held) {
     const Delta flush = Delta::flush();
-    if (!co_await on_delta(flush)) {
-      cancel.cancel();
-      set_cancelled(out);
+    if (!co_await pass_on(flush, on_delta, cancel, out)) {
       fill_usage(out, ex.messages, reported(progress));
       co_return;
     }
@@ -308,52 +304,63 @@ Outcome invalid_param_outcome(std::string param, const std::string& detail) {
   return out;
 }
 
-boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& ex, const DeltaFn& on_delta,
-                                          Cancellation& cancel, Outcome& out) {
+boost::asio::awaitable<std::unique_ptr<UpstreamResponse>> send_upstream(Transport& transport, UpstreamRequest request,
+                                                                        const Timeouts& timeouts,
+                                                                        std::string_view secret,
+                                                                        std::string_view error_type_header,
+                                                                        Cancellation& cancel, Outcome& out) {
   if (cancel.cancelled()) {
     set_cancelled(out);
-    co_return;
+    co_return nullptr;
   }
-  auto sent = co_await transport.send(std::move(ex.request), ex.timeouts, cancel);
+  auto sent = co_await transport.send(std::move(request), timeouts, cancel);
   if (!sent) {
     if (cancel.cancelled()) {
       set_cancelled(out);
     } else if (sent.error().code == Code::timeout) {
-      set_failure(out, Status::timeout, true, "the provider did not answer in time", describe(sent.error()), ex.secret);
+      set_failure(out, Status::timeout, true, "the provider did not answer in time", describe(sent.error()), secret);
     } else {
-      set_failure(out, Status::error, true, "the provider could not be reached", describe(sent.error()), ex.secret);
+      set_failure(out, Status::error, true, "the provider could not be reached", describe(sent.error()), secret);
     }
-    co_return;
+    co_return nullptr;
   }
-  UpstreamResponse& response = *sent.value();
-  const int status = response.status();
+  std::unique_ptr<UpstreamResponse> response = std::move(sent).value();
+  const int status = response->status();
   out.upstream_status = status;
-  if (status < 200 || status > 299) {
-    auto body = co_await read_body(response, kMaxErrorBodyBytes, /*truncate=*/true);
-    if (cancel.cancelled()) {
-      set_cancelled(out);
-      co_return;
-    }
-    std::string type_hint;
-    if (!ex.error_type_header.empty()) type_hint = response.header(ex.error_type_header).value_or("");
-    std::string message = body ? upstream_error_message(body.value(), type_hint)
-                               : "(error body unreadable: " + describe(body.error()) + ")";
-    set_failure(out, Status::error, is_retryable_status(status), "the provider answered " + std::to_string(status),
-                "HTTP " + std::to_string(status) + " " + message, ex.secret);
-    // Azure sends retry-after-ms beside retry-after; it is the more precise of the two.
-    std::optional<std::int64_t> retry_after;
-    if (auto ms = response.header("retry-after-ms")) retry_after = parse_millis(*ms);
-    if (!retry_after) {
-      if (auto s = response.header("retry-after")) retry_after = parse_retry_after_ms(*s);
-    }
-    if (retry_after) out.retry_after_ms = *retry_after;
-    co_return;
+  if (status >= 200 && status <= 299) {
+    response->release_head();  // a 2xx: nothing more is read from the head
+    co_return response;
   }
-  response.release_head();  // a 2xx: nothing more is read from the head
+  auto body = co_await read_body(*response, kMaxErrorBodyBytes, /*truncate=*/true);
+  if (cancel.cancelled()) {
+    set_cancelled(out);
+    co_return nullptr;
+  }
+  std::string type_hint;
+  if (!error_type_header.empty()) type_hint = response->header(error_type_header).value_or("");
+  std::string message = body ? upstream_error_message(body.value(), type_hint)
+                             : "(error body unreadable: " + describe(body.error()) + ")";
+  set_failure(out, Status::error, is_retryable_status(status), "the provider answered " + std::to_string(status),
+              "HTTP " + std::to_string(status) + " " + message, secret);
+  // Azure sends retry-after-ms beside retry-after; it is the more precise of the two.
+  std::optional<std::int64_t> retry_after;
+  if (auto ms = response->header("retry-after-ms")) retry_after = parse_millis(*ms);
+  if (!retry_after) {
+    if (auto s = response->header("retry-after")) retry_after = parse_retry_after_ms(*s);
+  }
+  if (retry_after) out.retry_after_ms = *retry_after;
+  co_return nullptr;
+}
+
+boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& ex, const DeltaFn& on_delta,
+                                          Cancellation& cancel, Outcome& out) {
+  auto response = co_await send_upstream(transport, std::move(ex.request), ex.timeouts, ex.secret, ex.error_type_header,
+                                         cancel, out);
+  if (!response) co_return;
   if (ex.decoder != nullptr) {
-    co_await run_stream(response, ex, on_delta, cancel, out);
+    co_await run_stream(*response, ex, on_delta, cancel, out);
   } else {
-    co_await run_whole(response, ex, on_delta, cancel, out);
+    co_await run_whole(*response, ex, on_delta, cancel, out);
   }
 }
 

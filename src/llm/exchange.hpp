@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -120,6 +121,16 @@ inline constexpr std::size_t kMaxToolCalls = 128;                              /
 // unfinished body closes the connection), so the caller may reuse `cancel` for a retry.
 boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,
                                           Cancellation& cancel, Outcome& out);
+
+// The first half of run_exchange, for callers that read a 2xx body their own way (embeddings):
+// sends `request`; a send failure, a cancellation or a non-2xx answer (its error body read, its
+// Retry-After kept) is written into `out` as run_exchange writes it, and nullptr returned;
+// otherwise the 2xx response, its head released.
+boost::asio::awaitable<std::unique_ptr<UpstreamResponse>> send_upstream(Transport& transport, UpstreamRequest request,
+                                                                        const Timeouts& timeouts,
+                                                                        std::string_view secret,
+                                                                        std::string_view error_type_header,
+                                                                        Cancellation& cancel, Outcome& out);
 
 // An Outcome for a request refused before anything was sent (a configuration or input problem).
 Outcome refused_outcome(std::string detail, std::string internal);
