@@ -2,6 +2,7 @@
 
 #include "core/time.hpp"
 #include "fake_transport.hpp"
+#include "llm/embeddings.hpp"
 #include "llm/eventstream.hpp"
 #include "llm/sigv4.hpp"
 
@@ -1005,6 +1006,59 @@ TEST(BedrockJsonMode, WholeAnswerIsTheForcedToolsInputAsText) {
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain.value().text, "Here you are.");
   EXPECT_EQ(plain.value().tool_calls.size(), 1u);
+}
+
+// ---- embeddings (InvokeModel on Titan and Cohere models)
+
+Outcome embed(Provider& provider, const EmbeddingRequest& request) {
+  Cancellation cancel;
+  return fake::run(provider.embed(request, cancel));
+}
+
+TEST(BedrockEmbeddings, TitanIsOneSignedCallPerText) {
+  FakeTransport transport;
+  // The answer shape of the Titan Text Embeddings V2 documentation.
+  transport.script.chunks = {R"({"embedding":[0.125,-0.5,0.25],"inputTextTokenCount":4})"};
+  BedrockProvider provider(options(), transport);
+  Outcome out = embed(provider, {"amazon.titan-embed-text-v2:0", {"first text", "second"}, {}, 256, ""});
+  ASSERT_EQ(out.status, Outcome::Status::complete) << out.internal;
+  ASSERT_EQ(transport.requests.size(), 2u);
+  EXPECT_EQ(transport.requests[0].url, "http://127.0.0.1:8443/model/amazon.titan-embed-text-v2%3A0/invoke");
+  EXPECT_EQ(json::parse(transport.requests[0].body),
+            json::parse(R"({"inputText":"first text","dimensions":256,"normalize":true})"));
+  EXPECT_EQ(json::parse(transport.requests[1].body)["inputText"], "second");
+  const std::string auth = transport.sent_header("authorization").value_or("");
+  EXPECT_EQ(auth.rfind("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240102/us-east-1/bedrock/", 0), 0u) << auth;
+  ASSERT_EQ(out.embeddings.size(), 2u);
+  EXPECT_EQ(out.embeddings[1], (std::vector<float>{0.125F, -0.5F, 0.25F}));
+  EXPECT_EQ(out.usage.prompt_tokens, 8);
+}
+
+TEST(BedrockEmbeddings, CohereSendsTextsInBatchesAndEstimatesTokens) {
+  FakeTransport transport;
+  transport.script.chunks = {R"({"id":"6d0b3ab5","embeddings":[[0.1,0.2],[0.3,0.4]],"texts":["a b","c"],
+                                 "response_type":"embeddings_floats"})"};
+  BedrockProvider provider(options(), transport);
+  Outcome out = embed(provider, {"cohere.embed-english-v3", {"a b", "c"}, {}, std::nullopt, ""});
+  ASSERT_EQ(out.status, Outcome::Status::complete) << out.internal;
+  ASSERT_EQ(transport.requests.size(), 1u);
+  EXPECT_EQ(json::parse(transport.requests[0].body),
+            json::parse(R"({"texts":["a b","c"],"input_type":"search_document"})"));
+  ASSERT_EQ(out.embeddings.size(), 2u);
+  EXPECT_FALSE(out.usage_reported);
+  EXPECT_EQ(out.usage.prompt_tokens, 2);
+
+  std::vector<std::string> texts(100, "t");
+  EXPECT_EQ(json::parse(cohere_embedding_body(texts, 96, 96))["texts"].size(), 4u);
+}
+
+TEST(BedrockEmbeddings, RefusesWhatItsModelsCannotDo) {
+  FakeTransport transport;
+  BedrockProvider provider(options(), transport);
+  EXPECT_EQ(embed(provider, {"anthropic.claude-3-haiku", {"a"}, {}, std::nullopt, ""}).param, "model");
+  EXPECT_EQ(embed(provider, {"amazon.titan-embed-text-v2:0", {}, {{1}}, std::nullopt, ""}).param, "input");
+  EXPECT_EQ(embed(provider, {"cohere.embed-english-v3", {"a"}, {}, 512, ""}).param, "dimensions");
+  EXPECT_TRUE(transport.requests.empty());
 }
 
 }  // namespace

@@ -3,9 +3,7 @@
 
 #include "llm/embeddings.hpp"
 
-#include "core/time.hpp"
 #include "fake_transport.hpp"
-#include "llm/bedrock.hpp"
 #include "llm/openai.hpp"
 
 #include <gtest/gtest.h>
@@ -25,18 +23,6 @@ OpenAiOptions openai_options() {
   OpenAiOptions o;
   o.base_url = "https://api.example.com/v1";
   o.api_key = "sk-secret";
-  return o;
-}
-
-std::int64_t fixed_now() { return parse_rfc3339("2024-01-02T03:04:05Z").value(); }
-
-BedrockOptions bedrock_options() {
-  BedrockOptions o;
-  o.region = "us-east-1";
-  o.endpoint = "http://127.0.0.1:8443";
-  o.credentials.access_key_id = "AKIDEXAMPLE";
-  o.credentials.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-  o.now_ms = &fixed_now;
   return o;
 }
 
@@ -97,52 +83,6 @@ TEST(Embeddings, HttpFailuresAreRetryableAsCompletionsAreAndKeepTheKeyOut) {
   EXPECT_EQ(out.retry_after_ms, 3000);
   EXPECT_EQ(out.upstream_status, 429);
   EXPECT_EQ(out.internal.find("sk-secret"), std::string::npos) << out.internal;
-}
-
-TEST(Embeddings, BedrockTitanIsOneSignedCallPerText) {
-  FakeTransport transport;
-  // The answer shape of the Titan Text Embeddings V2 documentation.
-  transport.script.chunks = {R"({"embedding":[0.125,-0.5,0.25],"inputTextTokenCount":4})"};
-  BedrockProvider provider(bedrock_options(), transport);
-  Outcome out = embed(provider, {"amazon.titan-embed-text-v2:0", {"first text", "second"}, {}, 256, ""});
-  ASSERT_EQ(out.status, Outcome::Status::complete) << out.internal;
-  ASSERT_EQ(transport.requests.size(), 2u);
-  EXPECT_EQ(transport.requests[0].url, "http://127.0.0.1:8443/model/amazon.titan-embed-text-v2%3A0/invoke");
-  EXPECT_EQ(json::parse(transport.requests[0].body),
-            json::parse(R"({"inputText":"first text","dimensions":256,"normalize":true})"));
-  EXPECT_EQ(json::parse(transport.requests[1].body)["inputText"], "second");
-  const std::string auth = transport.sent_header("authorization").value_or("");
-  EXPECT_EQ(auth.rfind("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240102/us-east-1/bedrock/", 0), 0u) << auth;
-  ASSERT_EQ(out.embeddings.size(), 2u);
-  EXPECT_EQ(out.embeddings[1], (std::vector<float>{0.125F, -0.5F, 0.25F}));
-  EXPECT_EQ(out.usage.prompt_tokens, 8);
-}
-
-TEST(Embeddings, BedrockCohereSendsTextsInBatchesAndEstimatesTokens) {
-  FakeTransport transport;
-  transport.script.chunks = {R"({"id":"6d0b3ab5","embeddings":[[0.1,0.2],[0.3,0.4]],"texts":["a b","c"],
-                                 "response_type":"embeddings_floats"})"};
-  BedrockProvider provider(bedrock_options(), transport);
-  Outcome out = embed(provider, {"cohere.embed-english-v3", {"a b", "c"}, {}, std::nullopt, ""});
-  ASSERT_EQ(out.status, Outcome::Status::complete) << out.internal;
-  ASSERT_EQ(transport.requests.size(), 1u);
-  EXPECT_EQ(json::parse(transport.requests[0].body),
-            json::parse(R"({"texts":["a b","c"],"input_type":"search_document"})"));
-  ASSERT_EQ(out.embeddings.size(), 2u);
-  EXPECT_FALSE(out.usage_reported);
-  EXPECT_EQ(out.usage.prompt_tokens, 2);
-
-  std::vector<std::string> texts(100, "t");
-  EXPECT_EQ(json::parse(cohere_embedding_body(texts, 96, 96))["texts"].size(), 4u);
-}
-
-TEST(Embeddings, BedrockRefusesWhatItsModelsCannotDo) {
-  FakeTransport transport;
-  BedrockProvider provider(bedrock_options(), transport);
-  EXPECT_EQ(embed(provider, {"anthropic.claude-3-haiku", {"a"}, {}, std::nullopt, ""}).param, "model");
-  EXPECT_EQ(embed(provider, {"amazon.titan-embed-text-v2:0", {}, {{1}}, std::nullopt, ""}).param, "input");
-  EXPECT_EQ(embed(provider, {"cohere.embed-english-v3", {"a"}, {}, 512, ""}).param, "dimensions");
-  EXPECT_TRUE(transport.requests.empty());
 }
 
 }  // namespace
