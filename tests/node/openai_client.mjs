@@ -3,19 +3,12 @@
 //   CHATD_V1_URL=http://127.0.0.1:PORT/v1 CHATD_V1_KEY=ck_... node openai_client.mjs MODEL
 import OpenAI from "openai";
 
+import { failure } from "./failure.mjs";
+
 const client = new OpenAI({ baseURL: process.env.CHATD_V1_URL, apiKey: process.env.CHATD_V1_KEY, maxRetries: 0 });
 const model = process.argv[2];
 const out = {};
 
-async function failure(fn) {
-  try {
-    await fn();
-    return null;
-  } catch (e) {
-    return { name: e.constructor.name, status: e.status ?? null, code: e.code ?? null, type: e.type ?? null,
-             message: e.message };
-  }
-}
 
 const models = await client.models.list();
 out.models = models.data.map((m) => m.id);

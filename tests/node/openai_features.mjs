@@ -4,21 +4,14 @@
 //   CHATD_V1_URL=http://127.0.0.1:PORT/v1 CHATD_V1_KEY=ck_... node openai_features.mjs MODEL IMAGE_DATA_URL JSON_PROMPT
 import OpenAI from "openai";
 
+import { failure } from "./failure.mjs";
+
 const client = new OpenAI({ baseURL: process.env.CHATD_V1_URL, apiKey: process.env.CHATD_V1_KEY, maxRetries: 0 });
 const model = process.argv[2];
 const imageUrl = process.argv[3];
 const jsonPrompt = process.argv[4];  // the user message of the structured-output question
 const out = {};
 
-async function failure(fn) {
-  try {
-    await fn();
-    return null;
-  } catch (e) {
-    return { name: e.constructor.name, status: e.status ?? null, code: e.code ?? null, param: e.param ?? null,
-             message: e.message };
-  }
-}
 
 const tools = [
   { type: "function", function: { name: "get_weather", description: "The weather in a city",
