@@ -13,6 +13,10 @@
 #include <malloc.h>
 #include <string>
 
+#ifdef CHATD_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 namespace {
 
 // Loads the settings; on problems prints one line each to stderr and returns false.
@@ -26,11 +30,16 @@ bool load_config(chatd::config::LoadResult& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef CHATD_MIMALLOC
+  // Named here so that the linker keeps the library that replaces malloc (CMakeLists.txt).
+  if (mi_version() <= 0) return 70;
+#else
   // glibc hands memory back to the system once 128 KiB lie free at the top of a heap, and
   // takes it again on the next burst: under load that is a brk or madvise call every few
   // requests. Keep up to 1 MiB per heap instead (bench/results/chat.md: CPU per completion;
   // 8 MiB saved no more CPU and kept about 2 MiB more after 10,000 streams came and went).
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024);  // NOLINT(concurrency-mt-unsafe): before any thread starts
+#endif
   CLI::App app{
       "chatd: a self-hosted AI chat backend. Settings come from the environment, "
       "then ./.env, then defaults (see the README)."};

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <limits>
+#include <memory>
+#include <simdjson.h>
 
 namespace chatd {
 
@@ -93,10 +95,104 @@ class JsonScanner final : public nlohmann::json_sax<nlohmann::json> {
   JsonPath path_;
 };
 
-bool scan_json(std::string_view text, JsonVisitor& visitor) {
+bool scan_json_with_nlohmann(std::string_view text, JsonVisitor& visitor) {
   JsonScanner scanner(visitor);
   return nlohmann::json::sax_parse(text.begin(), text.end(), &scanner, nlohmann::json::input_format_t::json,
                                    /*strict=*/true, /*ignore_comments=*/false);
+}
+
+// Shows a document simdjson has parsed, value by value, as JsonScanner shows nlohmann's
+// events: the same values, kinds and paths in the same order.
+class JsonTapeWalker {
+ public:
+  explicit JsonTapeWalker(JsonVisitor& visitor) : visitor_(visitor) { path_.steps_.reserve(8); }
+
+  void walk(simdjson::dom::element e) {
+    using Type = simdjson::dom::element_type;
+    JsonValue v;
+    switch (e.type()) {
+      case Type::OBJECT: {
+        v.kind = JsonKind::object;
+        emit(v);
+        path_.steps_.push_back({std::string(), -1, false});
+        const simdjson::dom::object object = e.get_object().value_unsafe();
+        for (auto field : object) {
+          path_.steps_.back().key.assign(field.key);
+          walk(field.value);
+        }
+        path_.steps_.pop_back();
+        return;
+      }
+      case Type::ARRAY: {
+        v.kind = JsonKind::array;
+        emit(v);
+        path_.steps_.push_back({std::string(), -1, true});
+        const simdjson::dom::array array = e.get_array().value_unsafe();
+        for (auto item : array) walk(item);
+        path_.steps_.pop_back();
+        return;
+      }
+      case Type::STRING:
+        v.kind = JsonKind::string;
+        v.text = e.get_string().value_unsafe();
+        break;
+      case Type::INT64:
+        v.kind = JsonKind::integer;
+        v.integer = e.get_int64().value_unsafe();
+        v.number = static_cast<double>(v.integer);
+        break;
+      case Type::UINT64: {
+        // Only beyond int64 (simdjson types smaller ones INT64): a number, as JsonScanner shows it.
+        v.kind = JsonKind::number;
+        v.number = static_cast<double>(e.get_uint64().value_unsafe());
+        break;
+      }
+      case Type::DOUBLE:
+        v.kind = JsonKind::number;
+        v.number = e.get_double().value_unsafe();
+        break;
+      case Type::BOOL:
+        v.kind = JsonKind::boolean;
+        v.boolean = e.get_bool().value_unsafe();
+        break;
+      case Type::NULL_VALUE: break;
+    }
+    emit(v);
+  }
+
+ private:
+  void emit(const JsonValue& v) {
+    if (!path_.steps_.empty() && path_.steps_.back().in_array) ++path_.steps_.back().index;
+    visitor_.value(path_, v);
+  }
+
+  JsonVisitor& visitor_;
+  JsonPath path_;
+};
+
+namespace {
+
+// Each thread keeps one parser (its buffers grow to the largest document it has read) for
+// documents up to this size; a larger one gets a parser of its own, freed after it, so that
+// one big answer does not pin its buffers (about ten times its size) to a thread.
+constexpr std::size_t kKeptParserBytes = std::size_t{64} * 1024;
+
+}  // namespace
+
+bool scan_json(std::string_view text, JsonVisitor& visitor) {
+  thread_local simdjson::dom::parser kept;
+  std::unique_ptr<simdjson::dom::parser> own;
+  simdjson::dom::parser* parser = &kept;
+  if (text.size() > kKeptParserBytes) {
+    own = std::make_unique<simdjson::dom::parser>();
+    parser = own.get();
+  }
+  simdjson::dom::element root;
+  // Copied into the parser's padded buffer (simdjson reads up to 64 bytes past the end).
+  if (parser->parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) != simdjson::SUCCESS)
+    return scan_json_with_nlohmann(text, visitor);
+  JsonTapeWalker(visitor).walk(root);
+  return true;
 }
 
 }  // namespace chatd

@@ -1,9 +1,13 @@
 #pragma once
 // Reading a few values out of a JSON document without building it. An upstream's completion
 // or stream chunk carries a dozen members of which chatd needs three or four; parsing it into
-// an nlohmann::json allocates a node per member and a string per key. scan_json() runs
-// nlohmann's parser in SAX mode instead and shows each value with its path from the root,
-// so a reader keeps what it recognizes and allocates nothing else.
+// an nlohmann::json allocates a node per member and a string per key. scan_json() parses it
+// with simdjson (DESIGN.md's parser for hot paths: an upstream answer or stream chunk is read
+// on every request) into the parser's reused tape, then shows each value with its path from
+// the root, so a reader keeps what it recognizes and allocates nothing else. A document
+// simdjson refuses is read again by nlohmann's parser in SAX mode, which decides: the two
+// accept the same documents but for numbers simdjson cannot hold (integers beyond 64 bits,
+// doubles beyond their range), which nlohmann reads as doubles.
 //
 //   struct Reader final : JsonVisitor {
 //     void value(const JsonPath& at, const JsonValue& v) override {
@@ -43,6 +47,7 @@ class JsonPath {
 
  private:
   friend class JsonScanner;
+  friend class JsonTapeWalker;
   struct Step {
     std::string key;          // of a member; empty in an array
     std::int64_t index = -1;  // of an array element; -1 in an object
@@ -76,5 +81,8 @@ class JsonVisitor {
 
 // False when `text` is not one well-formed JSON value (the visitor may have seen part of it).
 bool scan_json(std::string_view text, JsonVisitor& visitor);
+
+// The same with nlohmann's parser alone (scan_json's second opinion; the tests compare the two).
+bool scan_json_with_nlohmann(std::string_view text, JsonVisitor& visitor);
 
 }  // namespace chatd

@@ -142,6 +142,75 @@ TEST(JsonScan, AnyIndexMatchesEveryArrayElementAndTellsWhich) {
   EXPECT_FALSE(members.matched);
 }
 
+// Every event as one line: the path, the kind and the value.
+struct Transcript final : JsonVisitor {
+  void value(const JsonPath& at, const JsonValue& v) override {
+    std::string line;
+    for (std::size_t i = 0; i < at.depth(); ++i)
+      line += at.index(i) >= 0 ? "[" + std::to_string(at.index(i)) + "]" : ".";
+    line += " " + std::to_string(static_cast<int>(v.kind)) + " ";
+    switch (v.kind) {
+      case JsonKind::string: line += v.text; break;
+      case JsonKind::integer: line += std::to_string(v.integer) + "=" + std::to_string(v.number); break;
+      case JsonKind::number: line += std::to_string(v.number); break;
+      case JsonKind::boolean: line += v.boolean ? "true" : "false"; break;
+      default: break;
+    }
+    lines.push_back(line);
+    if (at.depth() > 0 && at.index(at.depth() - 1) < 0) keys.push_back(last_key(at));
+  }
+  // The innermost member name, by asking is() (the only way a reader sees keys).
+  static std::string last_key(const JsonPath& at) {
+    for (const char* k : {"a", "b", "", "\u00e9", "choices", "usage", "x"})
+      if (at.depth() == 1 && at.is({k})) return k;
+    return "?";
+  }
+  std::vector<std::string> lines;
+  std::vector<std::string> keys;
+};
+
+// scan_json reads with simdjson and falls back to nlohmann's parser for what simdjson refuses:
+// either way a reader must see exactly what nlohmann's SAX events show.
+TEST(JsonScan, ShowsTheSameEventsAsNlohmannsParser) {
+  const std::string deep = std::string(3000, '[') + std::string(3000, ']');  // beyond simdjson's depth limit
+  for (std::string_view doc :
+       {std::string_view(R"({"a":1,"b":[true,false,null,"x",-0,0.5,1e2,-9223372036854775808,9223372036854775807]})"),
+        std::string_view(R"({"a":18446744073709551615,"b":18446744073709551616,"x":123456789012345678901234567890})"),
+        std::string_view(R"({"a":"\u00e9\ud83d\ude00\n\"","":{"":[]}})"),
+        std::string_view(R"({"a":1,"a":2,"choices":[{"x":[[],[{}]]}],"usage":{}})"),
+        std::string_view(R"("just a string")"), std::string_view("12"), std::string_view(" [ ] "),
+        std::string_view(R"({"a":"nul\u0000inside"})"), std::string_view(deep)}) {
+    Transcript fast, reference;
+    const bool fast_ok = scan_json(doc, fast);
+    const bool reference_ok = scan_json_with_nlohmann(doc, reference);
+    EXPECT_TRUE(reference_ok) << doc.substr(0, 80);
+    EXPECT_EQ(fast_ok, reference_ok) << doc.substr(0, 80);
+    EXPECT_EQ(fast.lines, reference.lines) << doc.substr(0, 80);
+    EXPECT_EQ(fast.keys, reference.keys) << doc.substr(0, 80);
+  }
+  for (std::string_view bad :
+       {std::string_view(R"({"a":1e400})"), std::string_view(R"({"a":"\ud800"})"),
+        std::string_view(R"({"a":"\udc00x"})"), std::string_view("[1,]"), std::string_view("{\"a\":1}x"),
+        std::string_view("01"), std::string_view("[\"\t\"]"), std::string_view("{\"a\":\"\xC0\x80\"}")}) {
+    Transcript fast, reference;
+    EXPECT_FALSE(scan_json_with_nlohmann(bad, reference)) << bad;
+    EXPECT_FALSE(scan_json(bad, fast)) << bad;
+  }
+}
+
+// A document larger than what a thread's kept parser takes is read all the same.
+TEST(JsonScan, ReadsALargeDocument) {
+  std::string doc = "[";
+  for (int i = 0; i < 20000; ++i) doc += std::string(i == 0 ? "" : ",") + "{\"x\":\"" + std::to_string(i) + "\"}";
+  doc += "]";
+  ASSERT_GT(doc.size(), 64U * 1024);
+  Transcript fast, reference;
+  ASSERT_TRUE(scan_json(doc, fast));
+  ASSERT_TRUE(scan_json_with_nlohmann(doc, reference));
+  EXPECT_EQ(fast.lines.size(), 40001U);
+  EXPECT_EQ(fast.lines, reference.lines);
+}
+
 TEST(JsonScan, RefusesWhatIsNotOneJsonValue) {
   for (std::string_view bad :
        {"", "{", R"({"a":1,})", "[1 2]", "{} {}", R"({"a":"\x01"})", "nul", "{\"a\":\"\xFF\"}"}) {
