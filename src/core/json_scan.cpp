@@ -177,22 +177,64 @@ namespace {
 // one big answer does not pin its buffers (about ten times its size) to a thread.
 constexpr std::size_t kKeptParserBytes = std::size_t{64} * 1024;
 
-}  // namespace
-
-bool scan_json(std::string_view text, JsonVisitor& visitor) {
+// Parses `text` with this thread's parser (or, for a large document, one of its own kept in
+// `own`); false when simdjson refuses it.
+bool simd_parse(std::string_view text, std::unique_ptr<simdjson::dom::parser>& own, simdjson::dom::element& root) {
   thread_local simdjson::dom::parser kept;
-  std::unique_ptr<simdjson::dom::parser> own;
   simdjson::dom::parser* parser = &kept;
   if (text.size() > kKeptParserBytes) {
     own = std::make_unique<simdjson::dom::parser>();
     parser = own.get();
   }
-  simdjson::dom::element root;
   // Copied into the parser's padded buffer (simdjson reads up to 64 bytes past the end).
-  if (parser->parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) != simdjson::SUCCESS)
-    return scan_json_with_nlohmann(text, visitor);
+  return parser->parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) == simdjson::SUCCESS;
+}
+
+nlohmann::json to_nlohmann(simdjson::dom::element e) {
+  using Type = simdjson::dom::element_type;
+  switch (e.type()) {
+    case Type::OBJECT: {
+      nlohmann::json out = nlohmann::json::object();
+      const simdjson::dom::object object = e.get_object().value_unsafe();
+      for (auto field : object) out[std::string(field.key)] = to_nlohmann(field.value);
+      return out;
+    }
+    case Type::ARRAY: {
+      nlohmann::json out = nlohmann::json::array();
+      const simdjson::dom::array array = e.get_array().value_unsafe();
+      for (auto item : array) out.push_back(to_nlohmann(item));
+      return out;
+    }
+    case Type::STRING: return std::string(e.get_string().value_unsafe());
+    case Type::INT64: {
+      // nlohmann's parser makes every integer without a sign unsigned.
+      const std::int64_t n = e.get_int64().value_unsafe();
+      if (n >= 0) return static_cast<std::uint64_t>(n);
+      return n;
+    }
+    case Type::UINT64: return e.get_uint64().value_unsafe();
+    case Type::DOUBLE: return e.get_double().value_unsafe();
+    case Type::BOOL: return e.get_bool().value_unsafe();
+    case Type::NULL_VALUE: break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool scan_json(std::string_view text, JsonVisitor& visitor) {
+  std::unique_ptr<simdjson::dom::parser> own;
+  simdjson::dom::element root;
+  if (!simd_parse(text, own, root)) return scan_json_with_nlohmann(text, visitor);
   JsonTapeWalker(visitor).walk(root);
   return true;
+}
+
+nlohmann::json parse_json(std::string_view text) {
+  std::unique_ptr<simdjson::dom::parser> own;
+  simdjson::dom::element root;
+  if (!simd_parse(text, own, root)) return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return to_nlohmann(root);
 }
 
 }  // namespace chatd

@@ -18,6 +18,8 @@
 // A member that appears twice is shown twice, in document order (so "last one wins" is the
 // reader's choice, as it is nlohmann's).
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -84,5 +86,12 @@ bool scan_json(std::string_view text, JsonVisitor& visitor);
 
 // The same with nlohmann's parser alone (scan_json's second opinion; the tests compare the two).
 bool scan_json_with_nlohmann(std::string_view text, JsonVisitor& visitor);
+
+// `text` as an nlohmann::json, exactly as nlohmann::json::parse(text, nullptr, false) gives it
+// (a discarded value when it is not one JSON value; the last of repeated member names wins;
+// integers from 0 up are unsigned), but parsed by simdjson: the request bodies of the API
+// routes, /v1/chat/completions's above all, are read on every request, and nlohmann's lexer
+// was most of that. What simdjson refuses, nlohmann's parser decides.
+nlohmann::json parse_json(std::string_view text);
 
 }  // namespace chatd

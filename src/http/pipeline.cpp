@@ -2,6 +2,7 @@
 
 #include "core/ascii.hpp"
 #include "core/ids.hpp"
+#include "core/json_scan.hpp"
 #include "core/scope_exit.hpp"
 #include "http/problem.hpp"
 
@@ -438,7 +439,7 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
   }
   if (m.route->json_body) {
     // No body at all reads as an empty object, so that optional-only bodies may be left out.
-    ctx.body = req.body().empty() ? nlohmann::json::object() : nlohmann::json::parse(req.body(), nullptr, false);
+    ctx.body = req.body().empty() ? nlohmann::json::object() : parse_json(req.body());
     if (ctx.body.is_discarded()) {
       res = problem_response(fail(Code::invalid_argument, "the request body is not valid JSON", "invalid_json"));
       finish_limited(res);

@@ -834,10 +834,34 @@ HttpClient::~HttpClient() {
   for (auto& c : doomed) dispose(std::move(c), nullptr);
 }
 
+namespace {
+
+// The last few URLs this thread sent to, parsed: a provider sends every request to the same
+// one or two URLs, and parsing one cost as much as writing the request.
+std::optional<Target> cached_target(const std::string& url, std::string& problem) {
+  struct Entry {
+    std::string url;
+    Target target;
+  };
+  constexpr std::size_t kEntries = 8;
+  thread_local std::array<Entry, kEntries> entries;
+  thread_local std::size_t next = 0;
+  for (const Entry& e : entries)
+    if (!e.url.empty() && e.url == url) return e.target;
+  auto target = parse_target(url, problem);
+  if (target) {
+    entries[next] = Entry{url, *target};
+    next = (next + 1) % kEntries;
+  }
+  return target;
+}
+
+}  // namespace
+
 asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpClient::send(UpstreamRequest request, Timeouts timeouts,
                                                                             Cancellation& cancel) {
   std::string problem;
-  auto target = parse_target(request.url, problem);
+  auto target = cached_target(request.url, problem);
   if (!target) {
     Error e = fail(Code::upstream, "the upstream URL is not valid");
     e.internal = problem;

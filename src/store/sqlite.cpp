@@ -6,9 +6,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <type_traits>
@@ -176,6 +179,19 @@ class SqliteConnection final : public Connection {
     return inserted->get();
   }
 
+  // The index of parameter $n: n itself when the statement names its parameters in order (SQLite
+  // numbers them as they first appear), else looked up by name.
+  static int parameter_index(sqlite3_stmt* stmt, int n) {
+    std::array<char, 16> name{};
+    name[0] = '$';
+    auto [end, ec] = std::to_chars(name.data() + 1, name.data() + name.size() - 1, n);
+    if (ec != std::errc()) return 0;
+    *end = '\0';
+    const char* at_n = sqlite3_bind_parameter_name(stmt, n);
+    if (at_n != nullptr && std::strcmp(at_n, name.data()) == 0) return n;
+    return sqlite3_bind_parameter_index(stmt, name.data());
+  }
+
   static Status bind(sqlite3_stmt* stmt, std::string_view sql, std::span<const Value> params) {
     // $N parameters are named in SQLite; binding by name lets both dialects share SQL text.
     if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(params.size())) {
@@ -187,10 +203,10 @@ class SqliteConnection final : public Connection {
         // PostgreSQL cannot store NUL in text; refusing it here keeps the dialects alike.
         return fail(Code::invalid_argument, "text must not contain NUL characters");
       }
-      const std::string name = "$" + std::to_string(i + 1);
-      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+      const int index = parameter_index(stmt, static_cast<int>(i + 1));
       if (index == 0) {
-        return internal_error("sqlite: parameter " + name + " is not used: " + detail::sql_excerpt(sql));
+        return internal_error("sqlite: parameter $" + std::to_string(i + 1) +
+                              " is not used: " + detail::sql_excerpt(sql));
       }
       const int rc = std::visit(
           [&](const auto& v) -> int {
@@ -208,7 +224,7 @@ class SqliteConnection final : public Connection {
           },
           params[i]);
       if (rc != SQLITE_OK) {
-        return internal_error("sqlite: cannot bind " + name + ": " + std::string(sqlite3_errstr(rc)));
+        return internal_error("sqlite: cannot bind $" + std::to_string(i + 1) + ": " + std::string(sqlite3_errstr(rc)));
       }
     }
     return ok();
@@ -235,8 +251,16 @@ class SqliteConnection final : public Connection {
   std::optional<Error> doomed_;  // the first failure inside the current write transaction
 };
 
+// Before SQLite's first use: no memory statistics (chatd reads none), which SQLite otherwise
+// keeps under a process-wide mutex taken by every allocation it makes (a few per statement).
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 Result<std::unique_ptr<SqliteConnection>> open_connection(const std::string& path, bool writer,
                                                           std::int64_t busy_timeout_ms) {
+  configure_sqlite_once();
   const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
                     SQLITE_OPEN_NOMUTEX;  // each connection is used by one thread at a time
   sqlite3* raw = nullptr;
