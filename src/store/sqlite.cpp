@@ -11,7 +11,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <type_traits>
@@ -46,6 +45,13 @@ struct StmtFinalizer {
   void operator()(sqlite3_stmt* stmt) const noexcept { sqlite3_finalize(stmt); }
 };
 using StmtHandle = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// A prepared statement, and whether it names its parameters $1, $2, ... in that order of first
+// appearance, so that SQLite's index of $n is n (worked out once, when it is prepared).
+struct CachedStmt {
+  StmtHandle stmt;
+  bool positional = false;
+};
 
 // Ends a statement's run however the query leaves: a statement left mid-step would keep
 // its read snapshot (blocking WAL checkpoints) and its bindings would point at the
@@ -95,10 +101,10 @@ class SqliteConnection final : public Connection {
   Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
     auto prepared = prepare(sql);
     if (!prepared) return record(prepared.error());
-    sqlite3_stmt* stmt = prepared.value();
+    sqlite3_stmt* stmt = prepared.value()->stmt.get();
     StmtReset reset(stmt);
 
-    if (auto bound = bind(stmt, sql, params); !bound) return record(bound.error());
+    if (auto bound = bind(*prepared.value(), sql, params); !bound) return record(bound.error());
 
     Rows out;
     const int columns = sqlite3_column_count(stmt);
@@ -159,8 +165,8 @@ class SqliteConnection final : public Connection {
     return e;
   }
 
-  Result<sqlite3_stmt*> prepare(std::string_view sql) {
-    if (StmtHandle* cached = cache_.find(sql)) return cached->get();
+  Result<const CachedStmt*> prepare(std::string_view sql) {
+    if (const CachedStmt* cached = cache_.find(sql)) return cached;
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
     const int rc =
@@ -174,25 +180,32 @@ class SqliteConnection final : public Connection {
         return internal_error("sqlite: query() takes one statement: " + detail::sql_excerpt(sql));
       }
     }
-    StmtHandle* inserted = nullptr;
-    cache_.insert(std::string(sql), std::move(stmt), &inserted);  // an evicted one is finalized here
-    return inserted->get();
+    CachedStmt entry;
+    entry.positional = true;
+    for (int n = 1; n <= sqlite3_bind_parameter_count(stmt.get()) && entry.positional; ++n) {
+      const char* name = sqlite3_bind_parameter_name(stmt.get(), n);
+      entry.positional = name != nullptr && name == "$" + std::to_string(n);
+    }
+    entry.stmt = std::move(stmt);
+    CachedStmt* inserted = nullptr;
+    cache_.insert(std::string(sql), std::move(entry), &inserted);  // an evicted one is finalized here
+    return inserted;
   }
 
   // The index of parameter $n: n itself when the statement names its parameters in order (SQLite
   // numbers them as they first appear), else looked up by name.
-  static int parameter_index(sqlite3_stmt* stmt, int n) {
+  static int parameter_index(const CachedStmt& prepared, int n) {
+    if (prepared.positional) return n;
     std::array<char, 16> name{};
     name[0] = '$';
     auto [end, ec] = std::to_chars(name.data() + 1, name.data() + name.size() - 1, n);
     if (ec != std::errc()) return 0;
     *end = '\0';
-    const char* at_n = sqlite3_bind_parameter_name(stmt, n);
-    if (at_n != nullptr && std::strcmp(at_n, name.data()) == 0) return n;
-    return sqlite3_bind_parameter_index(stmt, name.data());
+    return sqlite3_bind_parameter_index(prepared.stmt.get(), name.data());
   }
 
-  static Status bind(sqlite3_stmt* stmt, std::string_view sql, std::span<const Value> params) {
+  static Status bind(const CachedStmt& prepared, std::string_view sql, std::span<const Value> params) {
+    sqlite3_stmt* stmt = prepared.stmt.get();
     // $N parameters are named in SQLite; binding by name lets both dialects share SQL text.
     if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(params.size())) {
       return internal_error("sqlite: statement takes " + std::to_string(sqlite3_bind_parameter_count(stmt)) +
@@ -203,7 +216,7 @@ class SqliteConnection final : public Connection {
         // PostgreSQL cannot store NUL in text; refusing it here keeps the dialects alike.
         return fail(Code::invalid_argument, "text must not contain NUL characters");
       }
-      const int index = parameter_index(stmt, static_cast<int>(i + 1));
+      const int index = parameter_index(prepared, static_cast<int>(i + 1));
       if (index == 0) {
         return internal_error("sqlite: parameter $" + std::to_string(i + 1) +
                               " is not used: " + detail::sql_excerpt(sql));
@@ -246,7 +259,7 @@ class SqliteConnection final : public Connection {
   }
 
   DbHandle db_;
-  detail::StatementCache<StmtHandle> cache_;
+  detail::StatementCache<CachedStmt> cache_;
   bool tracking_ = false;
   std::optional<Error> doomed_;  // the first failure inside the current write transaction
 };
