@@ -32,11 +32,14 @@ constexpr std::string_view kPostgresSearch =
     "  (SELECT m.conversation_id FROM messages m"
     "   WHERE to_tsvector('simple', m.content) @@ plainto_tsquery('simple', $2))) ORDER BY c.id";
 
-// Foreign keys with no non-partial index whose leading columns are exactly the key's.
+// Foreign keys with no index whose leading columns are exactly the key's, either whole or
+// partial on "key IS NOT NULL" (which serves the key's lookups, "key = $1", all the same).
 constexpr std::string_view kPostgresUnindexedForeignKeys =
     "SELECT c.conrelid::regclass::text || '.' || c.conname FROM pg_constraint c"
     " WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace AND NOT EXISTS ("
-    "  SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND i.indpred IS NULL"
+    "  SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND (i.indpred IS NULL OR"
+    "   (cardinality(c.conkey) = 1 AND pg_get_expr(i.indpred, i.indrelid) = '(' || (SELECT a.attname FROM"
+    "    pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = c.conkey[1]) || ' IS NOT NULL)'))"
     "   AND (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(c.conkey)] @> c.conkey"
     "   AND (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(c.conkey)] <@ c.conkey)";
 constexpr std::string_view kPostgresForeignKeyCount =
@@ -77,19 +80,26 @@ class SchemaTest : public MigratedStoreTest {
         }
         keys.back().push_back(fk.text(1));
       }
-      std::vector<std::vector<std::string>> indexes;
-      for (const Row& index : select("SELECT name FROM pragma_index_list($1) WHERE partial = 0", {name}).rows) {
+      // Each index's columns, and the SQL of a partial one (empty for a whole one).
+      std::vector<std::pair<std::vector<std::string>, std::string>> indexes;
+      for (const Row& index : select("SELECT l.name, CASE WHEN l.partial THEN m.sql ELSE '' END FROM "
+                                     "pragma_index_list($1) l LEFT JOIN sqlite_master m ON m.name = l.name",
+                                     {name})
+                                  .rows) {
         std::vector<std::string> columns;
         for (const Row& col : select("SELECT name FROM pragma_index_info($1) ORDER BY seqno", {index.text(0)}).rows) {
           columns.push_back(col.text(0));
         }
-        indexes.push_back(columns);
+        indexes.emplace_back(columns, index.text(1));
       }
       for (const auto& key : keys) {
         ++total;
         const std::set<std::string> wanted(key.begin(), key.end());
-        const bool served = std::any_of(indexes.begin(), indexes.end(), [&](const auto& columns) {
-          return columns.size() >= key.size() &&
+        const bool served = std::any_of(indexes.begin(), indexes.end(), [&](const auto& index) {
+          const auto& [columns, partial] = index;
+          const bool usable =
+              partial.empty() || (key.size() == 1 && partial.ends_with(" WHERE " + key.front() + " IS NOT NULL"));
+          return usable && columns.size() >= key.size() &&
                  std::set<std::string>(columns.begin(), columns.begin() + static_cast<long>(key.size())) == wanted;
         });
         if (!served) missing.push_back(name + "(" + key.front() + ")");
@@ -107,6 +117,28 @@ TEST_P(SchemaTest, EveryForeignKeyIsIndexed) {
     int total = 0;
     for (const std::string& key : unindexed_sqlite_foreign_keys(total)) ADD_FAILURE() << "unindexed: " << key;
     EXPECT_GE(total, 15);
+  }
+}
+
+// The partial indexes of usage_events' optional keys serve the lookups their foreign keys
+// make when an API key or a conversation is deleted (ON DELETE SET NULL).
+TEST_P(SchemaTest, TheForeignKeysLookupsUseThePartialUsageIndexes) {
+  for (const auto& [column, index] : {std::pair<std::string, std::string>{"api_key_id", "usage_events_api_key_idx"},
+                                      {"conversation_id", "usage_events_conversation_idx"}}) {
+    const std::string lookup = "UPDATE usage_events SET " + column + " = NULL WHERE " + column + " = $1";
+    std::string plan;
+    auto explained = transact(db(), [&](Connection& c) -> Status {
+      // An empty table: PostgreSQL would rather scan it, so ask whether the index can serve.
+      if (is_postgres())
+        if (auto off = c.query("SET LOCAL enable_seqscan = off", {}); !off) return off.error();
+      auto rows = c.query((is_postgres() ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + lookup, {std::string("x")});
+      if (!rows) return rows.error();
+      for (const Row& row : rows.value().rows)
+        for (const auto& col : row.cols) plan += col.value_or("") + "\n";
+      return ok();
+    });
+    ASSERT_TRUE(explained) << explained.error().internal;
+    EXPECT_NE(plan.find(index), std::string::npos) << lookup << "\n" << plan;
   }
 }
 
