@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "core/scope_exit.hpp"
+#include "core/send_now.hpp"
 #include "http/framing.hpp"
 #include "http/wire.hpp"
 
@@ -550,8 +551,11 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
   auto write = [&](const Response& res) -> asio::awaitable<void> {
     out.clear();
     serialize_response(res, false, out);
+    const std::size_t sent = send_now(socket.native_handle(), out);
+    if (sent == out.size()) co_return;
     entry.expires_after(options.body_timeout_ms);
-    co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(socket, asio::buffer(out.data() + sent, out.size() - sent),
+                               asio::redirect_error(asio::use_awaitable, ec));
     entry.expires_never();
   };
 
@@ -604,7 +608,20 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
     }
     if (ec && (ec != asio::error::eof || entry.timed_out)) break;  // gone or too slow
     const bool folded = has_obsolete_line_folding(buffered(buffer).substr(0, head_length(buffered(buffer))));
-    co_await bhttp::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    // The whole head is buffered (the usual case): parsed here. Otherwise (too large, or the
+    // client went away mid-head) Beast's read says what went wrong.
+    bool parsed = false;
+    if (!ec && head_length(buffered(buffer)) != 0) {
+      boost::system::error_code put;
+      const std::size_t used = parser.put(buffer.data(), put);
+      if (put != bhttp::error::need_more) {
+        buffer.consume(used);
+        ec = put;
+        parsed = put || parser.is_header_done();
+      }
+    }
+    if (!parsed)
+      co_await bhttp::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == bhttp::error::header_limit) {
         refuse(parser.get(), fail(Code::too_large, "the request head is too large", "headers_too_large"));

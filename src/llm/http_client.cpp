@@ -2,6 +2,7 @@
 
 #include "config/url.hpp"
 #include "core/ascii.hpp"
+#include "core/send_now.hpp"
 
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -636,8 +637,9 @@ asio::awaitable<Status> Exchange::open(const std::string& wire, bool head_reques
     std::string_view step = "write the request";
     if (conn_->tls) {
       co_await asio::async_write(*conn_->tls, asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await asio::async_write(conn_->socket, asio::buffer(wire), asio::redirect_error(asio::use_awaitable, ec));
+    } else if (const std::size_t sent = send_now(conn_->socket.native_handle(), wire); sent < wire.size()) {
+      co_await asio::async_write(conn_->socket, asio::buffer(wire.data() + sent, wire.size() - sent),
+                                 asio::redirect_error(asio::use_awaitable, ec));
     }
     if (!ec) {
       step = "read the response head";
