@@ -180,6 +180,13 @@ for c in 1 64; do
   [ -z "$baseline_pid" ] || rows+=("$(measure chatd-baseline "$baseline_base/v1/chat/completions" "$work/baseline.lua" $c "$baseline_pid")")
 done
 rows+=("$(measure chatd-tools "$base/v1/chat/completions" "$work/tools.lua" 64 "$chatd_pid")")
+# Throughput at concurrency 64 swings by 10% from one run to the next on a shared VM, the bare
+# proxy's as much as chatd's: alternate short runs of the two and compare them round by round.
+throughput_rounds=()
+for r in $(seq 1 "${THROUGHPUT_ROUNDS:-5}"); do
+  throughput_rounds+=("$(measure nginx-proxy "http://127.0.0.1:$proxy_port/plain/v1/chat/completions" "$work/plain.lua" 64 $proxy_all 2>/dev/null)")
+  throughput_rounds+=("$(measure chatd "$base/v1/chat/completions" "$work/plain.lua" 64 "$chatd_pid" 2>/dev/null)")
+done
 # A p99 at concurrency 1 swings from run to run on a shared VM (the direct path's alone from
 # 0.2 to 1.2 ms), so one pair of runs says little about the difference: alternate short runs
 # of the paths and compare them round by round, and over all the rounds' requests pooled.
@@ -212,7 +219,7 @@ ttfd_chatd=$(python3 bench/sse_latency.py "$base/v1/chat/completions" "$key" "$s
 events=$(python3 -c "import sqlite3; print(sqlite3.connect('$work/data-current/chatd.db').execute('select count(*) from usage_events').fetchone()[0])")
 
 mkdir -p bench/results
-python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rounds[*]}" "$work" "${rows[@]}" <<'PY' | tee bench/results/chat.md
+python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rounds[*]}" "$work" "${throughput_rounds[*]}" "${rows[@]}" <<'PY' | tee bench/results/chat.md
 import collections, datetime, json, statistics, sys
 duration, events = sys.argv[1], int(sys.argv[2])
 LADDER = (50, 75, 90, 95, 97, 99)
@@ -236,7 +243,10 @@ def figures(r): return dict(p50=float(r[3]), p99=float(r[4]), cpu=float(r[6]))
 triples = [tuple(figures(r) for r in rounds[i:i + 3]) for i in range(0, len(rounds), 3)]  # direct, proxy, chatd
 pairs = [(d, c) for d, _, c in triples]
 rows = {}
-for line in sys.argv[7:]:
+tfields = sys.argv[7].split()
+throughput = [tfields[i:i + 7] for i in range(0, len(tfields), 7)]  # name conns rps p50 p99 reqs cpu
+tpairs = [(throughput[i], throughput[i + 1]) for i in range(0, len(throughput), 2)]  # (nginx-proxy, chatd)
+for line in sys.argv[8:]:
     name, conns, rps, p50, p99, reqs, cpu = line.split()
     rows[(name, int(conns))] = dict(rps=float(rps), p50=float(p50), p99=float(p99), reqs=int(reqs), cpu=float(cpu))
 cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -251,9 +261,8 @@ for (name, c), r in rows.items():
 d1, c1 = rows[("direct", 1)], rows[("chatd", 1)]
 p64, c64 = rows[("nginx-proxy", 64)], rows[("chatd", 64)]
 print()
-print(f"- **throughput at concurrency 64: chatd {c64['rps']:.0f} req/s, the nginx proxy {p64['rps']:.0f}: "
-      f"{100 * c64['rps'] / p64['rps']:.0f}%** (target ≥ 70%); CPU per request chatd {c64['cpu']} µs, "
-      f"nginx proxy {p64['cpu']} µs")
+print(f"- one run each (the table): chatd {c64['rps']:.0f} req/s, the nginx proxy {p64['rps']:.0f}: "
+      f"{100 * c64['rps'] / p64['rps']:.0f}%; CPU per request chatd {c64['cpu']} µs, nginx proxy {p64['cpu']} µs")
 t64 = rows[("chatd-tools", 64)]
 print(f"- with two tool definitions in each request: {t64['rps']:.0f} req/s, {t64['cpu']} µs per request")
 if ("chatd-baseline", 64) in rows:
@@ -263,10 +272,25 @@ if ("chatd-baseline", 64) in rows:
 ds, cs = rows[("direct-stream", 1)], rows[("chatd-stream", 1)]
 print()
 print(f"- added latency at concurrency 1, as wrk reports it (one run each): p50 {c1['p50'] - d1['p50']:.0f} µs, "
-      f"p99 {c1['p99'] - d1['p99']:.0f} µs; wrk's own jitter is most of its p99 here, so the target (p99 added "
-      "≤ 150 µs) is read from the rounds below")
-print(f"- chatd CPU per proxied completion (auth, upstream call, usage write): {c1['cpu']} µs at c=1, {rows[('chatd', 64)]['cpu']} µs at c=64 (target ≤ 60 µs)")
+      f"p99 {c1['p99'] - d1['p99']:.0f} µs; wrk's own jitter is most of its p99 here, so the comparison with "
+      "the bare proxy is read from the rounds below")
+print(f"- chatd CPU per proxied completion (auth, upstream call, usage write): {c1['cpu']} µs at c=1, {rows[('chatd', 64)]['cpu']} µs at c=64")
 print(f"- streaming, whole 20-chunk answer at c=1 (wrk): added p50 {cs['p50'] - ds['p50']:.0f} µs, i.e. ≈ {(cs['p50'] - ds['p50']) / 20:.0f} µs per chunk")
+print()
+print(f"Throughput at concurrency 64 again, {len(tpairs)} rounds of {duration} per path, alternating "
+      "(wrk -t1 -c64; the bare proxy has as many nginx workers as chatd has network threads):\n")
+print("| round | nginx-proxy req/s | chatd req/s | chatd / nginx-proxy | CPU µs/request nginx-proxy | CPU µs/request chatd |")
+print("|---|---|---|---|---|---|")
+ratios = []
+for i, (p, c) in enumerate(tpairs, 1):
+    ratios.append(float(c[2]) / float(p[2]))
+    print(f"| {i} | {float(p[2]):.0f} | {float(c[2]):.0f} | {100 * ratios[-1]:.0f}% | {p[6]} | {c[6]} |")
+print()
+print(f"- **throughput at concurrency 64, median over the rounds: chatd {statistics.median(float(c[2]) for _, c in tpairs):.0f} req/s, "
+      f"the nginx proxy {statistics.median(float(p[2]) for p, _ in tpairs):.0f}; chatd / proxy per round, median: "
+      f"{100 * statistics.median(ratios):.0f}%** (lowest {100 * min(ratios):.0f}%, highest {100 * max(ratios):.0f}%; target ≥ 70%); "
+      f"CPU per request, median: chatd {statistics.median(float(c[6]) for _, c in tpairs)} µs, "
+      f"nginx proxy {statistics.median(float(p[6]) for p, _ in tpairs)} µs")
 print()
 print(f"Concurrency 1 again, {len(pairs)} rounds of 5 s per path, alternating (µs), sent by chatd_serial_load "
       "(one blocking request after another; wrk's own jitter is most of the tail it reports at concurrency 1); "
@@ -279,7 +303,7 @@ for i, (d, p, c) in enumerate(triples, 1):
 med = statistics.median
 print()
 print(f"- median over the rounds: added p50 {med(c['p50'] - d['p50'] for d, c in pairs):.0f} µs, "
-      f"added p99 {med(c['p99'] - d['p99'] for d, c in pairs):.0f} µs (target ≤ 150 µs); "
+      f"added p99 {med(c['p99'] - d['p99'] for d, c in pairs):.0f} µs; "
       f"p99 direct {med(d['p99'] for d, _ in pairs):.0f}, chatd {med(c['p99'] for _, c in pairs):.0f}")
 print(f"- CPU per request in these rounds (median of the rounds): nginx-proxy {med(p['cpu'] for _, p, _ in triples):.1f} µs, "
       f"chatd {med(c['cpu'] for _, _, c in triples):.1f} µs")
@@ -292,7 +316,7 @@ for name, pool in (("direct", pool_d), ("nginx-proxy", pool_p), ("chatd", pool_c
 for name, pool in (("added by nginx-proxy", pool_p), ("added by chatd", pool_c)):
     print(f"| {name} | " + " | ".join(f"{pool[q] - pool_d[q]:.0f}" for q in LADDER) + " |")
 print()
-print(f"- **added p99, pooled: chatd {pool_c[99] - pool_d[99]:.0f} µs** (target ≤ 150 µs); "
+print(f"- added p99, pooled: chatd {pool_c[99] - pool_d[99]:.0f} µs; "
       f"nginx-proxy {pool_p[99] - pool_d[99]:.0f} µs")
 for q in (50, 99):
     added_c, added_p = pool_c[q] - pool_d[q], pool_p[q] - pool_d[q]
