@@ -278,7 +278,7 @@ std::vector<UsageEvent> Service::usage_events(const Principal& who, const std::o
 
 awaitable<Result<SendOutcome>> Service::finish_send(PendingSend& p, const llm::DeltaFn& on_delta,
                                                     llm::Cancellation& cancel) {
-  llm::GatewayResult result = co_await d_.gateway.complete(p.model.id, std::move(p.request), on_delta, cancel);
+  llm::GatewayResult result = co_await d_.gateway.complete(p.model.id, p.request, on_delta, cancel);
   SendOutcome out;
   out.outcome = result.outcome;
   Message& a = out.assistant;
@@ -339,9 +339,9 @@ awaitable<Result<llm::ModelInfo>> Service::begin_completion(const Principal& who
 }
 
 awaitable<llm::GatewayResult> Service::complete(const Principal& who, const llm::ModelInfo& model,
-                                                llm::ChatRequest request, const llm::DeltaFn& on_delta,
+                                                llm::ChatRequest& request, const llm::DeltaFn& on_delta,
                                                 llm::Cancellation& cancel) {
-  llm::GatewayResult result = co_await d_.gateway.complete(model.id, std::move(request), on_delta, cancel);
+  llm::GatewayResult result = co_await d_.gateway.complete(model.id, request, on_delta, cancel);
   co_await record_usage(who, result);
   co_return result;
 }

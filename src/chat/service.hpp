@@ -106,9 +106,11 @@ class Service {
   boost::asio::awaitable<Result<llm::ModelInfo>> begin_completion(const Principal& who, const std::string& model,
                                                                   bool embedding = false);
   // Runs the request and records its usage events (queued for the next batch write: they
-  // count towards the quota a few milliseconds later).
+  // count towards the quota a few milliseconds later). The request is the caller's, which
+  // keeps it for the call (the gateway sets its model per attempt): a coroutine keeps its
+  // by-value parameters in its frame for as long as a stream lasts.
   boost::asio::awaitable<llm::GatewayResult> complete(const Principal& who, const llm::ModelInfo& model,
-                                                      llm::ChatRequest request, const llm::DeltaFn& on_delta,
+                                                      llm::ChatRequest& request, const llm::DeltaFn& on_delta,
                                                       llm::Cancellation& cancel);
 
   // Runs an embeddings call and records its usage events as complete() does.

@@ -170,7 +170,7 @@ void Gateway::record_attempt(GatewayResult& result, const Backend& backend, cons
   result.outcome = std::move(outcome);
 }
 
-asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, ChatRequest request,
+asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, ChatRequest& request,
                                                  const DeltaFn& on_delta, Cancellation& cancel) {
   GatewayResult result;
   bool delivered = false;

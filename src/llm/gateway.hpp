@@ -75,8 +75,10 @@ class Gateway {
   // Whether some provider still waits for a successful discovery.
   bool needs_discovery() const;
 
-  // Runs `request` (its `model` is set per attempt) on model `model_id` and its fallbacks.
-  boost::asio::awaitable<GatewayResult> complete(const std::string& model_id, ChatRequest request,
+  // Runs `request` (its `model` and `max_tokens` are set per attempt) on model `model_id` and
+  // its fallbacks. The caller keeps `request` for the call (not a copy in this coroutine's
+  // frame, which a stream keeps for as long as it lasts).
+  boost::asio::awaitable<GatewayResult> complete(const std::string& model_id, ChatRequest& request,
                                                  const DeltaFn& on_delta, Cancellation& cancel);
 
  private:

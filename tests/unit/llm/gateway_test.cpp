@@ -154,7 +154,7 @@ class GatewayCompleteTest : public ::testing::Test {
       deltas_.emplace_back(text);
       co_return true;
     };
-    return unit::run(ioc_, gateway().complete(model, std::move(request), on_delta, cancel));
+    return unit::run(ioc_, gateway().complete(model, request, on_delta, cancel));
   }
 
   static std::vector<std::string> attempts(const GatewayResult& r) {
