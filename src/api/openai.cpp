@@ -147,8 +147,7 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
     frames.clear();
     co_return written;
   };
-  llm::GatewayResult result =
-      co_await chat.complete(call->who, call->model, call->request, on_delta, cancel);
+  llm::GatewayResult result = co_await chat.complete(call->who, call->model, call->request, on_delta, cancel);
   out.on_close({});
   if (out.closed()) co_return;
   const llm::Outcome& o = result.outcome;
@@ -314,8 +313,7 @@ HandlerResult chat_completions(const Services& s, Context& ctx) {
   if (!shared->request.stream) {
     llm::Cancellation cancel;
     llm::DeltaFn ignore = [](const llm::Delta&) -> awaitable<bool> { co_return true; };
-    llm::GatewayResult result =
-        co_await svc.complete(shared->who, shared->model, shared->request, ignore, cancel);
+    llm::GatewayResult result = co_await svc.complete(shared->who, shared->model, shared->request, ignore, cancel);
     const llm::Outcome& o = result.outcome;
     if (o.status != llm::Outcome::Status::complete) {
       ctx.error_note = o.internal;

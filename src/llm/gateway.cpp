@@ -170,6 +170,21 @@ void Gateway::record_attempt(GatewayResult& result, const Backend& backend, cons
   result.outcome = std::move(outcome);
 }
 
+namespace {
+
+// The pause before a retry, cancelled with the request. A coroutine of its own, so that its
+// timer is not in the frame of Gateway::complete, which a stream keeps for as long as it lasts.
+asio::awaitable<void> wait_before_retry(std::int64_t wait_ms, Cancellation& cancel) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(std::chrono::milliseconds(wait_ms));
+  cancel.on_cancel([&timer] { timer.cancel(); });
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  cancel.on_cancel({});
+}
+
+}  // namespace
+
 asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, ChatRequest& request,
                                                  const DeltaFn& on_delta, Cancellation& cancel) {
   GatewayResult result;
@@ -214,12 +229,7 @@ asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, Ch
       if (attempt == policy.max_attempts) break;
       std::int64_t wait_ms = o.retry_after_ms > 0 ? o.retry_after_ms : backoff_ms(policy, attempt);
       if (o.retry_after_ms > policy.max_retry_after_ms) break;  // not worth waiting: fall back
-      asio::steady_timer timer(co_await asio::this_coro::executor);
-      timer.expires_after(std::chrono::milliseconds(wait_ms));
-      cancel.on_cancel([&timer] { timer.cancel(); });
-      boost::system::error_code ec;
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      cancel.on_cancel({});
+      co_await wait_before_retry(wait_ms, cancel);
       if (cancel.cancelled()) {
         result.outcome.status = Outcome::Status::cancelled;
         co_return result;
