@@ -94,48 +94,60 @@ Error answer_error(const llm::Outcome& o) {
   return fail(Code::upstream, o.detail.empty() ? "the model provider failed" : o.detail, "upstream_error");
 }
 
+// The stream's last event, after `pending` (what is still to be written): "done" with the
+// stored answer, or "error".
+std::string& last_event(const Status& stored, const chat::SendOutcome& done, std::string& pending) {
+  json payload = json::object();
+  const llm::Outcome& o = done.call.outcome;
+  if (!stored) {
+    payload["code"] = "internal_error";
+    payload["detail"] = "the answer could not be stored";
+    pending += http::sse_format("error", dump(payload));
+  } else if (o.status == llm::Outcome::Status::complete) {
+    payload["message"] = message_json(done.assistant);
+    payload["usage"] = {{"prompt_tokens", o.usage.prompt_tokens}, {"completion_tokens", o.usage.completion_tokens}};
+    pending += http::sse_format("done", dump(payload));
+  } else {
+    Error e = answer_error(o);
+    payload["code"] = e.reason;
+    payload["detail"] = e.detail;
+    payload["message"] = message_json(done.assistant);
+    pending += http::sse_format("error", dump(payload));
+  }
+  return pending;
+}
+
 awaitable<void> stream_answer(chat::Service& chat, std::shared_ptr<chat::PendingSend> pending,
                               http::ResponseStream& out) {
   std::string first = http::sse_format("message", dump(message_json(pending->user_message)));
   co_await out.write(first);
   llm::Cancellation cancel;
   out.on_close([&cancel] { cancel.cancel(); });
-  // Events of deltas that came together (Delta::more) are sent in one write.
-  std::string event;
-  llm::DeltaFn on_delta = [&out, &event](const llm::Delta& delta) -> awaitable<bool> {
+  struct Stream {
+    http::ResponseStream* out;
+    // Events of deltas that came together (Delta::more) are sent in one write; released
+    // after each write, so that an idle stream holds no buffer.
+    std::string event = {};
+  } s{&out};
+  // One pointer captured: the std::function needs no allocation of its own.
+  const llm::DeltaFn on_delta = [st = &s](const llm::Delta& delta) -> awaitable<bool> {
     const std::string_view text = delta.text;
     if (!text.empty()) {  // (a conversation's request offers no tools to call)
       std::string data;
       data.reserve(text.size() + 16);
       JsonWriter(data).begin_object().key("text").string(text).end_object();
-      event += http::sse_format("delta", data);
+      st->event += http::sse_format("delta", data);
     }
-    if (delta.more || event.empty()) co_return true;
-    const bool written = co_await out.write(event);
-    event.clear();
+    if (delta.more || st->event.empty()) co_return true;
+    const bool written = co_await st->out->write(st->event);
+    st->event = std::string();
     co_return written;
   };
-  auto done = co_await chat.finish_send(*pending, on_delta, cancel);
+  chat::SendOutcome done;
+  const Status stored = co_await chat.finish_send(*pending, on_delta, cancel, done);
   out.on_close({});
   if (out.closed()) co_return;
-  json payload = json::object();
-  if (!done) {
-    payload["code"] = "internal_error";
-    payload["detail"] = "the answer could not be stored";
-    event += http::sse_format("error", dump(payload));
-  } else if (done.value().outcome.status == llm::Outcome::Status::complete) {
-    payload["message"] = message_json(done.value().assistant);
-    payload["usage"] = {{"prompt_tokens", done.value().outcome.usage.prompt_tokens},
-                        {"completion_tokens", done.value().outcome.usage.completion_tokens}};
-    event += http::sse_format("done", dump(payload));
-  } else {
-    Error e = answer_error(done.value().outcome);
-    payload["code"] = e.reason;
-    payload["detail"] = e.detail;
-    payload["message"] = message_json(done.value().assistant);
-    event += http::sse_format("error", dump(payload));
-  }
-  co_await out.write(event);
+  co_await out.write(last_event(stored, done, s.event));
 }
 
 }  // namespace
@@ -242,15 +254,16 @@ HandlerResult send_message(const Services& s, Context& ctx) {
   if (!wants_event_stream(ctx.req)) {
     llm::Cancellation cancel;
     llm::DeltaFn ignore = [](const llm::Delta&) -> awaitable<bool> { co_return true; };
-    auto done = co_await svc.finish_send(pending.value(), ignore, cancel);
-    if (!done) co_return http::error_response(ctx, done.error());
-    if (done.value().outcome.status != llm::Outcome::Status::complete) {
-      Error e = answer_error(done.value().outcome);
-      e.internal = done.value().outcome.internal;
+    chat::SendOutcome done;
+    const Status stored = co_await svc.finish_send(pending.value(), ignore, cancel, done);
+    if (!stored) co_return http::error_response(ctx, stored.error());
+    if (done.call.outcome.status != llm::Outcome::Status::complete) {
+      Error e = answer_error(done.call.outcome);
+      e.internal = done.call.outcome.internal;
       co_return http::error_response(ctx, e);
     }
     json body = {{"user_message", message_json(pending.value().user_message)},
-                 {"assistant_message", message_json(done.value().assistant)}};
+                 {"assistant_message", message_json(done.assistant)}};
     co_return http::json_response(bhttp::status::created, body);
   }
   auto shared = std::make_shared<chat::PendingSend>(std::move(pending).value());

@@ -129,27 +129,36 @@ awaitable<void> stream_completion(chat::Service& chat, std::shared_ptr<Completio
                                   http::ResponseStream& out) {
   llm::Cancellation cancel;
   out.on_close([&cancel] { cancel.cancel(); });
-  bool started = false;
-  // Chunks of deltas that came together (Delta::more) are sent in one write.
-  std::string frames;
-  llm::DeltaFn on_delta = [&](const llm::Delta& delta) -> awaitable<bool> {
-    if (!started) {
-      started = true;
-      append_chunk(frames, *call, {true, "", std::nullopt});
+  struct Stream {
+    const CompletionCall* call;
+    http::ResponseStream* out;
+    bool started = false;
+    // Chunks of deltas that came together (Delta::more) are sent in one write; released
+    // after each write, so that an idle stream holds no buffer.
+    std::string frames = {};
+  } s{call.get(), &out};
+  // One pointer captured: the std::function needs no allocation of its own.
+  const llm::DeltaFn on_delta = [st = &s](const llm::Delta& delta) -> awaitable<bool> {
+    if (!st->started) {
+      st->started = true;
+      append_chunk(st->frames, *st->call, {true, "", std::nullopt});
     }
     if (delta.tool_call != nullptr) {
-      append_chunk(frames, *call, {false, std::nullopt, std::nullopt, delta.tool_call});
+      append_chunk(st->frames, *st->call, {false, std::nullopt, std::nullopt, delta.tool_call});
     } else if (!delta.text.empty()) {
-      append_chunk(frames, *call, {false, delta.text, std::nullopt});
+      append_chunk(st->frames, *st->call, {false, delta.text, std::nullopt});
     }
-    if (delta.more || frames.empty()) co_return true;
-    const bool written = co_await out.write(frames);
-    frames.clear();
+    if (delta.more || st->frames.empty()) co_return true;
+    const bool written = co_await st->out->write(st->frames);
+    st->frames = std::string();
     co_return written;
   };
-  llm::GatewayResult result = co_await chat.complete(call->who, call->model, call->request, on_delta, cancel);
+  llm::GatewayResult result;
+  co_await chat.complete(call->who, call->model, call->request, on_delta, cancel, result);
   out.on_close({});
   if (out.closed()) co_return;
+  const bool started = s.started;
+  std::string& frames = s.frames;
   const llm::Outcome& o = result.outcome;
   if (o.status != llm::Outcome::Status::complete) {
     if (!started) {
@@ -313,7 +322,8 @@ HandlerResult chat_completions(const Services& s, Context& ctx) {
   if (!shared->request.stream) {
     llm::Cancellation cancel;
     llm::DeltaFn ignore = [](const llm::Delta&) -> awaitable<bool> { co_return true; };
-    llm::GatewayResult result = co_await svc.complete(shared->who, shared->model, shared->request, ignore, cancel);
+    llm::GatewayResult result;
+    co_await svc.complete(shared->who, shared->model, shared->request, ignore, cancel, result);
     const llm::Outcome& o = result.outcome;
     if (o.status != llm::Outcome::Status::complete) {
       ctx.error_note = o.internal;

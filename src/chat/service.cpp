@@ -276,11 +276,10 @@ std::vector<UsageEvent> Service::usage_events(const Principal& who, const std::o
   return events;
 }
 
-awaitable<Result<SendOutcome>> Service::finish_send(PendingSend& p, const llm::DeltaFn& on_delta,
-                                                    llm::Cancellation& cancel) {
-  llm::GatewayResult result = co_await d_.gateway.complete(p.model.id, p.request, on_delta, cancel);
-  SendOutcome out;
-  out.outcome = result.outcome;
+awaitable<Status> Service::finish_send(PendingSend& p, const llm::DeltaFn& on_delta, llm::Cancellation& cancel,
+                                       SendOutcome& out) {
+  co_await d_.gateway.complete(p.model.id, p.request, on_delta, cancel, out.call);
+  const llm::GatewayResult& result = out.call;
   Message& a = out.assistant;
   a.created_at = d_.clock.now_ms();
   a.id = new_uuid_v7(a.created_at);
@@ -316,7 +315,7 @@ awaitable<Result<SendOutcome>> Service::finish_send(PendingSend& p, const llm::D
     co_return stored.error();
   }
   a.created_at = stored.value();
-  co_return out;
+  co_return ok();
 }
 
 std::optional<llm::ModelInfo> Service::chat_model(const std::string& id) const {
@@ -338,12 +337,10 @@ awaitable<Result<llm::ModelInfo>> Service::begin_completion(const Principal& who
   co_return *info;
 }
 
-awaitable<llm::GatewayResult> Service::complete(const Principal& who, const llm::ModelInfo& model,
-                                                llm::ChatRequest& request, const llm::DeltaFn& on_delta,
-                                                llm::Cancellation& cancel) {
-  llm::GatewayResult result = co_await d_.gateway.complete(model.id, request, on_delta, cancel);
+awaitable<void> Service::complete(const Principal& who, const llm::ModelInfo& model, llm::ChatRequest& request,
+                                  const llm::DeltaFn& on_delta, llm::Cancellation& cancel, llm::GatewayResult& result) {
+  co_await d_.gateway.complete(model.id, request, on_delta, cancel, result);
   co_await record_usage(who, result);
-  co_return result;
 }
 
 awaitable<void> Service::record_usage(const Principal& who, const llm::GatewayResult& result) {

@@ -68,7 +68,7 @@ struct PendingSend {
 
 struct SendOutcome {
   Message assistant;
-  llm::Outcome outcome;
+  llm::GatewayResult call;  // how the model call went (call.outcome)
 };
 
 class Service {
@@ -95,23 +95,27 @@ class Service {
   boost::asio::awaitable<Result<PendingSend>> begin_send(const Principal& who, const std::string& conversation_id,
                                                          std::string content, std::optional<std::string> model);
   // The second half: calls the model, passing deltas on, then stores the assistant message
-  // (status complete / error / cancelled with whatever text arrived) and the usage events.
-  // It hands pending.request on to the gateway (a long answer does not keep two copies).
-  // Errors only when the answer could not be stored.
-  boost::asio::awaitable<Result<SendOutcome>> finish_send(PendingSend& pending, const llm::DeltaFn& on_delta,
-                                                          llm::Cancellation& cancel);
+  // (status complete / error / cancelled with whatever text arrived) and the usage events,
+  // and writes both into `out` (the caller's, passed in fresh: a stream keeps this frame for
+  // its whole length, and a returned value would sit in it). It hands pending.request on to
+  // the gateway (a long answer does not keep two copies). Errors only when the answer could
+  // not be stored.
+  boost::asio::awaitable<Status> finish_send(PendingSend& pending, const llm::DeltaFn& on_delta,
+                                             llm::Cancellation& cancel, SendOutcome& out);
 
   // For /v1/chat/completions (and with `embedding`, /v1/embeddings): the model after the quota
   // check; 422 when it is unknown or of the other kind.
   boost::asio::awaitable<Result<llm::ModelInfo>> begin_completion(const Principal& who, const std::string& model,
                                                                   bool embedding = false);
-  // Runs the request and records its usage events (queued for the next batch write: they
-  // count towards the quota a few milliseconds later). The request is the caller's, which
-  // keeps it for the call (the gateway sets its model per attempt): a coroutine keeps its
-  // by-value parameters in its frame for as long as a stream lasts.
-  boost::asio::awaitable<llm::GatewayResult> complete(const Principal& who, const llm::ModelInfo& model,
-                                                      llm::ChatRequest& request, const llm::DeltaFn& on_delta,
-                                                      llm::Cancellation& cancel);
+  // Runs the request, writing how it went into `result` (the caller's, passed in fresh), and
+  // records its usage events (queued for the next batch write: they count towards the quota a
+  // few milliseconds later). The request and the result are the caller's, which keeps them
+  // for the call (the gateway sets the request's model per attempt): a coroutine keeps its
+  // by-value parameters, its locals and its returned value in its frame for as long as a
+  // stream lasts.
+  boost::asio::awaitable<void> complete(const Principal& who, const llm::ModelInfo& model, llm::ChatRequest& request,
+                                        const llm::DeltaFn& on_delta, llm::Cancellation& cancel,
+                                        llm::GatewayResult& result);
 
   // Runs an embeddings call and records its usage events as complete() does.
   boost::asio::awaitable<llm::GatewayResult> embed(const Principal& who, const llm::ModelInfo& model,

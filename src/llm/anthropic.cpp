@@ -530,10 +530,13 @@ AnthropicTranslation anthropic_request_body(const ChatRequest& request, std::int
 AnthropicProvider::AnthropicProvider(AnthropicOptions options, Transport& transport)
     : options_(std::move(options)), transport_(transport) {}
 
-boost::asio::awaitable<Outcome> AnthropicProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
-                                                            Cancellation& cancel) {
+boost::asio::awaitable<void> AnthropicProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
+                                                         Cancellation& cancel, Outcome& out) {
   auto translated = anthropic_request_body(request, options_.default_max_tokens);
-  if (!translated) co_return std::move(translated).error();
+  if (!translated) {
+    out = std::move(translated).error();
+    co_return;
+  }
   AnthropicRequest& upstream = translated.value();
 
   std::string_view base = options_.base_url;
@@ -554,7 +557,7 @@ boost::asio::awaitable<Outcome> AnthropicProvider::complete(const ChatRequest& r
   exchange.parse_whole = upstream.answer == AnthropicAnswer::json_text ? &parse_json_text : &parse_tool_calls;
   exchange.secret = options_.api_key;
   exchange.messages = &request.messages;
-  co_return co_await complete_guarded(transport_, exchange, on_delta, cancel);
+  co_await run_exchange(transport_, exchange, on_delta, cancel, out);
 }
 
 }  // namespace chatd::llm

@@ -67,8 +67,8 @@ class AnthropicProvider final : public Provider {
   AnthropicProvider(AnthropicOptions options, Transport& transport);
 
   std::string_view kind() const override { return "anthropic"; }
-  boost::asio::awaitable<Outcome> complete(const ChatRequest& request, const DeltaFn& on_delta,
-                                           Cancellation& cancel) override;
+  boost::asio::awaitable<void> complete(const ChatRequest& request, const DeltaFn& on_delta, Cancellation& cancel,
+                                        Outcome& out) override;
 
  private:
   AnthropicOptions options_;

@@ -565,18 +565,20 @@ Result<UpstreamRequest> BedrockProvider::signed_request(const std::string& model
   return out;
 }
 
-boost::asio::awaitable<Outcome> BedrockProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
-                                                          Cancellation& cancel) {
+boost::asio::awaitable<void> BedrockProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
+                                                       Cancellation& cancel, Outcome& out) {
   auto body = bedrock_request_body(request);
   if (!body) {
     const Error& e = body.error();
-    co_return e.fields.empty() ? invalid_request_outcome(e.detail) : invalid_param_outcome(e.fields[0].field, e.detail);
+    out = e.fields.empty() ? invalid_request_outcome(e.detail) : invalid_param_outcome(e.fields[0].field, e.detail);
+    co_return;
   }
   auto upstream = signed_request(bedrock_path(request.model, request.stream), std::move(body).value());
   if (!upstream) {
     const Error& e = upstream.error();
-    co_return refused_outcome("the provider is misconfigured",
-                              e.internal.empty() ? e.detail : e.detail + ": " + e.internal);
+    out =
+        refused_outcome("the provider is misconfigured", e.internal.empty() ? e.detail : e.detail + ": " + e.internal);
+    co_return;
   }
 
   const bool json_answer = bedrock_answers_in_json(request);
@@ -589,7 +591,7 @@ boost::asio::awaitable<Outcome> BedrockProvider::complete(const ChatRequest& req
   exchange.secret = options_.credentials.secret_access_key;
   exchange.error_type_header = "x-amzn-ErrorType";
   exchange.messages = &request.messages;
-  co_return co_await complete_guarded(transport_, exchange, on_delta, cancel);
+  co_await run_exchange(transport_, exchange, on_delta, cancel, out);
 }
 
 boost::asio::awaitable<Outcome> BedrockProvider::embed(const EmbeddingRequest& request, Cancellation& cancel) {

@@ -62,8 +62,8 @@ class BedrockProvider final : public Provider {
   BedrockProvider(BedrockOptions options, Transport& transport);
 
   std::string_view kind() const override { return "bedrock"; }
-  boost::asio::awaitable<Outcome> complete(const ChatRequest& request, const DeltaFn& on_delta,
-                                           Cancellation& cancel) override;
+  boost::asio::awaitable<void> complete(const ChatRequest& request, const DeltaFn& on_delta, Cancellation& cancel,
+                                        Outcome& out) override;
   // InvokeModel on Amazon Titan Text Embeddings (one call per input) or Cohere Embed (up to 96
   // inputs per call) models, told apart by their id ("amazon.titan-embed..." / "cohere.embed...").
   boost::asio::awaitable<Outcome> embed(const EmbeddingRequest& request, Cancellation& cancel) override;

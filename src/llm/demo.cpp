@@ -83,9 +83,8 @@ std::vector<std::string> demo_answer(const ChatRequest& request) {
 
 DemoProvider::DemoProvider(DemoOptions options) : options_(options) {}
 
-boost::asio::awaitable<Outcome> DemoProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
-                                                       Cancellation& cancel) {
-  Outcome out;
+boost::asio::awaitable<void> DemoProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
+                                                    Cancellation& cancel, Outcome& out) {
   const std::vector<std::string> pieces = demo_answer(request);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   cancel.on_cancel([&timer] { timer.cancel(); });
@@ -123,7 +122,6 @@ boost::asio::awaitable<Outcome> DemoProvider::complete(const ChatRequest& reques
     out.status = Outcome::Status::complete;
     out.finish_reason = "stop";
   }
-  co_return out;
 }
 
 boost::asio::awaitable<std::vector<std::string>> DemoProvider::list_models(std::string& error) {

@@ -24,8 +24,8 @@ class DemoProvider final : public Provider {
 
   std::string_view kind() const override { return "demo"; }
   // Always completes (usage estimated, finish_reason "stop") unless cancelled.
-  boost::asio::awaitable<Outcome> complete(const ChatRequest& request, const DeltaFn& on_delta,
-                                           Cancellation& cancel) override;
+  boost::asio::awaitable<void> complete(const ChatRequest& request, const DeltaFn& on_delta, Cancellation& cancel,
+                                        Outcome& out) override;
   // {"demo"}.
   boost::asio::awaitable<std::vector<std::string>> list_models(std::string& error) override;
 

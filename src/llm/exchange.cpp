@@ -354,22 +354,17 @@ boost::asio::awaitable<std::unique_ptr<UpstreamResponse>> send_upstream(Transpor
 
 boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& ex, const DeltaFn& on_delta,
                                           Cancellation& cancel, Outcome& out) {
-  auto response = co_await send_upstream(transport, std::move(ex.request), ex.timeouts, ex.secret, ex.error_type_header,
-                                         cancel, out);
-  if (!response) co_return;
-  if (ex.decoder != nullptr) {
-    co_await run_stream(*response, ex, on_delta, cancel, out);
-  } else {
-    co_await run_whole(*response, ex, on_delta, cancel, out);
-  }
-}
-
-boost::asio::awaitable<Outcome> complete_guarded(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,
-                                                 Cancellation& cancel) {
-  Outcome out;
   std::string failure;
   try {
-    co_await run_exchange(transport, exchange, on_delta, cancel, out);
+    auto response = co_await send_upstream(transport, std::move(ex.request), ex.timeouts, ex.secret,
+                                           ex.error_type_header, cancel, out);
+    if (response) {
+      if (ex.decoder != nullptr) {
+        co_await run_stream(*response, ex, on_delta, cancel, out);
+      } else {
+        co_await run_whole(*response, ex, on_delta, cancel, out);
+      }
+    }
   } catch (const std::exception& e) {
     failure = e.what();
   } catch (...) {
@@ -379,9 +374,8 @@ boost::asio::awaitable<Outcome> complete_guarded(Transport& transport, Exchange&
     out.status = Outcome::Status::error;
     out.retryable = false;
     out.detail = "the request to the provider failed";
-    out.internal = redact("exception: " + failure, exchange.secret);
+    out.internal = redact("exception: " + failure, ex.secret);
   }
-  co_return out;
 }
 
 }  // namespace chatd::llm

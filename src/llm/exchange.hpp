@@ -115,10 +115,12 @@ inline constexpr std::size_t kMaxAnswerBytes = std::size_t{16} * 1024 * 1024;  /
 inline constexpr std::size_t kMaxToolCalls = 128;                              // in one answer
 
 // Runs `exchange` and fills `out` (which the caller owns, so a partial answer survives even an
-// exception escaping from `on_delta`). Usage is filled (reported or estimated) whenever the
-// upstream accepted the request with a 2xx answer, and left zero otherwise. `cancel` is cancelled
-// only when on_delta refuses a delta: after other failures the response is simply dropped (an
-// unfinished body closes the connection), so the caller may reuse `cancel` for a retry.
+// exception escaping from `on_delta`; the caller passes it in fresh). Usage is filled (reported
+// or estimated) whenever the upstream accepted the request with a 2xx answer, and left zero
+// otherwise. `cancel` is cancelled only when on_delta refuses a delta: after other failures the
+// response is simply dropped (an unfinished body closes the connection), so the caller may reuse
+// `cancel` for a retry. Never throws: an exception escaping the exchange (from on_delta, or an
+// allocation) ends it as an error, with what was delivered until then kept.
 boost::asio::awaitable<void> run_exchange(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,
                                           Cancellation& cancel, Outcome& out);
 
@@ -139,9 +141,5 @@ Outcome invalid_request_outcome(const std::string& detail);
 // The same naming the request field at fault as OpenAI names it (Outcome::param), e.g.
 // "seed" for a provider that has none, "messages[1].content[0].image_url" for an image it cannot take.
 Outcome invalid_param_outcome(std::string param, const std::string& detail);
-
-// complete() without throwing: runs `exchange` and turns an escaping exception into an error.
-boost::asio::awaitable<Outcome> complete_guarded(Transport& transport, Exchange& exchange, const DeltaFn& on_delta,
-                                                 Cancellation& cancel);
 
 }  // namespace chatd::llm

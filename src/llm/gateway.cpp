@@ -53,24 +53,33 @@ std::vector<ModelInfo> Gateway::models() const {
   return out;
 }
 
-const Gateway::Backend* Gateway::backend_of(std::string_view model_id, ModelSpec& out) const {
-  std::lock_guard lock(mu_);
+const ModelSpec* Gateway::find_locked(std::string_view model_id, const Backend** backend) const {
   for (const auto& b : backends_) {
     for (const auto* list : {&b->spec.models, &b->discovered_models})
       for (const auto& m : *list)
         if (m.id == model_id) {
-          out = m;
-          return b.get();
+          if (backend != nullptr) *backend = b.get();
+          return &m;
         }
   }
   return nullptr;
 }
 
+const Gateway::Backend* Gateway::backend_of(std::string_view model_id, ModelSpec& out) const {
+  std::lock_guard lock(mu_);
+  const Backend* backend = nullptr;
+  const ModelSpec* m = find_locked(model_id, &backend);
+  if (m == nullptr) return nullptr;
+  out = *m;
+  return backend;
+}
+
 std::optional<ModelInfo> Gateway::find(std::string_view id) const {
-  ModelSpec m;
-  const Backend* b = backend_of(id, m);
-  if (!b) return std::nullopt;
-  return info_of(m, b->spec);
+  std::lock_guard lock(mu_);
+  const Backend* b = nullptr;
+  const ModelSpec* m = find_locked(id, &b);
+  if (m == nullptr) return std::nullopt;
+  return info_of(*m, b->spec);
 }
 
 std::string Gateway::default_model() const {
@@ -132,22 +141,23 @@ std::int64_t Gateway::backoff_ms(const RetryPolicy& policy, int attempt) {
 std::vector<std::string> Gateway::candidates_for(const std::string& model_id) const {
   std::vector<std::string> candidates;
   candidates.push_back(model_id);
-  ModelSpec first;
-  if (backend_of(model_id, first))
-    for (const auto& f : first.fallbacks)
+  std::lock_guard lock(mu_);
+  if (const ModelSpec* first = find_locked(model_id, nullptr))
+    for (const auto& f : first->fallbacks)
       if (std::find(candidates.begin(), candidates.end(), f) == candidates.end()) candidates.push_back(f);
   return candidates;
 }
 
-void Gateway::record_attempt(GatewayResult& result, const Backend& backend, const ModelSpec& model, Outcome outcome,
-                             std::optional<std::chrono::steady_clock::time_point> first_text,
+void Gateway::record_attempt(GatewayResult& result, const Backend& backend, const std::string& model_id,
+                             const Price& price, std::optional<std::chrono::steady_clock::time_point> first_text,
                              std::chrono::steady_clock::time_point started, int attempt) {
+  const Outcome& outcome = result.outcome;
   Attempt a;
   a.provider = backend.spec.name;
-  a.model = model.id;
+  a.model = model_id;
   a.status = outcome.status;
   a.usage = outcome.usage;
-  a.cost_usd = model.price.cost(outcome.usage.prompt_tokens, outcome.usage.completion_tokens);
+  a.cost_usd = price.cost(outcome.usage.prompt_tokens, outcome.usage.completion_tokens);
   auto ended = std::chrono::steady_clock::now();
   a.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count();
   std::optional<std::int64_t> first_text_us;
@@ -167,7 +177,21 @@ void Gateway::record_attempt(GatewayResult& result, const Backend& backend, cons
   result.provider = a.provider;
   result.model = a.model;
   result.attempts.push_back(std::move(a));
-  result.outcome = std::move(outcome);
+}
+
+const Gateway::Backend* Gateway::prepare_attempt(const std::string& model_id,
+                                                 std::optional<std::int64_t> asked_max_tokens, ChatRequest& request,
+                                                 Price& price) const {
+  std::lock_guard lock(mu_);
+  const Backend* backend = nullptr;
+  const ModelSpec* m = find_locked(model_id, &backend);
+  if (m == nullptr) return nullptr;
+  request.model = m->upstream_id;
+  request.max_tokens = asked_max_tokens;
+  if (m->max_output_tokens && (!request.max_tokens || *request.max_tokens > *m->max_output_tokens))
+    request.max_tokens = m->max_output_tokens;
+  price = m->price;
+  return backend;
 }
 
 namespace {
@@ -185,58 +209,67 @@ asio::awaitable<void> wait_before_retry(std::int64_t wait_ms, Cancellation& canc
 
 }  // namespace
 
-asio::awaitable<GatewayResult> Gateway::complete(const std::string& model_id, ChatRequest& request,
-                                                 const DeltaFn& on_delta, Cancellation& cancel) {
-  GatewayResult result;
+namespace {
+
+// What Gateway::complete learns from the deltas passing through, for the metrics and the
+// retry decision.
+struct DeltaWatch {
+  const DeltaFn* on_delta = nullptr;
   bool delivered = false;
   std::optional<std::chrono::steady_clock::time_point> first_text;  // of the current attempt
-  DeltaFn counting = [&](const Delta& delta) -> asio::awaitable<bool> {
-    delivered = true;
-    if (!first_text) first_text = std::chrono::steady_clock::now();
-    co_return co_await on_delta(delta);
+};
+
+}  // namespace
+
+asio::awaitable<void> Gateway::complete(const std::string& model_id, ChatRequest& request, const DeltaFn& on_delta,
+                                        Cancellation& cancel, GatewayResult& result) {
+  DeltaWatch watch;
+  watch.on_delta = &on_delta;
+  // Not a coroutine: hands on the caller's awaitable (no frame of its own per delta), and
+  // captures one pointer (no allocation for the std::function).
+  const DeltaFn counting = [w = &watch](const Delta& delta) {
+    w->delivered = true;
+    if (!w->first_text) w->first_text = std::chrono::steady_clock::now();
+    return (*w->on_delta)(delta);
   };
 
-  std::vector<std::string> candidates = candidates_for(model_id);
+  const std::vector<std::string> candidates = candidates_for(model_id);
   result.outcome.detail = "the model is not available";
   // What the caller asked for: each candidate caps it with its own limit, not the previous one's.
   const std::optional<std::int64_t> asked_max_tokens = request.max_tokens;
   for (const auto& candidate : candidates) {
-    ModelSpec model;
-    const Backend* backend = backend_of(candidate, model);
+    Price price;
+    const Backend* backend = prepare_attempt(candidate, asked_max_tokens, request, price);
     if (!backend) continue;
-    request.model = model.upstream_id;
-    request.max_tokens = asked_max_tokens;
-    if (model.max_output_tokens && (!request.max_tokens || *request.max_tokens > *model.max_output_tokens))
-      request.max_tokens = model.max_output_tokens;
     const RetryPolicy& policy = backend->spec.retries;
     bool next_model = false;
     for (int attempt = 1; attempt <= policy.max_attempts && !next_model; ++attempt) {
       auto started = std::chrono::steady_clock::now();
-      first_text.reset();
-      Outcome outcome = co_await backend->provider->complete(request, counting, cancel);
-      record_attempt(result, *backend, model, std::move(outcome), first_text, started, attempt);
+      watch.first_text.reset();
+      result.outcome = Outcome{};
+      co_await backend->provider->complete(request, counting, cancel, result.outcome);
+      record_attempt(result, *backend, candidate, price, watch.first_text, started, attempt);
       const Outcome& o = result.outcome;
-      if (o.status == Outcome::Status::complete || o.status == Outcome::Status::cancelled || delivered ||
+      if (o.status == Outcome::Status::complete || o.status == Outcome::Status::cancelled || watch.delivered ||
           cancel.cancelled())
-        co_return result;
+        co_return;
       // A timeout is not retried on the same model (a hung upstream would double the wait)
       // but may fall back; an error the upstream will repeat (400, 401, ...) ends here.
       if (o.status == Outcome::Status::timeout) {
         next_model = true;
         break;
       }
-      if (!o.retryable) co_return result;
+      if (!o.retryable) co_return;
       if (attempt == policy.max_attempts) break;
       std::int64_t wait_ms = o.retry_after_ms > 0 ? o.retry_after_ms : backoff_ms(policy, attempt);
       if (o.retry_after_ms > policy.max_retry_after_ms) break;  // not worth waiting: fall back
       co_await wait_before_retry(wait_ms, cancel);
       if (cancel.cancelled()) {
         result.outcome.status = Outcome::Status::cancelled;
-        co_return result;
+        co_return;
       }
     }
   }
-  co_return result;
 }
 
 asio::awaitable<GatewayResult> Gateway::embed(const std::string& model_id, EmbeddingRequest request,
@@ -250,8 +283,8 @@ asio::awaitable<GatewayResult> Gateway::embed(const std::string& model_id, Embed
   const RetryPolicy& policy = backend->spec.retries;
   for (int attempt = 1; attempt <= policy.max_attempts; ++attempt) {
     auto started = std::chrono::steady_clock::now();
-    Outcome outcome = co_await backend->provider->embed(request, cancel);
-    record_attempt(result, *backend, model, std::move(outcome), std::nullopt, started, attempt);
+    result.outcome = co_await backend->provider->embed(request, cancel);
+    record_attempt(result, *backend, model.id, model.price, std::nullopt, started, attempt);
     const Outcome& o = result.outcome;
     if (o.status != Outcome::Status::error || !o.retryable || cancel.cancelled() || attempt == policy.max_attempts ||
         o.retry_after_ms > policy.max_retry_after_ms)

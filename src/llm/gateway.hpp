@@ -76,10 +76,12 @@ class Gateway {
   bool needs_discovery() const;
 
   // Runs `request` (its `model` and `max_tokens` are set per attempt) on model `model_id` and
-  // its fallbacks. The caller keeps `request` for the call (not a copy in this coroutine's
-  // frame, which a stream keeps for as long as it lasts).
-  boost::asio::awaitable<GatewayResult> complete(const std::string& model_id, ChatRequest& request,
-                                                 const DeltaFn& on_delta, Cancellation& cancel);
+  // its fallbacks, writing how it went into `result` (the caller's, passed in fresh). The
+  // caller keeps both for the call: a stream keeps this coroutine's frame for as long as it
+  // lasts, and copies of them there (or a returned result in the promise) would cost memory
+  // per held stream.
+  boost::asio::awaitable<void> complete(const std::string& model_id, ChatRequest& request, const DeltaFn& on_delta,
+                                        Cancellation& cancel, GatewayResult& result);
 
  private:
   struct Backend {
@@ -88,9 +90,17 @@ class Gateway {
     bool discovered = false;
     std::vector<ModelSpec> discovered_models;  // guarded by mu_
   };
+  // The model called `model_id` and (when `backend` is not null) its backend; mu_ held.
+  const ModelSpec* find_locked(std::string_view model_id, const Backend** backend) const;
   const Backend* backend_of(std::string_view model_id, ModelSpec& out) const;
   std::vector<std::string> candidates_for(const std::string& model_id) const;
-  void record_attempt(GatewayResult& result, const Backend& backend, const ModelSpec& model, Outcome outcome,
+  // Sets `request` up for model `model_id` (its upstream id, max_tokens capped by the model's
+  // limit) and its price; the model's backend, or nullptr when the model is unknown. Not a
+  // coroutine: a ModelSpec copied into Gateway::complete's frame would stay for a stream's length.
+  const Backend* prepare_attempt(const std::string& model_id, std::optional<std::int64_t> asked_max_tokens,
+                                 ChatRequest& request, Price& price) const;
+  // Adds the attempt whose outcome is in `result.outcome` to `result.attempts`.
+  void record_attempt(GatewayResult& result, const Backend& backend, const std::string& model_id, const Price& price,
                       std::optional<std::chrono::steady_clock::time_point> first_text,
                       std::chrono::steady_clock::time_point started, int attempt);
   std::int64_t backoff_ms(const RetryPolicy& policy, int attempt);

@@ -331,8 +331,8 @@ void OpenAiProvider::add_auth(UpstreamRequest& request) const {
   }
 }
 
-boost::asio::awaitable<Outcome> OpenAiProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
-                                                         Cancellation& cancel) {
+boost::asio::awaitable<void> OpenAiProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
+                                                      Cancellation& cancel, Outcome& out) {
   OpenAiStreamDecoder decoder;
   Exchange exchange;
   exchange.request.method = "POST";
@@ -346,7 +346,7 @@ boost::asio::awaitable<Outcome> OpenAiProvider::complete(const ChatRequest& requ
   exchange.parse_whole = &openai_parse_whole;
   exchange.secret = options_.api_key;
   exchange.messages = &request.messages;
-  co_return co_await complete_guarded(transport_, exchange, on_delta, cancel);
+  co_await run_exchange(transport_, exchange, on_delta, cancel, out);
 }
 
 boost::asio::awaitable<Outcome> OpenAiProvider::embed(const EmbeddingRequest& request, Cancellation& cancel) {

@@ -40,8 +40,8 @@ class OpenAiProvider final : public Provider {
   OpenAiProvider(OpenAiOptions options, Transport& transport);
 
   std::string_view kind() const override { return "openai"; }
-  boost::asio::awaitable<Outcome> complete(const ChatRequest& request, const DeltaFn& on_delta,
-                                           Cancellation& cancel) override;
+  boost::asio::awaitable<void> complete(const ChatRequest& request, const DeltaFn& on_delta, Cancellation& cancel,
+                                        Outcome& out) override;
   // POST {base}/embeddings.
   boost::asio::awaitable<Outcome> embed(const EmbeddingRequest& request, Cancellation& cancel) override;
   // GET {base}/models -> data[].id.

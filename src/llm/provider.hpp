@@ -181,10 +181,13 @@ class Provider {
   virtual ~Provider() = default;
   // "openai", "anthropic", "bedrock" or "demo".
   virtual std::string_view kind() const = 0;
-  // Runs one completion. Never throws; every failure is an Outcome. Cancelling `cancel`
-  // closes the upstream connection and ends the call with Status::cancelled promptly.
-  virtual boost::asio::awaitable<Outcome> complete(const ChatRequest& request, const DeltaFn& on_delta,
-                                                   Cancellation& cancel) = 0;
+  // Runs one completion and writes how it went into `out`, which the caller owns and passes
+  // in fresh (a default Outcome). Not a returned Outcome: a stream keeps every coroutine frame
+  // on its way suspended for as long as it lasts, and a returned value would take room in each
+  // frame and promise along the way. Never throws; every failure is an Outcome. Cancelling
+  // `cancel` closes the upstream connection and ends the call with Status::cancelled promptly.
+  virtual boost::asio::awaitable<void> complete(const ChatRequest& request, const DeltaFn& on_delta,
+                                                Cancellation& cancel, Outcome& out) = 0;
   // Runs one embeddings call: Outcome::embeddings and the prompt tokens of Outcome::usage.
   // Never throws. The default refuses: this provider offers no embeddings.
   virtual boost::asio::awaitable<Outcome> embed(const EmbeddingRequest& request, Cancellation& cancel) {

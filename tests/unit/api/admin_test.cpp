@@ -162,7 +162,8 @@ TEST_P(AdminHandlersTest, UsageIsGroupedByUserUnlessAskedOtherwise) {
   ASSERT_TRUE(pending);
   llm::Cancellation cancel;
   llm::DeltaFn ignore = [](const llm::Delta&) -> boost::asio::awaitable<bool> { co_return true; };
-  ASSERT_TRUE(run(s().chat.finish_send(pending.value(), ignore, cancel)));
+  chat::SendOutcome done;
+  ASSERT_TRUE(run(s().chat.finish_send(pending.value(), ignore, cancel, done)));
 
   const std::string range = "from=2026-03-01&to=2026-04-01";
   auto by_user = get(admin_usage, "/admin/usage?" + range);

@@ -76,7 +76,13 @@ class ChatServiceTest : public unit::WithTwoUsers<unit::ServiceTest> {
       co_return !keep_going || keep_going(static_cast<int>(out.deltas.size()));
     };
     llm::Cancellation cancel;
-    out.outcome = run(chat().finish_send(out.pending, on_delta, cancel));
+    SendOutcome done;
+    const Status stored = run(chat().finish_send(out.pending, on_delta, cancel, done));
+    if (stored) {
+      out.outcome = std::move(done);
+    } else {
+      out.outcome = stored.error();
+    }
     EXPECT_TRUE(out.outcome) << unit::describe(out.outcome.error());
     return out;
   }
@@ -285,7 +291,7 @@ TEST_P(ChatServiceTest, AProviderFailureLeavesAnErrorAnswerWithTheTextSoFar) {
   provider("alpha").script(broken);
   auto sent = send(c.id, "Tell me");
   ASSERT_TRUE(sent.outcome);
-  EXPECT_EQ(sent.outcome.value().outcome.status, llm::Outcome::Status::error);
+  EXPECT_EQ(sent.outcome.value().call.outcome.status, llm::Outcome::Status::error);
   EXPECT_EQ(sent.outcome.value().assistant.status, "error");
   EXPECT_EQ(sent.outcome.value().assistant.content, "Part");
   EXPECT_EQ(provider("alpha").calls(), 1u);
@@ -338,7 +344,7 @@ TEST_P(ChatServiceTest, AClientThatGoesAwayCancelsTheAnswerAndKeepsItsText) {
   auto sent = send(c.id, "Count", std::nullopt, [](int delivered) { return delivered < 2; });
   ASSERT_TRUE(sent.outcome);
   EXPECT_EQ(sent.deltas.size(), 2u);
-  EXPECT_EQ(sent.outcome.value().outcome.status, llm::Outcome::Status::cancelled);
+  EXPECT_EQ(sent.outcome.value().call.outcome.status, llm::Outcome::Status::cancelled);
   EXPECT_EQ(sent.outcome.value().assistant.status, "cancelled");
   EXPECT_EQ(sent.outcome.value().assistant.content, "One two ");
   EXPECT_EQ(provider("alpha").calls(), 1u);  // a cancelled call is not retried

@@ -91,7 +91,7 @@ TEST(DemoProvider, CancellationInterruptsTheDelay) {
   };
   const ChatRequest request = request_saying("hi");
   asio::co_spawn(
-      ioc, [&]() -> asio::awaitable<void> { outcome = co_await provider.complete(request, on_delta, cancel); },
+      ioc, [&]() -> asio::awaitable<void> { outcome = co_await fake::outcome_of(provider, request, on_delta, cancel); },
       asio::detached);
   ioc.run_for(std::chrono::seconds(30));
   ASSERT_TRUE(outcome.has_value());

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,33 @@ TEST(RunStream, MessagesSplitAcrossPiecesAndCarriageReturnsStillDecode) {
   auto r = run_pieces({"data: a\n", "\ndata: b\r\n\r\ndata: c\n", "\n", "data: end\n\n"});
   ASSERT_EQ(r.outcome.status, Outcome::Status::complete) << r.outcome.internal;
   EXPECT_EQ(r.deltas, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+// An exception escaping the receiver ends the exchange as an error (run_exchange never
+// throws), keeping what was delivered and keeping the secret out of the log text.
+TEST(RunExchange, AnExceptionFromTheReceiverEndsTheCallAsAnError) {
+  fake::FakeTransport transport;
+  transport.script.chunks = {"data: a\n\n", "data: b\n\n", "data: end\n\n"};
+  CountingDecoder decoder;
+  Exchange ex;
+  ex.decoder = &decoder;
+  ex.secret = "sk-secret";
+  Cancellation cancel;
+  Outcome out;
+  int calls = 0;
+  DeltaFn on_delta = [&](const llm::Delta& delta) -> boost::asio::awaitable<bool> {
+    if (delta.text.empty()) co_return true;
+    if (++calls == 2) throw std::runtime_error("the receiver broke on sk-secret");
+    co_return true;
+  };
+  fake::run(run_exchange(transport, ex, on_delta, cancel, out));
+  EXPECT_EQ(out.status, Outcome::Status::error);
+  EXPECT_FALSE(out.retryable);
+  EXPECT_EQ(out.detail, "the request to the provider failed");
+  EXPECT_NE(out.internal.find("exception: the receiver broke"), std::string::npos) << out.internal;
+  EXPECT_EQ(out.internal.find("sk-secret"), std::string::npos) << out.internal;
+  EXPECT_EQ(out.text, "ab");  // b was added to the answer before its receiver threw
+  EXPECT_EQ(calls, 2);
 }
 
 TEST(SseStreamDecoder, FirstMessageEndsAfterTheFirstBlankLine) {

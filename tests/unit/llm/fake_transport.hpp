@@ -102,6 +102,14 @@ class FakeTransport final : public Transport {
 
 using unit::run;
 
+// provider.complete() as a value.
+inline boost::asio::awaitable<Outcome> outcome_of(Provider& provider, const ChatRequest& request,
+                                                  const DeltaFn& on_delta, Cancellation& cancel) {
+  Outcome out;
+  co_await provider.complete(request, on_delta, cancel, out);
+  co_return out;
+}
+
 struct CallResult {
   Outcome outcome;
   std::vector<std::string> deltas;        // text deltas
@@ -127,7 +135,7 @@ inline CallResult call(Provider& provider, const ChatRequest& request, Cancellat
     }
     co_return !(stop_after && result.deltas.size() + result.tool_calls.size() >= *stop_after);
   };
-  result.outcome = run(provider.complete(request, on_delta, cancel));
+  result.outcome = run(outcome_of(provider, request, on_delta, cancel));
   return result;
 }
 

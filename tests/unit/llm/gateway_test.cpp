@@ -27,10 +27,9 @@ class LateListingProvider final : public Provider {
  public:
   explicit LateListingProvider(int failures) : failures_(failures) {}
   std::string_view kind() const override { return "openai"; }
-  boost::asio::awaitable<Outcome> complete(const ChatRequest&, const DeltaFn&, Cancellation&) override {
-    Outcome out;
+  boost::asio::awaitable<void> complete(const ChatRequest&, const DeltaFn&, Cancellation&, Outcome& out) override {
     out.status = Outcome::Status::complete;
-    co_return out;
+    co_return;
   }
   boost::asio::awaitable<std::vector<std::string>> list_models(std::string& error) override {
     if (calls_++ < failures_) {
@@ -154,7 +153,9 @@ class GatewayCompleteTest : public ::testing::Test {
       deltas_.emplace_back(text);
       co_return true;
     };
-    return unit::run(ioc_, gateway().complete(model, request, on_delta, cancel));
+    GatewayResult result;
+    unit::run(ioc_, gateway().complete(model, request, on_delta, cancel, result));
+    return result;
   }
 
   static std::vector<std::string> attempts(const GatewayResult& r) {

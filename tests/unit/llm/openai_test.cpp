@@ -322,7 +322,7 @@ TEST(OpenAiProvider, CancellationFromOutsideStopsTheStream) {
     cancel.cancel();  // the client went away while this delta was being written
     co_return true;
   };
-  Outcome outcome = fake::run(provider.complete(sample_request(), on_delta, cancel));
+  Outcome outcome = fake::run(fake::outcome_of(provider, sample_request(), on_delta, cancel));
   EXPECT_EQ(outcome.status, Status::cancelled);
   EXPECT_EQ(outcome.text, "Hel");
   EXPECT_EQ(deltas.size(), 1u);

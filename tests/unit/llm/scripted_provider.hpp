@@ -54,14 +54,13 @@ class ScriptedProvider final : public llm::Provider {
   const std::vector<llm::ChatRequest>& requests() const { return requests_; }
   std::size_t calls() const { return requests_.size(); }
 
-  boost::asio::awaitable<llm::Outcome> complete(const llm::ChatRequest& request, const llm::DeltaFn& on_delta,
-                                                llm::Cancellation& cancel) override {
+  boost::asio::awaitable<void> complete(const llm::ChatRequest& request, const llm::DeltaFn& on_delta,
+                                        llm::Cancellation& cancel, llm::Outcome& out) override {
     requests_.push_back(request);
-    llm::Outcome out;
     if (replies_.empty()) {
       out.status = llm::Outcome::Status::error;
       out.detail = "the scripted provider has no reply left";
-      co_return out;
+      co_return;
     }
     Reply reply = std::move(replies_.front());
     replies_.pop_front();
@@ -76,7 +75,7 @@ class ScriptedProvider final : public llm::Provider {
     }
     if (cancel.cancelled()) {
       out.status = llm::Outcome::Status::cancelled;
-      co_return out;
+      co_return;
     }
     out.status = reply.status;
     out.usage = reply.usage;
@@ -86,7 +85,7 @@ class ScriptedProvider final : public llm::Provider {
     out.retry_after_ms = reply.retry_after_ms;
     out.upstream_status = reply.upstream_status;
     out.detail = reply.detail;
-    co_return out;
+    co_return;
   }
 
  private:
