@@ -30,6 +30,7 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 #include <vector>
@@ -418,9 +419,39 @@ void give_back(const std::shared_ptr<State>& s, const std::string& origin, std::
   if (conn) conn->close();
 }
 
+class Exchange;
+
+// Enforces the deadlines of the exchanges running on one io_context: one sweep every
+// kSweepInterval while any is registered, instead of a timer per exchange, which was armed,
+// re-armed for each phase and cancelled at the end (each of those posted a handler and cost
+// the event loop a trip, several per request). A deadline is therefore enforced up to
+// kSweepInterval late. Touched only from its io_context's thread (each io_context of chatd
+// and of the tests is run by one thread).
+class DeadlineSweeper final : public asio::execution_context::service {
+ public:
+  static inline asio::execution_context::id id;
+  static constexpr auto kSweepInterval = std::chrono::milliseconds(100);
+
+  explicit DeadlineSweeper(asio::execution_context& context) : asio::execution_context::service(context) {}
+
+  // Watches `e` (running on `ex`, an executor of this service's io_context) until remove().
+  void add(Exchange& e, const asio::any_io_executor& ex);
+  void remove(Exchange& e);
+
+ private:
+  void shutdown() override;
+  void arm();
+  void sweep();
+
+  Exchange* head_ = nullptr;  // an intrusive list: adding and removing allocate nothing
+  std::optional<asio::steady_timer> timer_;
+  bool armed_ = false;
+  bool shut_down_ = false;
+};
+
 // One request/response exchange: owns the connection (and its slot) from send() until the
-// body ends or the response is dropped. Shared only so that its timer can hold a weak_ptr.
-class Exchange : public std::enable_shared_from_this<Exchange> {
+// body ends or the response is dropped.
+class Exchange {
  public:
   Exchange(std::shared_ptr<State> state, Target target, Timeouts timeouts, Cancellation& cancel,
            const asio::any_io_executor& ex)
@@ -431,7 +462,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         ex_(ex),
         home_(&asio::query(ex, asio::execution::context)),
         start_(Clock::now()),
-        timer_(ex),
         resolver_(ex) {}
   ~Exchange() { end(false); }
   Exchange(const Exchange&) = delete;
@@ -463,7 +493,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     end(false);
   }
 
+  // For DeadlineSweeper: the deadline passed when it is at or before `now`; then the exchange
+  // is stopped (its pending operation fails at once, as timed out).
+  void check_deadline(Clock::time_point now) {
+    if (deadline_ > now) return;
+    deadline_ = Clock::time_point::max();
+    timed_out_ = true;
+    abort();
+  }
+
  private:
+  friend class DeadlineSweeper;
   asio::awaitable<Status> acquire();
   asio::awaitable<Status> connect();
   void arm(Clock::time_point phase_deadline, std::int64_t phase_ms);
@@ -480,9 +520,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   asio::any_io_executor ex_;
   asio::execution_context* home_;
   Clock::time_point start_;
-  asio::steady_timer timer_;
-  std::uint64_t generation_ = 0;  // tells a stale timer completion from the current one
-  std::int64_t budget_ms_ = 0;    // the budget of the armed deadline, for the error detail
+  Clock::time_point deadline_ = Clock::time_point::max();  // of the current phase (or the total)
+  std::int64_t budget_ms_ = 0;                             // the budget of the armed deadline, for the error detail
+  DeadlineSweeper* sweeper_ = nullptr;                     // set while the sweeper watches this exchange
+  Exchange* prev_ = nullptr;                               // the sweeper's list
+  Exchange* next_ = nullptr;
   bool timed_out_ = false;
   bool waiting_for_slot_ = false;
   tcp::resolver resolver_;
@@ -497,21 +539,63 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
 void Exchange::arm(Clock::time_point phase_deadline, std::int64_t phase_ms) {
   const auto total_deadline = after(start_, timeouts_.total_ms);
-  Clock::time_point deadline = total_deadline;
+  deadline_ = total_deadline;
   budget_ms_ = timeouts_.total_ms;
   if (phase_deadline < total_deadline) {
-    deadline = phase_deadline;
+    deadline_ = phase_deadline;
     budget_ms_ = phase_ms;
   }
-  const auto generation = ++generation_;
-  timer_.expires_at(deadline);
-  timer_.async_wait([weak = weak_from_this(), generation](const error_code& ec) {
-    if (ec) return;
-    auto self = weak.lock();
-    if (!self || self->generation_ != generation) return;
-    self->timed_out_ = true;
-    self->abort();
+  if (sweeper_ == nullptr) asio::use_service<DeadlineSweeper>(*home_).add(*this, ex_);
+}
+
+void DeadlineSweeper::add(Exchange& e, const asio::any_io_executor& ex) {
+  if (shut_down_) return;  // the io_context is going away: nothing will run to time out
+  e.sweeper_ = this;
+  e.prev_ = nullptr;
+  e.next_ = head_;
+  if (head_ != nullptr) head_->prev_ = &e;
+  head_ = &e;
+  if (!timer_) timer_.emplace(ex);
+  if (!armed_) arm();
+}
+
+void DeadlineSweeper::remove(Exchange& e) {
+  if (e.sweeper_ != this) return;
+  if (e.prev_ != nullptr) {
+    e.prev_->next_ = e.next_;
+  } else {
+    head_ = e.next_;
+  }
+  if (e.next_ != nullptr) e.next_->prev_ = e.prev_;
+  e.sweeper_ = nullptr;
+  e.prev_ = e.next_ = nullptr;
+  // The timer stays armed: it stops at its next sweep if nothing is left to watch. Cancelling
+  // it here would post a handler per request.
+}
+
+void DeadlineSweeper::arm() {
+  armed_ = true;
+  timer_->expires_after(kSweepInterval);
+  timer_->async_wait([this](const error_code& ec) {
+    armed_ = false;
+    if (ec || shut_down_) return;
+    sweep();
+    if (head_ != nullptr) arm();
   });
+}
+
+void DeadlineSweeper::sweep() {
+  const auto now = Clock::now();
+  // check_deadline() closes sockets and cancels operations, whose handlers are posted, not
+  // run here: the list does not change while it is walked.
+  for (Exchange* e = head_; e != nullptr; e = e->next_) e->check_deadline(now);
+}
+
+void DeadlineSweeper::shutdown() {
+  shut_down_ = true;
+  // Exchanges destroyed from here on (with the frames of the io_context's coroutines) leave
+  // nothing behind; the timer is destroyed with the service, its handler never to run.
+  while (head_ != nullptr) remove(*head_);
 }
 
 // Stops whatever is in flight; the pending operation then fails at once.
@@ -689,8 +773,7 @@ void Exchange::end(bool reusable) {
   if (ended_) return;
   ended_ = true;
   if (registered_) cancel_.on_cancel({});
-  ++generation_;
-  timer_.cancel();
+  if (sweeper_ != nullptr) sweeper_->remove(*this);
   if (waiter_) {
     // Dropped while queued for a slot: leave the queue, and pass on a slot granted meanwhile.
     Lease lease = leave(*state_, target_.origin, *waiter_);
@@ -739,6 +822,36 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
         if (put || used == 0) break;
       }
       if (!ec && parser_->is_done()) continue;
+      if (!ec && !wait) {
+        // Body bytes are buffered already (an answer that came with its head): handed over
+        // here. Beast's read would find them too, but post its completion: a trip through
+        // the event loop for bytes in hand.
+        Scratch chunk(state_->options.max_chunk_bytes);
+        body.data = chunk.data();
+        body.size = chunk.size();
+        error_code put;
+        while (conn_->buffer.size() > 0 && body.size > 0 && !parser_->is_done()) {
+          const std::size_t used = parser_->put(conn_->buffer.data(), put);
+          conn_->buffer.consume(used);
+          if (put == bhttp::error::need_more || put == bhttp::error::need_buffer) put = {};
+          if (put || used == 0) break;
+        }
+        const std::size_t n = chunk.size() - body.size;
+        body.data = nullptr;
+        body.size = 0;
+        if (put) {
+          error_ = failure(put, describe(put, "the connection to the upstream broke while reading the body"),
+                           "read the body");
+          end(false);
+          co_return *error_;
+        }
+        if (n > 0) {
+          std::string out(chunk.data(), n);
+          if (parser_->is_done()) complete();
+          co_return out;
+        }
+        // Nothing taken after all: read as below.
+      }
       if (!ec && wait) {
         // Bytes already there (an answer sent in one go): read them at once, without a
         // trip through the reactor. Otherwise wait holding no buffer at all.
@@ -784,7 +897,7 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
 
 class Response final : public UpstreamResponse {
  public:
-  explicit Response(std::shared_ptr<Exchange> exchange) : exchange_(std::move(exchange)) {}
+  explicit Response(std::unique_ptr<Exchange> exchange) : exchange_(std::move(exchange)) {}
   ~Response() override { exchange_->drop(); }
   Response(const Response&) = delete;
   Response& operator=(const Response&) = delete;
@@ -795,7 +908,7 @@ class Response final : public UpstreamResponse {
   void release_head() override { exchange_->release_head(); }
 
  private:
-  std::shared_ptr<Exchange> exchange_;
+  std::unique_ptr<Exchange> exchange_;
 };
 
 }  // namespace
@@ -875,7 +988,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpClient::send(Upst
   const bool head_request = beast::iequals(request.method, "HEAD");
 
   auto ex = co_await asio::this_coro::executor;
-  auto exchange = std::make_shared<Exchange>(state_, std::move(*target), timeouts, cancel, ex);
+  auto exchange = std::make_unique<Exchange>(state_, std::move(*target), timeouts, cancel, ex);
   Status opened = co_await exchange->open(wire, head_request);
   if (!opened) co_return opened.error();
   std::unique_ptr<UpstreamResponse> response = std::make_unique<Response>(std::move(exchange));
