@@ -551,6 +551,22 @@ TEST_F(HttpClientTest, FirstByteTimeout) {
   EXPECT_EQ(server.accepted(), 1);  // no retry of a fresh connection
 }
 
+// Deadlines are swept per io_context while an exchange is registered: the sweeper stops when
+// none is left (so that the io_context runs out of work) and starts again with the next one.
+TEST_F(HttpClientTest, DeadlinesHoldAgainAfterTheSweeperStopped) {
+  TestServer server(Script::never_answer);
+  HttpClient client;
+  Timeouts timeouts;
+  timeouts.first_byte_ms = 150;
+  for (int i = 0; i < 2; ++i) {
+    auto r = get(client, server.url(), timeouts);  // returns once the io_context has no work left
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Code::timeout);
+    EXPECT_EQ(r.error().detail, "the upstream did not answer within 150 ms");
+  }
+  EXPECT_TRUE(eventually([&] { return server.closed() == 2; }));
+}
+
 TEST_F(HttpClientTest, TotalTimeoutWhileTheBodyDribbles) {
   TestServer server(Script::dribble);
   HttpClient client;
