@@ -594,8 +594,13 @@ void DeadlineSweeper::sweep() {
 void DeadlineSweeper::shutdown() {
   shut_down_ = true;
   // Exchanges destroyed from here on (with the frames of the io_context's coroutines) leave
-  // nothing behind; the timer is destroyed with the service, its handler never to run.
+  // nothing behind.
   while (head_ != nullptr) remove(*head_);
+  // The timer goes now, while every service of the io_context still exists: its own service
+  // (created after this one) is destroyed before this one, so a timer destroyed with this
+  // service would use it after it is gone. Its pending wait is dropped by the scheduler.
+  timer_.reset();
+  armed_ = false;
 }
 
 // Stops whatever is in flight; the pending operation then fails at once.
