@@ -207,10 +207,6 @@ asio::awaitable<void> wait_before_retry(std::int64_t wait_ms, Cancellation& canc
   cancel.on_cancel({});
 }
 
-}  // namespace
-
-namespace {
-
 // What Gateway::complete learns from the deltas passing through, for the metrics and the
 // retry decision.
 struct DeltaWatch {

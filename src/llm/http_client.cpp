@@ -805,6 +805,8 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
       co_return std::string();
     }
     error_code ec;
+    std::optional<Scratch> chunk;  // the body buffer, taken only when bytes are there for it
+    std::size_t n = 0;             // body bytes in it
     // A stream waiting for its next piece holds no body buffer. Over plain TCP: first let
     // the parser take what it can from the bytes already buffered without one (chunk
     // framing); unless they hold body bytes, wait until the socket has something before
@@ -831,30 +833,19 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
         // Body bytes are buffered already (an answer that came with its head): handed over
         // here. Beast's read would find them too, but post its completion: a trip through
         // the event loop for bytes in hand.
-        Scratch chunk(state_->options.max_chunk_bytes);
-        body.data = chunk.data();
-        body.size = chunk.size();
-        error_code put;
+        chunk.emplace(state_->options.max_chunk_bytes);
+        body.data = chunk->data();
+        body.size = chunk->size();
         while (conn_->buffer.size() > 0 && body.size > 0 && !parser_->is_done()) {
+          error_code put;
           const std::size_t used = parser_->put(conn_->buffer.data(), put);
           conn_->buffer.consume(used);
-          if (put == bhttp::error::need_more || put == bhttp::error::need_buffer) put = {};
-          if (put || used == 0) break;
+          if (put != bhttp::error::need_more && put != bhttp::error::need_buffer) ec = put;
+          if (ec || used == 0) break;
         }
-        const std::size_t n = chunk.size() - body.size;
+        n = chunk->size() - body.size;
         body.data = nullptr;
         body.size = 0;
-        if (put) {
-          error_ = failure(put, describe(put, "the connection to the upstream broke while reading the body"),
-                           "read the body");
-          end(false);
-          co_return *error_;
-        }
-        if (n > 0) {
-          std::string out(chunk.data(), n);
-          if (parser_->is_done()) complete();
-          co_return out;
-        }
         // Nothing taken after all: read as below.
       }
       if (!ec && wait) {
@@ -867,9 +858,7 @@ asio::awaitable<Result<std::string>> Exchange::read_body() {
         }
       }
     }
-    std::optional<Scratch> chunk;
-    std::size_t n = 0;
-    if (!ec && !stopped()) {
+    if (!ec && n == 0 && !stopped()) {
       chunk.emplace(state_->options.max_chunk_bytes);
       body.data = chunk->data();
       body.size = chunk->size();
