@@ -109,6 +109,8 @@ test('register, confirm by e-mail, sign in, chat, stop, search, rename, delete, 
     // A second conversation, then search.
     await button(page, 'New chat').click();
     await waitForPath(page, '/');
+    // sendMessage counts the answers shown: not the previous chat's, still on screen for a moment.
+    await eventually(async () => (await assistantMessages(page).count()) === 0, { message: 'the new chat is empty' });
     const pineappleCount = await sendMessage(page, 'pineapple upside down cake');
     await eventually(() => pathOf(page) !== '/' && pathOf(page) !== `/chat/${firstId}`, { message: 'the second chat opened' });
     const secondId = conversationIdOf(page);
