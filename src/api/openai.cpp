@@ -6,7 +6,6 @@
 #include "crypto/encoding.hpp"
 #include "http/problem.hpp"
 #include "http/sse.hpp"
-#include "llm/image_fetch.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -248,29 +247,6 @@ void write_vector(JsonWriter& w, const std::vector<float>& v, bool base64) {
 
 }  // namespace
 
-bool has_url_images(const llm::ChatRequest& request) {
-  for (const auto& m : request.messages)
-    for (const auto& part : m.parts)
-      if (part.image && part.image->data.empty()) return true;
-  return false;
-}
-
-// Fills in the bytes of the request's https images; a failure is the client's to see, as a
-// validation error naming the image (OpenAI answers 400 for an image it cannot download).
-awaitable<Status> fetch_images(const Services& s, llm::ChatRequest& request) {
-  if (s.image_transport == nullptr)
-    co_return Error::validation({{"messages", "images for this model must be data: URLs"}});
-  llm::ImageFetchOptions options;
-  options.max_bytes = s.chat.config().max_image_bytes;
-  llm::Cancellation cancel;
-  auto fetched = co_await llm::fetch_request_images(*s.image_transport, request, options, cancel);
-  if (fetched) co_return ok();
-  const Error& e = fetched.error();
-  const std::string field = e.fields.empty() ? std::string("messages") : e.fields[0].field;
-  const std::string why = e.fields.empty() ? e.detail : e.fields[0].message;
-  co_return Error::validation({{field, "the image could not be fetched: " + why}});
-}
-
 HandlerResult embeddings(const Services& s, Context& ctx) {
   chat::Service& svc = s.chat;
   auto call = read_embedding_request(ctx.body, {svc.config().max_message_chars, svc.config().max_image_bytes});
@@ -309,11 +285,6 @@ HandlerResult chat_completions(const Services& s, Context& ctx) {
   if (!call) co_return http::error_response(ctx, call.error());
   auto model = co_await svc.begin_completion(*ctx.principal, call.value().model.id);
   if (!model) co_return http::error_response(ctx, model.error());
-  if (model.value().provider_type == "bedrock" && has_url_images(call.value().request)) {
-    // Bedrock takes images as bytes only: chatd fetches https images for it.
-    auto fetched = co_await fetch_images(s, call.value().request);
-    if (!fetched) co_return http::error_response(ctx, fetched.error());
-  }
   auto shared = std::make_shared<CompletionCall>(std::move(call).value());
   shared->model = model.value();
   shared->who = *ctx.principal;

@@ -6,7 +6,6 @@
 
 #include "core/result.hpp"
 #include "http/router.hpp"
-#include "llm/transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -58,9 +57,6 @@ struct Services {
   std::vector<ReadinessCheck> readiness;
   WebSessionOptions web;
   std::optional<std::string> metrics_token;  // CHATD_METRICS_TOKEN
-  // Fetches https images for providers that need the bytes (only public addresses unless
-  // CHATD_IMAGE_FETCH_ALLOW_PRIVATE); null: such images are refused.
-  llm::Transport* image_transport = nullptr;
 };
 
 using HandlerResult = boost::asio::awaitable<http::Response>;

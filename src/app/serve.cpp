@@ -129,9 +129,18 @@ int run_serve(const config::Config& config) {
   if (catalog.value().demo)
     log.warn("startup.demo_model").str("detail", "no LLM provider is configured: serving the built-in demo model only");
   llm::ProviderFactory providers;
+  // Images a provider needs as bytes (Bedrock) are fetched through a client of their own that
+  // connects to public addresses only: a URL in a request must not reach the internal network.
+  llm::HttpClientOptions image_client_options;
+  image_client_options.max_connections = 16;
+  if (!config.image_fetch_allow_private) image_client_options.allow_address = &llm::is_public_address;
+  llm::HttpClient image_client(image_client_options);
   llm::Gateway gateway(
       std::move(catalog).value(), [&providers](const llm::ProviderSpec& spec) { return providers.make(spec); }, log,
       metrics);
+  llm::ImageFetchOptions image_fetch_options;
+  image_fetch_options.max_bytes = config.max_image_bytes;
+  gateway.fetch_images_with(image_client, image_fetch_options);
   chat::Service chat({*db, workers, usage_writer, gateway, config, clock, log});
   auth::ApiAuthenticator api_authenticator(authenticator, api_key_authenticator);
 
@@ -143,12 +152,6 @@ int run_serve(const config::Config& config) {
     readiness.push_back({"redis", [&client = *redis_client]() { return client.ping(); }});
   else
     readiness.push_back({"redis", {}});
-  // Images a provider needs as bytes (Bedrock) are fetched through a client of their own that
-  // connects to public addresses only: a URL in a request must not reach the internal network.
-  llm::HttpClientOptions image_client_options;
-  image_client_options.max_connections = 16;
-  if (!config.image_fetch_allow_private) image_client_options.allow_address = &llm::is_public_address;
-  llm::HttpClient image_client(image_client_options);
   api::Services services{accounts,
                          keys,
                          invitations,
@@ -158,8 +161,7 @@ int run_serve(const config::Config& config) {
                          metrics,
                          std::move(readiness),
                          {config.public_url.starts_with("https://"), config.refresh_token_ttl},
-                         config.metrics_token,
-                         &image_client};
+                         config.metrics_token};
   http::Router router;
   api::add_api_routes(router, services);
 

@@ -237,6 +237,10 @@ asio::awaitable<void> Gateway::complete(const std::string& model_id, ChatRequest
     Price price;
     const Backend* backend = prepare_attempt(candidate, asked_max_tokens, request, price);
     if (!backend) continue;
+    if (backend->spec.type == "bedrock" && image_transport_ != nullptr && has_url_images(request)) {
+      const bool fetched = co_await fetch_images(request, cancel, result.outcome);
+      if (!fetched) co_return;
+    }
     const RetryPolicy& policy = backend->spec.retries;
     bool next_model = false;
     for (int attempt = 1; attempt <= policy.max_attempts && !next_model; ++attempt) {
@@ -266,6 +270,25 @@ asio::awaitable<void> Gateway::complete(const std::string& model_id, ChatRequest
       }
     }
   }
+}
+
+void Gateway::fetch_images_with(Transport& transport, ImageFetchOptions options) {
+  image_transport_ = &transport;
+  image_options_ = options;
+}
+
+asio::awaitable<bool> Gateway::fetch_images(ChatRequest& request, Cancellation& cancel, Outcome& out) const {
+  auto fetched = co_await fetch_request_images(*image_transport_, request, image_options_, cancel);
+  if (fetched) co_return true;
+  // The client's to see (OpenAI answers 400 for an image it cannot download): a validation
+  // error naming the image. Nothing was sent upstream, so no attempt is recorded.
+  const Error& e = fetched.error();
+  out = Outcome{};
+  out.status = cancel.cancelled() ? Outcome::Status::cancelled : Outcome::Status::error;
+  out.invalid_request = true;
+  out.param = e.fields.empty() ? std::string("messages") : e.fields[0].field;
+  out.detail = "the image could not be fetched: " + (e.fields.empty() ? e.detail : e.fields[0].message);
+  co_return false;
 }
 
 asio::awaitable<GatewayResult> Gateway::embed(const std::string& model_id, EmbeddingRequest request,

@@ -7,6 +7,7 @@
 
 #include "core/log.hpp"
 #include "llm/catalog.hpp"
+#include "llm/image_fetch.hpp"
 #include "llm/provider.hpp"
 #include "observability/metrics.hpp"
 
@@ -64,6 +65,13 @@ class Gateway {
   std::string default_model() const;
   bool demo() const { return catalog_.demo; }
 
+  // Where the https images of a request are fetched when the chain reaches a Bedrock model
+  // (Bedrock takes images only as bytes): once, before the first attempt on such a model,
+  // whether it is the model asked for or a fallback; the other providers get the URL itself.
+  // Without it, such images stay URLs and the Bedrock provider refuses them. Set it before
+  // the first request; `transport` must outlive the gateway's calls.
+  void fetch_images_with(Transport& transport, ImageFetchOptions options);
+
   // Runs an embeddings call on model `model_id` (its `model` is set here). Retried as
   // completions are; never falls back to another model, whose vectors would not compare.
   boost::asio::awaitable<GatewayResult> embed(const std::string& model_id, EmbeddingRequest request,
@@ -99,6 +107,9 @@ class Gateway {
   // coroutine: a ModelSpec copied into Gateway::complete's frame would stay for a stream's length.
   const Backend* prepare_attempt(const std::string& model_id, std::optional<std::int64_t> asked_max_tokens,
                                  ChatRequest& request, Price& price) const;
+  // Fetches the https images of `request` for a Bedrock attempt; false with `out` set to the
+  // client's error (422 naming the image) when one cannot be fetched.
+  boost::asio::awaitable<bool> fetch_images(ChatRequest& request, Cancellation& cancel, Outcome& out) const;
   // Adds the attempt whose outcome is in `result.outcome` to `result.attempts`.
   void record_attempt(GatewayResult& result, const Backend& backend, const std::string& model_id, const Price& price,
                       std::optional<std::chrono::steady_clock::time_point> first_text,
@@ -109,6 +120,8 @@ class Gateway {
   Logger& log_;
   obs::Metrics& metrics_;
   std::vector<std::unique_ptr<Backend>> backends_;
+  Transport* image_transport_ = nullptr;
+  ImageFetchOptions image_options_;
   mutable std::mutex mu_;
 };
 

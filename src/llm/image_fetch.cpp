@@ -270,6 +270,13 @@ asio::awaitable<Result<Image>> fetch_image(Transport& transport, std::string url
   }
 }
 
+bool has_url_images(const ChatRequest& request) {
+  for (const auto& m : request.messages)
+    for (const auto& part : m.parts)
+      if (part.image && part.image->data.empty() && !part.image->url.empty()) return true;
+  return false;
+}
+
 asio::awaitable<Result<void>> fetch_request_images(Transport& transport, ChatRequest& request,
                                                    const ImageFetchOptions& options, Cancellation& cancel) {
   struct Pending {

@@ -57,6 +57,9 @@ inline constexpr std::size_t kMaxFetchedImages = 16;
 boost::asio::awaitable<Result<Image>> fetch_image(Transport& transport, std::string url,
                                                   const ImageFetchOptions& options, Cancellation& cancel);
 
+// Whether `request` holds an image known only by its URL (not its bytes).
+bool has_url_images(const ChatRequest& request);
+
 // Fetches every image of `request` known only by its URL (one after the other) and sets its
 // `data` and `media_type` (clearing `url`, as Image documents). Call it on the request as the
 // OpenAI reader built it: messages[i] and parts[j] are then the OpenAI messages[i].content[j].

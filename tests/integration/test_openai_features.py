@@ -269,6 +269,40 @@ def test_https_images_are_fetched_for_bedrock_from_allowed_addresses(make_chatd,
     assert res.json()["choices"][0]["message"]["content"] == f"images: url {base}/_files/red.png"
 
 
+def test_a_fallback_to_bedrock_fetches_the_images_the_first_model_got_as_urls(make_chatd, tmp_path, tls_fake):
+    import socket
+    from chat_support import AWS, BEDROCK_MODEL, LOOSE_LIMITS
+    from fake_llm import FILES
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: the OpenAI-compatible model fails at once
+    path = tmp_path / "fallback.json"
+    path.write_text(json.dumps({"providers": [
+        {"name": "dead", "type": "openai", "base_url": f"http://127.0.0.1:{port}/v1", "api_key": "x",
+         "retries": {"max_attempts": 1}, "models": [{"id": "dead-vision", "fallbacks": ["br"]}]},
+        {"name": "tls-bedrock", "type": "bedrock", "base_url": tls_fake.url, "region": AWS[2],
+         "access_key_id": AWS[0], "secret_access_key": AWS[1], "models": [{"id": "br", "upstream_id": BEDROCK_MODEL}]}]}))
+    server = make_chatd({"CHATD_PROVIDERS_FILE": str(path), "CHATD_REQUIRE_EMAIL_VERIFICATION": "false",
+                         "CHATD_RATE_LIMITS": LOOSE_LIMITS, "SSL_CERT_FILE": tls_fake.tls_cert,
+                         "CHATD_IMAGE_FETCH_ALLOW_PRIVATE": "true"})
+    key = api_key(server, new_user(server)["access_token"])
+    red = FILES["/_files/red.png"][1]
+    res = image_question(server, key, tls_fake.url + "/_files/red.png", model="dead-vision")
+    assert res.status == 200, res.body
+    assert res.json()["model"] == "dead-vision"
+    assert res.json()["choices"][0]["message"]["content"] == "images: " + describe(red)
+    rows = server.sql("SELECT provider, status FROM usage_events")
+    assert sorted(tuple(r) for r in rows) == [("dead", "error"), ("tls-bedrock", "complete")]
+    # An image that cannot be fetched: 422 naming it, and Bedrock is not called.
+    tls_fake.reset()
+    error = openai_error(image_question(server, key, tls_fake.url + "/_files/missing.png", model="dead-vision"),
+                         422, "validation_failed")
+    assert error["param"] == "messages[0].content[1].image_url.url", error
+    assert "could not be fetched" in error["message"], error
+    assert [e for e in tls_fake.log() if e["provider"] == "bedrock"] == []
+
+
 def test_images_on_non_public_addresses_are_not_fetched_by_default(make_chatd, tmp_path, tls_fake):
     server = bedrock_over_tls(make_chatd, tmp_path, tls_fake)
     key = api_key(server, new_user(server)["access_token"])

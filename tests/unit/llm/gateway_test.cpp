@@ -6,6 +6,7 @@
 #include "llm/gateway.hpp"
 
 #include "../run_awaitable.hpp"
+#include "fake_transport.hpp"
 #include "scripted_provider.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -325,6 +326,89 @@ TEST_F(GatewayCompleteTest, AnUnknownModelMakesNoAttemptAndEachFallbackIsTriedOn
   auto all = complete("a");
   EXPECT_EQ(attempts(all), (std::vector<std::string>{"a:error", "b:error"}));
   EXPECT_EQ(provider("pc").calls(), 0u);
+}
+
+// --- https images for Bedrock, fetched when the chain reaches a Bedrock model ---
+
+// "b" is on a Bedrock provider; images are fetched through a fake transport.
+class GatewayImagesTest : public GatewayCompleteTest {
+ protected:
+  GatewayImagesTest() {
+    catalog_.providers[1].type = "bedrock";
+    ImageFetchOptions options;
+    options.max_bytes = 1000;
+    gateway().fetch_images_with(images_, options);
+  }
+
+  static ChatRequest with_image(const std::string& url) {
+    ChatRequest request;
+    ChatMessage m{"user", "what is this?"};
+    m.parts.push_back({"what is this?", std::nullopt});
+    Image image;
+    image.url = url;
+    m.parts.push_back({"", image});
+    request.messages.push_back(m);
+    return request;
+  }
+
+  static fake::Script png() {
+    fake::Script s;
+    s.headers = {{"Content-Type", "image/png"}};
+    s.chunks = {kPng};
+    return s;
+  }
+
+  inline static const std::string kPng = std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01", 24);
+  fake::FakeTransport images_;
+};
+
+TEST_F(GatewayImagesTest, AFallbackToBedrockGetsTheImageBytesTheModelBeforeGotAsAnUrl) {
+  provider("pa").script(unit::failure());
+  provider("pa").script(unit::failure());
+  provider("pb").script(unit::answer({"a red square"}));
+  images_.script = png();
+  auto r = complete("a", with_image("https://images.example/red.png"));
+  EXPECT_EQ(r.outcome.status, Outcome::Status::complete);
+  EXPECT_EQ(r.model, "b");
+  EXPECT_EQ(attempts(r), (std::vector<std::string>{"a:error", "a:error", "b:complete"}));
+  // The OpenAI-compatible model was given the URL, and nothing was fetched for it.
+  ASSERT_EQ(provider("pa").calls(), 2u);
+  const Image& sent_to_a = *provider("pa").requests()[0].messages[0].parts[1].image;
+  EXPECT_EQ(sent_to_a.url, "https://images.example/red.png");
+  EXPECT_EQ(sent_to_a.data, "");
+  // Fetched once, for Bedrock: the bytes and the type they show.
+  ASSERT_EQ(images_.requests.size(), 1u);
+  ASSERT_EQ(provider("pb").calls(), 1u);
+  const Image& sent_to_b = *provider("pb").requests()[0].messages[0].parts[1].image;
+  EXPECT_EQ(sent_to_b.data, kPng);
+  EXPECT_EQ(sent_to_b.media_type, "image/png");
+  EXPECT_EQ(sent_to_b.url, "");
+}
+
+TEST_F(GatewayImagesTest, AnImageThatCannotBeFetchedIsTheClientsErrorAndBedrockIsNotCalled) {
+  provider("pa").script(unit::failure());
+  provider("pa").script(unit::failure());
+  images_.script.status = 404;
+  auto r = complete("a", with_image("https://images.example/missing.png"));
+  EXPECT_EQ(r.outcome.status, Outcome::Status::error);
+  EXPECT_TRUE(r.outcome.invalid_request);
+  EXPECT_EQ(r.outcome.param, "messages[0].content[1].image_url.url");
+  EXPECT_TRUE(r.outcome.detail.starts_with("the image could not be fetched: ")) << r.outcome.detail;
+  EXPECT_EQ(attempts(r), (std::vector<std::string>{"a:error", "a:error"}));
+  EXPECT_EQ(provider("pb").calls(), 0u);
+  EXPECT_EQ(provider("pc").calls(), 0u);
+}
+
+TEST_F(GatewayImagesTest, ImagesGivenAsBytesAreNotFetched) {
+  provider("pb").script(unit::answer({"ok"}));
+  ChatRequest request = with_image("");
+  Image& image = *request.messages[0].parts[1].image;
+  image.data = kPng;
+  image.media_type = "image/png";
+  auto r = complete("b", request);
+  EXPECT_EQ(r.outcome.status, Outcome::Status::complete);
+  EXPECT_EQ(images_.requests.size(), 0u);
+  EXPECT_EQ(provider("pb").requests()[0].messages[0].parts[1].image->data, kPng);
 }
 
 }  // namespace
