@@ -5,6 +5,7 @@
 #include "api/openai.hpp"
 #include "crypto/encoding.hpp"
 #include "llm/embeddings.hpp"
+#include "llm/image_type.hpp"
 
 #include <algorithm>
 #include <array>
@@ -232,8 +233,15 @@ class Reader {
           "is larger than CHATD_MAX_IMAGE_BYTES (" + std::to_string(limits_.max_image_bytes) + " bytes)");
       return std::nullopt;
     }
-    image.media_type = std::move(media_type);
     image.data.assign(bytes->begin(), bytes->end());
+    // The type the bytes show, whatever the URL said: a provider refuses an image whose type
+    // does not match its bytes (or is none of the four), and the client should hear it here.
+    const std::string_view shown = llm::image_type_of(image.data);
+    if (shown.empty()) {
+      bad(where + ".url", "must be a PNG, JPEG, GIF or WebP image (its bytes are none of these)");
+      return std::nullopt;
+    }
+    image.media_type = std::string(shown);
     return image;
   }
 

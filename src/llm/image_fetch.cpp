@@ -3,6 +3,7 @@
 #include "config/url.hpp"
 #include "core/ascii.hpp"
 #include "llm/http_client.hpp"
+#include "llm/image_type.hpp"
 
 #include <algorithm>
 #include <array>
@@ -83,18 +84,6 @@ bool is_public_v6(const asio::ip::address_v6& address) {
 
 // ---------------------------------------------------------------------------------------------
 // Types
-
-// The image format the first bytes show: a media type, or "" when none of the four.
-std::string_view sniff(std::string_view bytes) {
-  if (bytes.starts_with("\x89PNG\r\n\x1a\n"sv)) return "image/png";
-  if (bytes.starts_with("\xff\xd8\xff"sv)) return "image/jpeg";
-  if (bytes.starts_with("GIF87a"sv) || bytes.starts_with("GIF89a"sv)) return "image/gif";
-  if (bytes.size() >= 12 && bytes.starts_with("RIFF"sv) && bytes.substr(8, 4) == "WEBP"sv) return "image/webp";
-  return {};
-}
-
-// Enough bytes for sniff() to decide.
-constexpr std::size_t kSniffBytes = 12;
 
 // Whether a Content-Type leaves room for an image: absent, image/*, or the generic binary
 // types object stores answer when no type was given.
@@ -256,12 +245,13 @@ asio::awaitable<Result<Image>> fetch_image(Transport& transport, std::string url
       }
       data += bytes;
       // Refuse a non-image at its first bytes rather than after reading all of it.
-      if (!sniffed && data.size() >= kSniffBytes) {
-        if (sniff(data).empty()) co_return refuse(not_an_image, origin + ": the bytes are no known image format");
+      if (!sniffed && data.size() >= kImageTypeBytes) {
+        if (image_type_of(data).empty())
+          co_return refuse(not_an_image, origin + ": the bytes are no known image format");
         sniffed = true;
       }
     }
-    const std::string_view media_type = sniff(data);
+    const std::string_view media_type = image_type_of(data);
     if (media_type.empty()) co_return refuse(not_an_image, origin + ": the bytes are no known image format");
     Image image;
     image.media_type = std::string(media_type);

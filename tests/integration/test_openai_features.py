@@ -15,7 +15,7 @@ import pytest
 
 from chat_support import new_user
 from chat_support import fake, server  # noqa: F401 (fixtures)
-from conftest import ROOT
+from conftest import ROOT, wait_for
 from test_openai_api import api_key, openai_error
 
 NODE_DIR = os.path.join(ROOT, "tests", "node")
@@ -292,7 +292,8 @@ def test_a_fallback_to_bedrock_fetches_the_images_the_first_model_got_as_urls(ma
     assert res.status == 200, res.body
     assert res.json()["model"] == "dead-vision"
     assert res.json()["choices"][0]["message"]["content"] == "images: " + describe(red)
-    rows = server.sql("SELECT provider, status FROM usage_events")
+    rows = wait_for(lambda: len(server.sql("SELECT 1 FROM usage_events")) == 2 and
+                    server.sql("SELECT provider, status FROM usage_events"), 10, "the two usage events")
     assert sorted(tuple(r) for r in rows) == [("dead", "error"), ("tls-bedrock", "complete")]
     # An image that cannot be fetched: 422 naming it, and Bedrock is not called.
     tls_fake.reset()

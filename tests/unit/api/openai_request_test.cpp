@@ -115,11 +115,12 @@ TEST(OpenAiRequest, DecodesDataUrlImagesAndKeepsHttpsOnes) {
     {"type": "image_url", "image_url": {"url": "data:image/png;base64,)") +
                 kPng + R"(", "detail": "high"}},
     {"type": "image_url", "image_url": {"url": "https://upload.wikimedia.org/a.jpg"}},
-    {"type": "image_url", "image_url": "data:IMAGE/JPG;base64,/9j/4AAQ"}]}]})");
+    {"type": "image_url", "image_url": "data:IMAGE/JPG;base64,/9j/4AAQ"},
+    {"type": "image_url", "image_url": "data:image/png;base64,/9j/4AAQ"}]}]})");
   ASSERT_TRUE(r) << r.error().detail;
   const llm::ChatMessage& m = r.value().request.messages[0];
   EXPECT_EQ(m.content, "What is in this image?");
-  ASSERT_EQ(m.parts.size(), 4u);
+  ASSERT_EQ(m.parts.size(), 5u);
   ASSERT_TRUE(m.parts[1].image);
   EXPECT_EQ(m.parts[1].image->media_type, "image/png");
   EXPECT_EQ(m.parts[1].image->data.size(), 70u);
@@ -128,6 +129,8 @@ TEST(OpenAiRequest, DecodesDataUrlImagesAndKeepsHttpsOnes) {
   EXPECT_EQ(m.parts[2].image->url, "https://upload.wikimedia.org/a.jpg");
   EXPECT_TRUE(m.parts[2].image->data.empty());
   EXPECT_EQ(m.parts[3].image->media_type, "image/jpeg");
+  // Sent as a PNG, but JPEG bytes: passed on as what they are.
+  EXPECT_EQ(m.parts[4].image->media_type, "image/jpeg");
   // Text only: no parts kept, the text joined.
   auto text = read(R"({"model": "m", "messages": [{"role": "user", "content": [
                      {"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]})");
@@ -147,6 +150,8 @@ TEST(OpenAiRequest, RefusesImagesItCannotPassOn) {
   EXPECT_EQ(refused_field(image("data:image/png;base64,!!!")), at);
   EXPECT_EQ(refused_field(image("data:image/png,rawbytes")), at);
   EXPECT_EQ(refused_field(image("data:image/tiff;base64,AAAA")), at);
+  // Declared an image, but its bytes ("hello world!") are none of the four formats.
+  EXPECT_EQ(refused_field(image("data:image/png;base64,aGVsbG8gd29ybGQh")), at);
   EXPECT_EQ(refused_field(image(std::string("data:image/png;base64,") + kPng), CompletionLimits{32000, 69}), at);
   EXPECT_EQ(refused_field(image(std::string("data:image/png;base64,") + kPng), CompletionLimits{32000, 70}), "");
   EXPECT_EQ(refused_field(image("https://example.com/a.png", "assistant")), "messages[0].content[0]");
