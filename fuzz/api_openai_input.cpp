@@ -4,6 +4,7 @@
 
 #include "api/openai.hpp"
 #include "api_input.hpp"
+#include "llm/image_type.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace chatd;
@@ -35,6 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(m.role == "user");
       FUZZ_CHECK(part.image->data.size() <= 4096);
       FUZZ_CHECK(part.image->data.empty() != part.image->url.empty());
+      // Image bytes are passed on as the type they show.
+      if (!part.image->data.empty()) FUZZ_CHECK(part.image->media_type == llm::image_type_of(part.image->data));
     }
   }
   FUZZ_CHECK(r.tools.size() <= 128);

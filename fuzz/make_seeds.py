@@ -97,6 +97,18 @@ OPENAI_REQUESTS = [
     b'[{"type":"text","text":"a"},{"type":"text","text":"b"}]}],"stream":true,"stream_options":'
     b'{"include_usage":true},"max_tokens":5,"temperature":0.5,"top_p":1,"stop":["x","y"],"n":1}',
     b'{"model":"demo","messages":[{"role":"tool","content":"x"}],"max_completion_tokens":0,"stop":7}',
+    # Images (a PNG's first bytes declared as a JPEG; not an image; an https URL), tools and a
+    # tool call with its answer.
+    b'{"model":"demo","messages":[{"role":"user","content":[{"type":"text","text":"what?"},'
+    b'{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB",'
+    b'"detail":"low"}},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}',
+    b'{"model":"demo","messages":[{"role":"user","content":[{"type":"image_url","image_url":'
+    b'"data:image/png;base64,aGVsbG8gd29ybGQh"}]}]}',
+    b'{"model":"demo","messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,'
+    b'"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},'
+    b'{"role":"tool","tool_call_id":"c1","content":"sunny"}],"tools":[{"type":"function","function":'
+    b'{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],'
+    b'"tool_choice":"auto","response_format":{"type":"json_object"}}',
 ]
 
 ADMIN = [b'{"roles":["user","admin"],"disabled":false,"unlock":true}', b'{"roles":"admin"}',
