@@ -3,6 +3,7 @@
 #include "config/url.hpp"
 #include "core/ascii.hpp"
 #include "core/send_now.hpp"
+#include "llm/upstream_parser.hpp"
 
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,9 +19,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <openssl/ssl.h>
 
@@ -472,19 +471,14 @@ class Exchange {
   // The next piece of the body; "" at its end.
   asio::awaitable<Result<std::string>> read_body();
 
-  int status() const { return static_cast<int>(parser_->get().result_int()); }
+  int status() const { return parser_->status(); }
   // The parser keeps the connection's keep-alive semantics in its own state, not in the
   // fields, so reuse is decided the same way afterwards.
   void release_head() {
-    if (parser_) parser_->get().clear();
+    if (parser_) parser_->release_head();
   }
 
-  std::optional<std::string> header(std::string_view name) const {
-    const auto& head = parser_->get();
-    auto it = head.find(name);
-    if (it == head.end()) return std::nullopt;
-    return std::string(it->value());
-  }
+  std::optional<std::string> header(std::string_view name) const { return parser_->header(name); }
 
   // The response is being dropped: a body already read to its end still lets the connection
   // be reused; anything else closes it.
@@ -533,7 +527,7 @@ class Exchange {
   bool has_slot_ = false;
   bool registered_ = false;
   bool ended_ = false;
-  std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
+  std::optional<UpstreamParser> parser_;
   std::optional<Error> error_;  // sticky: a broken body stays broken
 };
 
@@ -798,7 +792,7 @@ void Exchange::end(bool reusable) {
 asio::awaitable<Result<std::string>> Exchange::read_body() {
   if (error_) co_return *error_;
   if (ended_) co_return std::string();
-  auto& body = parser_->get().body();
+  UpstreamParser::Window& body = parser_->body;
   for (;;) {
     if (parser_->is_done()) {
       complete();
