@@ -50,10 +50,17 @@ class Reader {
  private:
   void bad(std::string field, std::string message) { fields_.push_back({std::move(field), std::move(message)}); }
 
-  // The member `name` when present and not null.
-  const json* member(const char* name) const {
+  // The member `name` when present and not null. Most bodies hold 3 or 4 of the ~30 names
+  // the reader asks for: once every member of the body was found, the other lookups are
+  // answered without searching the object.
+  const json* member(std::string_view name) {
+    if (found_count_ == body_.size()) return nullptr;
     auto it = body_.find(name);
-    return it == body_.end() || it->is_null() ? nullptr : &*it;
+    if (it == body_.end()) return nullptr;
+    if (std::find(found_.begin(), found_.begin() + found_count_, name) == found_.begin() + found_count_ &&
+        found_count_ < found_.size())
+      found_[found_count_++] = name;
+    return it->is_null() ? nullptr : &*it;
   }
 
   void model() {
@@ -79,52 +86,63 @@ class Reader {
     if (total_bytes_ > static_cast<std::size_t>(limits_.max_chars) * 4 * 8) bad("messages", "are too long");
   }
 
+  // The member `name` of object `m` when present and not null (one search of `m`).
+  static const json* field(const json& m, std::string_view name) {
+    auto it = m.find(name);
+    return it == m.end() || it->is_null() ? nullptr : &*it;
+  }
+
   void message(const json& m, const std::string& where) {
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
+    const json* role = m.is_object() ? field(m, "role") : nullptr;
+    if (role == nullptr || !role->is_string()) {
       bad(where + ".role", "is required");
       return;
     }
     llm::ChatMessage out;
-    out.role = m["role"].get<std::string>();
-    if (out.role == "developer") out.role = "system";
-    if (out.role != "system" && out.role != "user" && out.role != "assistant" && out.role != "tool") {
+    const std::string& named = role->get_ref<const std::string&>();
+    if (named == "developer" || named == "system") {
+      out.role = "system";
+    } else if (named == "user" || named == "assistant" || named == "tool") {
+      out.role = named;
+    } else {
       bad(where + ".role", "must be system, developer, user, assistant or tool");
       return;
     }
-    const json* content = m.contains("content") && !m["content"].is_null() ? &m["content"] : nullptr;
-    if (content == nullptr) {
+    const json* tool_calls = field(m, "tool_calls");
+    if (const json* content = field(m, "content")) {
+      if (!read_content(*content, out, where)) return;
+    } else if (out.role != "assistant" || !m.contains("tool_calls")) {
       // Only an assistant calling tools may leave its content out.
-      if (out.role != "assistant" || !m.contains("tool_calls")) {
-        bad(where + ".content", "is required");
-        return;
-      }
-    } else if (!read_content(*content, out, where + ".content")) {
+      bad(where + ".content", "is required");
       return;
     }
-    if (out.role == "assistant" && m.contains("tool_calls") && !m["tool_calls"].is_null()) {
-      if (!read_tool_calls(m["tool_calls"], out, where + ".tool_calls")) return;
-    } else if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+    if (tool_calls != nullptr && out.role == "assistant") {
+      if (!read_tool_calls(*tool_calls, out, where + ".tool_calls")) return;
+    } else if (tool_calls != nullptr) {
       bad(where + ".tool_calls", "is only allowed in an assistant message");
       return;
     }
     if (out.role == "tool") {
-      if (!m.contains("tool_call_id") || !m["tool_call_id"].is_string() ||
-          m["tool_call_id"].get_ref<const std::string&>().empty()) {
+      const json* id = field(m, "tool_call_id");
+      if (id == nullptr || !id->is_string() || id->get_ref<const std::string&>().empty()) {
         bad(where + ".tool_call_id", "is required in a tool message (a string)");
         return;
       }
-      out.tool_call_id = m["tool_call_id"].get<std::string>();
+      out.tool_call_id = id->get<std::string>();
     }
     request_.messages.push_back(std::move(out));
   }
 
   // A string, or a list of parts: text parts anywhere, image_url parts in user messages.
-  bool read_content(const json& content, llm::ChatMessage& out, const std::string& where) {
+  // `message_at` is the message's path ("messages[2]"): the content's path is built only
+  // for a list or an error (most contents are strings, read here without it).
+  bool read_content(const json& content, llm::ChatMessage& out, const std::string& message_at) {
     if (content.is_string()) {
       out.content = content.get<std::string>();
       total_bytes_ += out.content.size();
       return true;
     }
+    const std::string where = message_at + ".content";
     if (!content.is_array()) {
       bad(where, "must be a string or a list of content parts");
       return false;
@@ -537,6 +555,8 @@ class Reader {
   llm::ChatRequest& request_;
   std::vector<FieldError> fields_;
   std::size_t total_bytes_ = 0;
+  std::array<std::string_view, 32> found_{};  // the names member() found, each once
+  std::size_t found_count_ = 0;
 };
 
 }  // namespace

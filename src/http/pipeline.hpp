@@ -44,6 +44,9 @@ struct Guards {
 // The path of the first member of a request body ("messages[2].content") whose text, or
 // whose name, holds a NUL character, which neither database can store; nullopt when none.
 std::optional<std::string> field_holding_nul(const nlohmann::json& body);
+// False when JSON text `json_text` cannot hold a NUL in any string (it lacks the escape
+// \u0000, the only way a NUL gets into JSON text): field_holding_nul() would find none.
+bool may_hold_nul(std::string_view json_text);
 
 class Pipeline {
  public:

@@ -176,8 +176,13 @@ TEST_F(PipelineTest, TextHoldingNulIs422NamingTheField) {
     ASSERT_EQ(problem["errors"].size(), 1u) << body;
     EXPECT_EQ(problem["errors"][0]["field"], field) << body;
   }
-  // Escapes that are not NUL pass.
+  // Escapes that are not NUL pass, and so does an escaped backslash before "u0000" (text).
   EXPECT_EQ(run(make(bhttp::verb::post, "/echo", R"({"a":"\u0001 \n \u00e9"})")).result_int(), 200u);
+  EXPECT_EQ(run(make(bhttp::verb::post, "/echo", R"({"a":"\\u0000"})")).result_int(), 200u);
+  // The strings are walked only when the text holds the escape.
+  for (const auto& [body, field] : cases) EXPECT_TRUE(may_hold_nul(body)) << body;
+  EXPECT_TRUE(may_hold_nul(R"({"a":"\\u0000"})"));
+  EXPECT_FALSE(may_hold_nul(R"({"a":"\u0001 \n \u00e9","b":"u0000"})"));
 }
 
 TEST_F(PipelineTest, MissingBodyReadsAsEmptyObject) {

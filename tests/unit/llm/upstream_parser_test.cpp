@@ -48,12 +48,12 @@ TEST(UpstreamParser, KeepsTheStatusAndFindsFieldsByNameInAnyCase) {
   UpstreamParser parser;
   const Parsed r = parse(parser,
                          "HTTP/1.1 429 Too Many Requests\r\n"
-                                 "Content-Type: application/json\r\n"
-                                 "retry-after: 3\r\n"
-                                 "Retry-After: 9\r\n"
-                                 "X-Empty:\r\n"
-                                 "Content-Length: 2\r\n"
-                                 "\r\n"
+                         "Content-Type: application/json\r\n"
+                         "retry-after: 3\r\n"
+                         "Retry-After: 9\r\n"
+                         "X-Empty:\r\n"
+                         "Content-Length: 2\r\n"
+                         "\r\n"
                          "{}",
                          64);
   ASSERT_TRUE(r.ok);
