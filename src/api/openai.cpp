@@ -293,14 +293,20 @@ HandlerResult chat_completions(const Services& s, Context& ctx) {
   if (!shared->request.stream) {
     llm::Cancellation cancel;
     llm::DeltaFn ignore = [](const llm::Delta&) -> awaitable<bool> { co_return true; };
-    llm::GatewayResult result;
-    co_await svc.complete(shared->who, shared->model, shared->request, ignore, cancel, result);
-    const llm::Outcome& o = result.outcome;
+    auto result = std::make_shared<llm::GatewayResult>();
+    co_await svc.call(shared->model, shared->request, ignore, cancel, *result);
+    const llm::Outcome& o = result->outcome;
+    Response res;
     if (o.status != llm::Outcome::Status::complete) {
       ctx.error_note = o.internal;
-      co_return http::json_response(error_status(o), error_body(o));
+      res = http::json_response(error_status(o), error_body(o));
+    } else {
+      res = completion_response(*shared, o);
     }
-    co_return completion_response(*shared, o);
+    // The usage events are queued once the answer is on its way: the client does not wait
+    // for them (they count towards the quota a few milliseconds later either way).
+    res.after_send = [&svc, shared, result] { return svc.record_usage(shared->who, *result); };
+    co_return res;
   }
   Response res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, "text/event-stream");

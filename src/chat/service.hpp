@@ -117,6 +117,18 @@ class Service {
                                         const llm::DeltaFn& on_delta, llm::Cancellation& cancel,
                                         llm::GatewayResult& result);
 
+  // complete() without recording the usage events: the caller records `result` with
+  // record_usage() (the non-streaming /v1 answer does once it is sent, so that the client
+  // does not wait for it).
+  boost::asio::awaitable<void> call(const llm::ModelInfo& model, llm::ChatRequest& request,
+                                    const llm::DeltaFn& on_delta, llm::Cancellation& cancel,
+                                    llm::GatewayResult& result) {
+    return d_.gateway.complete(model.id, request, on_delta, cancel, result);
+  }
+  // Queues the usage events of `result` (every attempt) for the next batch write; when the
+  // queue is full, writes them with a batch's worth of the queued ones (backpressure).
+  boost::asio::awaitable<void> record_usage(const Principal& who, const llm::GatewayResult& result);
+
   // Runs an embeddings call and records its usage events as complete() does.
   boost::asio::awaitable<llm::GatewayResult> embed(const Principal& who, const llm::ModelInfo& model,
                                                    llm::EmbeddingRequest request, llm::Cancellation& cancel);
@@ -133,7 +145,6 @@ class Service {
   boost::asio::awaitable<Status> check_quota(const Principal& who);
   // A model a conversation may use: known and not an embedding model.
   std::optional<llm::ModelInfo> chat_model(const std::string& id) const;
-  boost::asio::awaitable<void> record_usage(const Principal& who, const llm::GatewayResult& result);
   Result<std::string> resolve_model(const std::optional<std::string>& requested, const char* field) const;
   std::vector<UsageEvent> usage_events(const Principal& who, const std::optional<std::string>& conversation_id,
                                        const llm::GatewayResult& result) const;

@@ -59,6 +59,9 @@ struct Response : bhttp::response<bhttp::string_body> {
   StreamBody stream;
   std::string heartbeat;
   std::chrono::milliseconds heartbeat_interval{15000};
+  // When set, the transport runs this once the response was written (or its writing failed),
+  // before it reads the connection's next request: bookkeeping the client need not wait for.
+  std::function<boost::asio::awaitable<void>()> after_send;
 };
 
 // Path parameters captured by the router, in pattern order ({id} -> "id").

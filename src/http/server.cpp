@@ -548,11 +548,14 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
   boost::system::error_code ec;
   auto max_body = static_cast<std::uint64_t>(options.max_body_bytes);
   const auto max_head = static_cast<std::size_t>(options.max_header_bytes);
-  auto write = [&](const Response& res) -> asio::awaitable<void> {
+  // Serialises `res` and sends what the socket takes at once (usually all of it: no trip
+  // through a coroutine of its own); write_rest() waits to send the rest.
+  auto send_at_once = [&](const Response& res) {
     out.clear();
     serialize_response(res, false, out);
-    const std::size_t sent = send_now(socket.native_handle(), out);
-    if (sent == out.size()) co_return;
+    return send_now(socket.native_handle(), out);
+  };
+  auto write_rest = [&](std::size_t sent) -> asio::awaitable<void> {
     entry.expires_after(options.body_timeout_ms);
     co_await asio::async_write(socket, asio::buffer(out.data() + sent, out.size() - sent),
                                asio::redirect_error(asio::use_awaitable, ec));
@@ -701,13 +704,16 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
       // stream does not hold its headers and body.
       req = {};
       if (!co_await stream_body(socket, entry, buffer, res, chunked)) keep_alive = false;
-    } else {
-      co_await write(res);
+    } else if (const std::size_t sent = send_at_once(res); sent < out.size()) {
+      co_await write_rest(sent);
     }
+    if (res.after_send) co_await res.after_send();
     active_requests.fetch_sub(1);
     if (ec || !keep_alive) break;
   }
-  if (rejection) co_await write(*rejection);
+  if (rejection) {
+    if (const std::size_t sent = send_at_once(*rejection); sent < out.size()) co_await write_rest(sent);
+  }
   socket.shutdown(tcp::socket::shutdown_send, ec);
   if (linger) {
     // Closing with unread request bytes makes the kernel send a reset that can destroy the
