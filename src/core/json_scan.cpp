@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <limits>
 #include <memory>
 #include <simdjson.h>
@@ -197,18 +196,13 @@ nlohmann::json to_nlohmann(simdjson::dom::element e) {
     case Type::OBJECT: {
       nlohmann::json out = nlohmann::json::object();
       const simdjson::dom::object object = e.get_object().value_unsafe();
-      // A key given twice keeps its last value, as nlohmann's own parser does.
-      auto& members = out.get_ref<nlohmann::json::object_t&>();
-      for (auto field : object) members.insert_or_assign(std::string(field.key), to_nlohmann(field.value));
+      for (auto field : object) out[std::string(field.key)] = to_nlohmann(field.value);
       return out;
     }
     case Type::ARRAY: {
       nlohmann::json out = nlohmann::json::array();
       const simdjson::dom::array array = e.get_array().value_unsafe();
-      auto& items = out.get_ref<nlohmann::json::array_t&>();
-      // simdjson's count saturates at 2^24 - 1: a reservation, not a promise.
-      items.reserve(std::min<std::size_t>(array.size(), 4096));
-      for (auto item : array) items.push_back(to_nlohmann(item));
+      for (auto item : array) out.push_back(to_nlohmann(item));
       return out;
     }
     case Type::STRING: return std::string(e.get_string().value_unsafe());
