@@ -243,6 +243,10 @@ MAIL = [
     b"ann@example.com\x00" + b"\xff" * 8 + b"Q" * 58 + b"our e-mail\x00Hello ann,\n\x00<p>Hello</p>\x00",
     b"x@y\r\nBinjectcc: z@w\x00Subject\r\nInjected: 1\x15\x00\x00\x00",
     b"x@y\x00x@y\x00SSubject\r\nInjected\xff\xff: 1\x00=ubject\x00\x00Hello ann,\n\nopen=??",
+    # A defect the long run found: a display name that fit a header line alone was sent plain,
+    # and "From: name <address>" went past 998 octets (mime.cpp's from_header now counts the
+    # address). Here with control characters in the name, as the run's input had.
+    b"a\x00Hi\x00body\x00\x00" + b"n" * 980 + b"\n\r\x0e\t\t I     <a@b.c>",
 ]
 
 SEEDS = {

@@ -85,17 +85,20 @@ std::string display_name_of(std::string_view mailbox) {
   return std::string(name);
 }
 
-// "Name <addr>" with a non-ASCII display name as an encoded-word (the quotes of a quoted name
-// are dropped first: an encoded-word must not stand inside a quoted string).
+// "Name <addr>", the display name as encoded-words when it is not printable ASCII or when the
+// line "From: Name <addr>" would not fit a header line (the quotes of a quoted name are
+// dropped first: an encoded-word must not stand inside a quoted string).
 std::string from_header(std::string_view from) {
   std::string_view address = address_of(from);
   std::string name = display_name_of(from);
   if (name.empty()) return std::string(address);
-  bool ascii = true;
-  for (char c : name) ascii = ascii && is_printable_ascii(static_cast<unsigned char>(c));
-  if (!ascii) {
+  const std::size_t tail = address.size() + 3;  // " <" address ">", after the name
+  bool plain = std::string_view("From: ").size() + name.size() + tail <= kHeaderLine;
+  for (char c : name) plain = plain && is_printable_ascii(static_cast<unsigned char>(c));
+  if (!plain) {
     if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
-    name = encode_header_text(name, 4);  // not ASCII, so always encoded-words
+    // Counted as part of the header's name: what stays plain text still fits with the address.
+    name = encode_header_text(name, 4 + tail);
   }
   return name + " <" + std::string(address) + ">";
 }

@@ -144,5 +144,29 @@ TEST(MailRender, MultipartKeepsBothBodiesExactly) {
   EXPECT_TRUE(out.ends_with("--=_chatd_b0undary--\r\n"));
 }
 
+// Found by the mail_mime fuzz target: a display name that fit a header line alone, sent
+// plain, made "From: name <address>" longer than 998 octets (SMTP servers may refuse or cut
+// such a line). Long names become folded encoded-words, whatever their characters.
+TEST(MailRender, ALongDisplayNameStaysWithinTheHeaderLineLimit) {
+  const std::string address = "noreply@example.org";
+  for (const std::string& name : {std::string(990, 'n'), std::string(985, 'n') + "\n\r\x0e x",
+                                  "\"" + std::string(994, 'q') + "\"", std::string(1200, 'w')}) {
+    const std::string out = render({"a@b.c", "Hi", "body", ""}, {name + " <" + address + ">", 0, "abc123"});
+    for (const auto& line : lines_of(out)) EXPECT_LE(line.size(), 998u) << line.substr(0, 40);
+    ParsedMessage p = parse_message(out);
+    const std::string from = decode_words(p.headers["from"]);
+    EXPECT_TRUE(from.ends_with(" <" + address + ">")) << from.substr(0, 60);
+    std::string want = name;
+    for (char& c : want)
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    if (want.front() == '"') want = want.substr(1, want.size() - 2);
+    EXPECT_EQ(from.substr(0, from.size() - address.size() - 3), want);
+  }
+  // A name that fits stays plain, quotes and all.
+  const std::string fits = "\"Chat, Inc.\"";
+  const std::string out = render({"a@b.c", "Hi", "body", ""}, {fits + " <" + address + ">", 0, "abc123"});
+  EXPECT_NE(out.find("\r\nFrom: " + fits + " <" + address + ">\r\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace chatd::mail::test
