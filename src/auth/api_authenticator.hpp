@@ -15,6 +15,10 @@ class ApiAuthenticator final : public Authenticator {
     if (looks_like_api_key(credential)) return keys_.authenticate(credential);
     return tokens_.authenticate(credential);
   }
+  std::optional<Result<Principal>> authenticate_now(std::string_view credential) override {
+    if (looks_like_api_key(credential)) return keys_.authenticate_now(credential);
+    return tokens_.authenticate_now(credential);
+  }
 
  private:
   Authenticator& tokens_;

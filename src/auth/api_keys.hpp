@@ -60,6 +60,9 @@ class ApiKeyAuthenticator final : public Authenticator {
   // unknown, revoked or expired key or a disabled user; Code::unavailable when the database
   // cannot be asked right now.
   boost::asio::awaitable<Result<Principal>> authenticate(std::string_view key) override;
+  // The answer from the cache (a key checked within cache_ms, or one refused at once);
+  // nullopt when the database must be asked.
+  std::optional<Result<Principal>> authenticate_now(std::string_view key) override;
 
   // Where key_revoked is announced to the other instances (set before serving).
   void announce_with(Announce announce) { announce_ = std::move(announce); }
@@ -81,6 +84,8 @@ class ApiKeyAuthenticator final : public Authenticator {
   // Marks the key used now if its last use is older than touch_interval_ms; then writes
   // last_used_at in the background.
   void touch(const std::string& key_hash, std::int64_t now);
+  // authenticate_now() for a key of the right shape and its hash.
+  std::optional<Result<Principal>> from_cache(const std::string& key_hash, std::int64_t now);
 
   store::Database& db_;
   WorkerPool& db_pool_;

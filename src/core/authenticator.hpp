@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <optional>
 #include <string_view>
 
 namespace chatd {
@@ -18,6 +19,9 @@ class Authenticator {
   // Errors: Code::unauthenticated for a bad, expired or revoked token; Code::unavailable
   // when it cannot be checked right now.
   virtual boost::asio::awaitable<Result<Principal>> authenticate(std::string_view token) = 0;
+  // authenticate()'s answer without a coroutine when it is at hand (a credential checked a
+  // moment ago); nullopt when authenticate() must run, because it would wait.
+  virtual std::optional<Result<Principal>> authenticate_now(std::string_view /*token*/) { return std::nullopt; }
 };
 
 }  // namespace chatd

@@ -3,7 +3,30 @@
 #include "core/ascii.hpp"
 #include "core/percent.hpp"
 
+#include <boost/beast/core/string.hpp>
+
 namespace chatd::http {
+
+std::string_view Response::header(std::string_view name) const {
+  if (auto it = find(name); it != end()) return it->value();
+  for (std::size_t at = 0; at < extra_head.size();) {
+    std::size_t eol = extra_head.find("\r\n", at);
+    if (eol == std::string::npos) eol = extra_head.size();
+    const std::string_view line(extra_head.data() + at, eol - at);
+    at = eol + 2;
+    const std::size_t colon = line.find(':');
+    if (colon != std::string_view::npos && boost::beast::iequals(line.substr(0, colon), name))
+      return trim_blanks(line.substr(colon + 1));
+  }
+  return {};
+}
+
+void Response::add_line(std::string_view name, std::string_view value) {
+  extra_head.append(name);
+  extra_head.append(": ");
+  extra_head.append(value);
+  extra_head.append("\r\n");
+}
 
 const std::string& PathParams::get(std::string_view name) const {
   static const std::string empty;

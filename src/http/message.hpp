@@ -62,6 +62,17 @@ struct Response : bhttp::response<bhttp::string_body> {
   // When set, the transport runs this once the response was written (or its writing failed),
   // before it reads the connection's next request: bookkeeping the client need not wait for.
   std::function<boost::asio::awaitable<void>()> after_send;
+
+  // Header lines the pipeline adds to every response (request id, security and rate-limit
+  // headers), already in wire form ("Name: value\r\n" each), sent after the fields: one
+  // string instead of a field node (an allocation and a sorted insert) each. Read them back
+  // with header().
+  std::string extra_head;
+  // The value of header `name` (case-insensitive): the first field of that name, else the
+  // first line of extra_head; "" when neither holds it.
+  std::string_view header(std::string_view name) const;
+  // Appends the line "name: value" to extra_head.
+  void add_line(std::string_view name, std::string_view value);
 };
 
 // Path parameters captured by the router, in pattern order ({id} -> "id").

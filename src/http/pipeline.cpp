@@ -7,13 +7,18 @@
 #include "http/problem.hpp"
 
 #include <algorithm>
+#include <array>
 #include <exception>
 
 namespace chatd::http {
 
 namespace {
 
-constexpr std::string_view kApiCsp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+constexpr std::string_view kApiCspLine =
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\n";
+constexpr std::string_view kSecurityLines =
+    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n";
+constexpr std::string_view kHstsLine = "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n";
 constexpr std::string_view kCorsAllowHeaders = "Authorization, Content-Type, X-Request-Id, X-CSRF-Token";
 constexpr std::string_view kCorsExposeHeaders =
     "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After";
@@ -239,12 +244,12 @@ Context Pipeline::begin(const Request& req, const Peer& peer) const {
 
 void Pipeline::finish(Context& ctx, Response& res) const {
   if (ctx.path.starts_with("/v1/") || ctx.path == "/v1") to_openai_error(res);
-  res.set("X-Request-Id", ctx.request_id);
-  res.set("X-Content-Type-Options", "nosniff");
-  res.set("Referrer-Policy", "no-referrer");
-  res.set("X-Frame-Options", "DENY");
-  if (res.find("Content-Security-Policy") == res.end()) res.set("Content-Security-Policy", kApiCsp);
-  if (ctx.secure) res.set(bhttp::field::strict_transport_security, "max-age=31536000; includeSubDomains");
+  // The headers every response carries, as pre-rendered lines (see Response::extra_head).
+  res.extra_head.reserve(res.extra_head.size() + 256 + ctx.request_id.size());
+  res.add_line("X-Request-Id", ctx.request_id);
+  res.extra_head += kSecurityLines;
+  if (res.find("Content-Security-Policy") == res.end()) res.extra_head += kApiCspLine;
+  if (ctx.secure) res.extra_head += kHstsLine;
   if (!options_.cors_origins.empty()) {
     auto origin = ctx.req.find(bhttp::field::origin);
     if (origin != ctx.req.end() && origin_allowed(origin->value())) {
@@ -286,47 +291,133 @@ void Pipeline::finish(Context& ctx, Response& res) const {
   if (!ctx.error_note.empty()) line.str("error", ctx.error_note);
 }
 
-boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx, const Route& route) const {
-  auto unauthorized = [](std::string detail) {
-    Response res = problem_response(fail(Code::unauthenticated, std::move(detail)));
-    res.set(bhttp::field::www_authenticate, "Bearer");
-    return res;
-  };
-  auto header = ctx.req.find(bhttp::field::authorization);
-  if (header == ctx.req.end()) co_return unauthorized("this resource needs an access token (Authorization: Bearer)");
+namespace {
+
+Response unauthorized(std::string detail) {
+  Response res = problem_response(fail(Code::unauthenticated, std::move(detail)));
+  res.set(bhttp::field::www_authenticate, "Bearer");
+  return res;
+}
+
+// Sets `credential` to the request's bearer token; the 401 for a missing or malformed
+// Authorization header.
+std::optional<Response> bearer_credential(const Request& req, std::string_view& credential) {
+  auto header = req.find(bhttp::field::authorization);
+  if (header == req.end()) return unauthorized("this resource needs an access token (Authorization: Bearer)");
   std::string_view value = trim_blanks(header->value());
   if (value.size() < 8 || !iequals(value.substr(0, 7), "Bearer ") || trim_blanks(value.substr(7)).empty())
-    co_return unauthorized("the Authorization header must be \"Bearer <token>\"");
-  Authenticator& authenticator = route.access == Access::api ? guards_.api : guards_.users;
-  Result<Principal> principal = co_await authenticator.authenticate(trim_blanks(value.substr(7)));
+    return unauthorized("the Authorization header must be \"Bearer <token>\"");
+  credential = trim_blanks(value.substr(7));
+  return std::nullopt;
+}
+
+}  // namespace
+
+Authenticator& Pipeline::authenticator_for(const Route& route) const {
+  return route.access == Access::api ? guards_.api : guards_.users;
+}
+
+std::optional<Response> Pipeline::admit(Context& ctx, const Route& route, Result<Principal> principal) const {
   if (!principal) {
-    if (principal.error().code != Code::unauthenticated) co_return error_response(ctx, principal.error());
+    if (principal.error().code != Code::unauthenticated) return error_response(ctx, principal.error());
     Response res = unauthorized("the access token is invalid, expired or revoked");
     res.set(bhttp::field::www_authenticate, "Bearer error=\"invalid_token\"");
-    co_return res;
+    return res;
   }
   ctx.principal = std::move(principal).value();
   if (route.access == Access::admin && !ctx.principal->has_role("admin"))
-    co_return problem_response(fail(Code::permission_denied, "this resource is for administrators"));
-  co_return std::nullopt;
+    return problem_response(fail(Code::permission_denied, "this resource is for administrators"));
+  return std::nullopt;
+}
+
+bool Pipeline::authorize_now(Context& ctx, const Route& route, std::optional<Response>& refused) const {
+  std::string_view credential;
+  if ((refused = bearer_credential(ctx.req, credential))) return true;
+  std::optional<Result<Principal>> at_hand = authenticator_for(route).authenticate_now(credential);
+  if (!at_hand) return false;
+  refused = admit(ctx, route, std::move(*at_hand));
+  return true;
+}
+
+boost::asio::awaitable<std::optional<Response>> Pipeline::authorize(Context& ctx, const Route& route) const {
+  std::string_view credential;
+  if (auto bad = bearer_credential(ctx.req, credential)) co_return bad;
+  Result<Principal> principal = co_await authenticator_for(route).authenticate(credential);
+  co_return admit(ctx, route, std::move(principal));
+}
+
+namespace {
+
+std::int64_t epoch_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The limiter's key "bucket:ip:address" or "bucket:user:id", in a buffer each thread reuses:
+// valid until the thread's next call.
+std::string_view limit_key(std::string_view bucket, std::string_view kind, std::string_view who) {
+  thread_local std::string key;
+  key.assign(bucket).append(kind).append(who);
+  return key;
+}
+
+// The route's per-IP buckets, in the order they are counted ("global" first).
+struct IpBuckets {
+  std::array<std::string_view, 2> names;
+  std::size_t count = 0;
+};
+IpBuckets ip_buckets(const Route& route) {
+  IpBuckets b;
+  if (route.global_limit) b.names[b.count++] = "global";
+  if (!route.rate_bucket.empty()) b.names[b.count++] = route.rate_bucket;
+  return b;
+}
+
+}  // namespace
+
+bool Pipeline::limit_now(const Context& ctx, const Route& route, std::optional<limits::Decision>& shown) const {
+  const std::int64_t now = epoch_ms();
+  const IpBuckets buckets = ip_buckets(route);
+  shown.reset();
+  for (std::size_t i = 0; i < buckets.count; ++i) {
+    if (shown && !shown->allowed) break;  // a refused request costs the other buckets nothing
+    auto rule = options_.rate_limits.find(std::string(buckets.names[i]));  // short: no allocation
+    if (rule == options_.rate_limits.end()) continue;
+    std::optional<limits::Decision> d =
+        guards_.limiter.hit_now(limit_key(buckets.names[i], ":ip:", ctx.client_ip), rule->second, now);
+    if (!d) return false;  // this limiter waits: nothing was counted (it never answers at once)
+    if (!d->allowed) metrics_.rate_limited(buckets.names[i]);
+    shown = shown ? limits::most_restrictive(*shown, *d) : *d;
+  }
+  return true;
 }
 
 boost::asio::awaitable<std::optional<limits::Decision>> Pipeline::limit(const Context& ctx, const Route& route) const {
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  const std::int64_t now = epoch_ms();
+  const IpBuckets buckets = ip_buckets(route);
   std::optional<limits::Decision> shown;
-  std::vector<std::string> buckets;
-  if (route.global_limit) buckets.emplace_back("global");
-  if (!route.rate_bucket.empty()) buckets.push_back(route.rate_bucket);
-  for (const auto& bucket : buckets) {
+  for (std::size_t i = 0; i < buckets.count; ++i) {
     if (shown && !shown->allowed) break;  // a refused request costs the other buckets nothing
-    auto rule = options_.rate_limits.find(bucket);
+    auto rule = options_.rate_limits.find(std::string(buckets.names[i]));  // short: no allocation
     if (rule == options_.rate_limits.end()) continue;
-    limits::Decision d = co_await guards_.limiter.hit(bucket + ":ip:" + ctx.client_ip, rule->second, now);
-    if (!d.allowed) metrics_.rate_limited(bucket);
+    std::string key(limit_key(buckets.names[i], ":ip:", ctx.client_ip));
+    limits::Decision d = co_await guards_.limiter.hit(std::move(key), rule->second, now);
+    if (!d.allowed) metrics_.rate_limited(buckets.names[i]);
     shown = shown ? limits::most_restrictive(*shown, d) : d;
   }
   co_return shown;
+}
+
+bool Pipeline::limit_user_now(const Context& ctx, const Route& route, std::optional<limits::Decision>& shown) const {
+  shown.reset();
+  if (route.user_rate_bucket.empty() || !ctx.principal) return true;
+  auto rule = options_.rate_limits.find(route.user_rate_bucket);
+  if (rule == options_.rate_limits.end()) return true;
+  shown = guards_.limiter.hit_now(limit_key(route.user_rate_bucket, ":user:", ctx.principal->user_id), rule->second,
+                                  epoch_ms());
+  if (!shown) return false;
+  if (!shown->allowed) metrics_.rate_limited(route.user_rate_bucket);
+  return true;
 }
 
 boost::asio::awaitable<std::optional<limits::Decision>> Pipeline::limit_user(const Context& ctx,
@@ -334,10 +425,8 @@ boost::asio::awaitable<std::optional<limits::Decision>> Pipeline::limit_user(con
   if (route.user_rate_bucket.empty() || !ctx.principal) co_return std::nullopt;
   auto rule = options_.rate_limits.find(route.user_rate_bucket);
   if (rule == options_.rate_limits.end()) co_return std::nullopt;
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  limits::Decision d =
-      co_await guards_.limiter.hit(route.user_rate_bucket + ":user:" + ctx.principal->user_id, rule->second, now);
+  std::string key(limit_key(route.user_rate_bucket, ":user:", ctx.principal->user_id));
+  limits::Decision d = co_await guards_.limiter.hit(std::move(key), rule->second, epoch_ms());
   if (!d.allowed) metrics_.rate_limited(route.user_rate_bucket);
   co_return d;
 }
@@ -399,33 +488,34 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
     co_return res;
   }
 
-  std::optional<limits::Decision> limited = co_await limit(ctx, *m.route);
+  std::optional<limits::Decision> limited;
+  if (!limit_now(ctx, *m.route, limited)) limited = co_await limit(ctx, *m.route);
   // Limited routes send their RateLimit-* headers on every response.
   auto finish_limited = [&](Response& r) {
-    if (limited)
-      for (const auto& h : limits::rate_limit_headers(*limited)) r.set(h.name, h.value);
+    if (limited) limits::append_rate_limit_lines(*limited, r.extra_head);
     finish(ctx, r);
   };
   if (limited && !limited->allowed) {
-    Error e = fail(Code::rate_limited, "too many requests; slow down");
-    e.retry_after_seconds = limited->retry_after_seconds;
-    res = problem_response(e);
+    // Retry-After comes with the rate-limit lines (finish_limited).
+    res = problem_response(fail(Code::rate_limited, "too many requests; slow down"));
     finish_limited(res);
     co_return res;
   }
 
   if (route_needs_auth(*m.route, req)) {
-    if (auto refused = co_await authorize(ctx, *m.route)) {
+    std::optional<Response> refused;
+    if (!authorize_now(ctx, *m.route, refused)) refused = co_await authorize(ctx, *m.route);
+    if (refused) {
       res = std::move(*refused);
       finish_limited(res);
       co_return res;
     }
-    if (auto per_user = co_await limit_user(ctx, *m.route)) {
+    std::optional<limits::Decision> per_user;
+    if (!limit_user_now(ctx, *m.route, per_user)) per_user = co_await limit_user(ctx, *m.route);
+    if (per_user) {
       limited = limited ? limits::most_restrictive(*limited, *per_user) : *per_user;
       if (!per_user->allowed) {
-        Error e = fail(Code::rate_limited, "too many requests; slow down");
-        e.retry_after_seconds = per_user->retry_after_seconds;
-        res = problem_response(e);
+        res = problem_response(fail(Code::rate_limited, "too many requests; slow down"));
         finish_limited(res);
         co_return res;
       }

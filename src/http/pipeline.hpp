@@ -77,11 +77,22 @@ class Pipeline {
   bool origin_allowed(std::string_view origin) const;
   bool peer_trusted(const Peer& peer) const;
 
+  // Checks the route's caller: sets ctx.principal, or returns the refusal (401, 403, 503).
   boost::asio::awaitable<std::optional<Response>> authorize(Context& ctx, const Route& route) const;
+  // The same without a coroutine when the answer is at hand (a malformed header, a cached
+  // credential): sets `refused` (nullopt: admitted) and returns true; false (nothing done)
+  // when authorize() must run.
+  bool authorize_now(Context& ctx, const Route& route, std::optional<Response>& refused) const;
+  Authenticator& authenticator_for(const Route& route) const;
+  std::optional<Response> admit(Context& ctx, const Route& route, Result<Principal> principal) const;
   // Applies the route's per-IP buckets; returns the decision whose headers the response
   // carries (nullopt when the route is not limited) and whether the request may go on.
   boost::asio::awaitable<std::optional<limits::Decision>> limit(const Context& ctx, const Route& route) const;
   boost::asio::awaitable<std::optional<limits::Decision>> limit_user(const Context& ctx, const Route& route) const;
+  // The same without a coroutine, when the limiter answers at once (the in-process one):
+  // sets `decision` and returns true; false (nothing counted) when limit() must run instead.
+  bool limit_now(const Context& ctx, const Route& route, std::optional<limits::Decision>& decision) const;
+  bool limit_user_now(const Context& ctx, const Route& route, std::optional<limits::Decision>& decision) const;
 
   const Router& router_;
   PipelineOptions options_;

@@ -135,12 +135,13 @@ struct StreamState final : ResponseStream {
 
   static constexpr std::size_t kKeptFrameBytes = 512;
 
-  // Drops the response's header fields but X-Request-Id (for the stream_end log line).
+  // Drops the response's header fields and lines but X-Request-Id (for the stream_end log line).
   void keep_only_request_id() {
-    auto it = res.find("X-Request-Id");
-    std::string id = it == res.end() ? std::string() : std::string(it->value());
+    std::string id(res.header("X-Request-Id"));
     res.clear();
-    if (!id.empty()) res.set("X-Request-Id", id);
+    res.extra_head.clear();
+    res.extra_head.shrink_to_fit();
+    if (!id.empty()) res.add_line("X-Request-Id", id);
   }
 
   asio::awaitable<bool> write_now(std::string_view data) {
@@ -527,9 +528,8 @@ asio::awaitable<bool> Server::Impl::stream_body(Socket& socket, ClientConnection
     asio::buffer_copy(room, asio::buffer(state->early_bytes));
     buffer.commit(state->early_bytes.size());
   }
-  auto rid = res.find("X-Request-Id");
   log.info("http.stream_end")
-      .str("request_id", rid == res.end() ? std::string_view() : rid->value())
+      .str("request_id", res.header("X-Request-Id"))
       .num("duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count())
       .num("status", res.result_int())
       .num("bytes", static_cast<std::int64_t>(state->bytes))

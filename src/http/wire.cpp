@@ -6,7 +6,7 @@ void serialize_response(const Response& res, bool head_only, std::string& out) {
   unsigned code = res.result_int();
   std::string_view reason = res.reason();
   if (reason.empty()) reason = bhttp::obsolete_reason(res.result());
-  std::size_t size = 32 + reason.size() + (head_only ? 0 : res.body().size());
+  std::size_t size = 32 + reason.size() + res.extra_head.size() + (head_only ? 0 : res.body().size());
   for (const auto& f : res) size += f.name_string().size() + f.value().size() + 4;
   out.reserve(out.size() + size);
   out += "HTTP/1.1 ";
@@ -22,6 +22,7 @@ void serialize_response(const Response& res, bool head_only, std::string& out) {
     out += f.value();
     out += "\r\n";
   }
+  out += res.extra_head;
   out += "\r\n";
   if (!head_only) out += res.body();
 }

@@ -9,7 +9,8 @@
 
 namespace chatd::http {
 
-// Appends the status line, every header and (unless `head_only`) the body to `out`.
+// Appends the status line, every header (the fields, then the lines of `extra_head`) and
+// (unless `head_only`) the body to `out`.
 // The response must already carry Content-Length (Pipeline::finish sets it).
 void serialize_response(const Response& res, bool head_only, std::string& out);
 

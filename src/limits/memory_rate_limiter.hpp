@@ -33,6 +33,9 @@ class MemoryRateLimiter final : public RateLimiter {
   MemoryRateLimiter& operator=(const MemoryRateLimiter&) = delete;
 
   boost::asio::awaitable<Decision> hit(std::string key, config::RateLimit rule, std::int64_t now_ms) override;
+  std::optional<Decision> hit_now(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms) override {
+    return take(key, rule, now_ms);
+  }
 
   // The same, synchronously (this limiter never waits): counts one request when allowed.
   Decision take(std::string_view key, const config::RateLimit& rule, std::int64_t now_ms);

@@ -1,6 +1,7 @@
 #include "limits/rate_limiter.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace chatd::limits {
 namespace {
@@ -60,16 +61,19 @@ Decision most_restrictive(const Decision& a, const Decision& b) {
   return a.reset_seconds >= b.reset_seconds ? a : b;
 }
 
-std::vector<HeaderField> rate_limit_headers(const Decision& decision) {
-  std::vector<HeaderField> headers;
-  headers.reserve(4);
-  headers.push_back({"RateLimit-Limit", std::to_string(decision.limit)});
-  headers.push_back({"RateLimit-Remaining", std::to_string(std::max<std::int64_t>(decision.remaining, 0))});
-  headers.push_back({"RateLimit-Reset", std::to_string(std::max<std::int64_t>(decision.reset_seconds, 0))});
-  if (!decision.allowed) {
-    headers.push_back({"Retry-After", std::to_string(std::max<std::int64_t>(decision.retry_after_seconds, 1))});
-  }
-  return headers;
+void append_rate_limit_lines(const Decision& decision, std::string& lines) {
+  auto line = [&lines](std::string_view name, std::int64_t value) {
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    lines.append(name);
+    lines.append(": ");
+    lines.append(digits, end);
+    lines.append("\r\n");
+  };
+  line("RateLimit-Limit", decision.limit);
+  line("RateLimit-Remaining", std::max<std::int64_t>(decision.remaining, 0));
+  line("RateLimit-Reset", std::max<std::int64_t>(decision.reset_seconds, 0));
+  if (!decision.allowed) line("Retry-After", std::max<std::int64_t>(decision.retry_after_seconds, 1));
 }
 
 }  // namespace chatd::limits

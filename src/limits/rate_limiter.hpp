@@ -59,6 +59,7 @@
 // clang-format on
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,6 +88,12 @@ class RateLimiter {
   // Counts one request for `key` under `rule` when it is allowed (a refused request costs
   // nothing, so a client that keeps retrying is not punished beyond the rule).
   virtual boost::asio::awaitable<Decision> hit(std::string key, config::RateLimit rule, std::int64_t now_ms) = 0;
+  // hit() without a coroutine, from a limiter that answers without waiting (the in-process
+  // one). One that cannot (the Redis one) answers nullopt and counts nothing: call hit().
+  virtual std::optional<Decision> hit_now(std::string_view /*key*/, const config::RateLimit& /*rule*/,
+                                          std::int64_t /*now_ms*/) {
+    return std::nullopt;
+  }
 };
 
 // The GCRA step shared by every implementation. `stored_tat_us` is 0 for an unknown key.
@@ -112,13 +119,10 @@ GcraParams gcra_params(const config::RateLimit& rule);
 // allowances the one with fewer requests remaining (later reset on a tie).
 Decision most_restrictive(const Decision& a, const Decision& b);
 
-// Response header values for a decision, HTTP-free so that the api layer sets them:
-// RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset always, and Retry-After when the
-// request is refused. Values are decimal integers of seconds / requests.
-struct HeaderField {
-  std::string_view name;
-  std::string value;
-};
-std::vector<HeaderField> rate_limit_headers(const Decision& decision);
+// The response header lines for a decision, appended to `lines` in wire form ("Name:
+// value\r\n" each; HTTP-free so that the api layer sends them): RateLimit-Limit,
+// RateLimit-Remaining and RateLimit-Reset always, and Retry-After (at least 1) when the
+// request is refused. Values are decimal integers of requests / seconds.
+void append_rate_limit_lines(const Decision& decision, std::string& lines);
 
 }  // namespace chatd::limits

@@ -37,7 +37,10 @@ class UpstreamParser final : public boost::beast::http::basic_parser<false> {
   using string_view = boost::beast::string_view;
 
   void on_request_impl(boost::beast::http::verb, string_view, string_view, int, error_code&) override {}
-  void on_response_impl(int code, string_view, int, error_code&) override { status_ = code; }
+  void on_response_impl(int code, string_view, int, error_code&) override {
+    status_ = code;
+    fields_.reserve(kFieldsReserve);  // one allocation for a usual head, not one per doubling
+  }
   void on_field_impl(boost::beast::http::field, string_view name, string_view value, error_code&) override;
   void on_header_impl(error_code& ec) override { ec = {}; }
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code& ec) override { ec = {}; }
@@ -47,6 +50,7 @@ class UpstreamParser final : public boost::beast::http::basic_parser<false> {
   void on_finish_impl(error_code& ec) override { ec = {}; }
   std::size_t take(string_view data, error_code& ec);
 
+  static constexpr std::size_t kFieldsReserve = 512;
   int status_ = 0;
   // Each field as <name length><name><value length><value>, the lengths 4 bytes each.
   std::string fields_;

@@ -242,6 +242,32 @@ TEST_P(ApiKeyTest, AuthenticatesIntoAPrincipal) {
   EXPECT_EQ(again.value().api_key_id, k.key.id);
 }
 
+TEST_P(ApiKeyTest, AnswersAtOnceOnlyFromTheCache) {
+  NewApiKey k = create(alice_);
+  EXPECT_FALSE(authenticator_->authenticate_now(k.secret).has_value());  // not checked yet: ask the database
+  ASSERT_TRUE(auth(k.secret));
+  auto now = authenticator_->authenticate_now(k.secret);
+  ASSERT_TRUE(now.has_value());
+  ASSERT_TRUE(*now) << describe(now->error());
+  EXPECT_EQ(now->value().api_key_id, k.key.id);
+  EXPECT_TRUE(now->value().has_role("admin"));
+  // A malformed key is refused at once; an unknown one needs the database.
+  auto malformed = authenticator_->authenticate_now("ck_short");
+  ASSERT_TRUE(malformed.has_value());
+  EXPECT_EQ(malformed->error().code, Code::unauthenticated);
+  EXPECT_FALSE(authenticator_->authenticate_now(new_api_key()).has_value());
+  // Past the cache window the database is asked again.
+  clock_.now += 5000;
+  EXPECT_FALSE(authenticator_->authenticate_now(k.secret).has_value());
+  ASSERT_TRUE(auth(k.secret));
+  // A key deleted here is refused at once, without the database.
+  ASSERT_TRUE(run(keys_->remove(alice_, k.key.id, RequestMeta{})));
+  auto deleted = authenticator_->authenticate_now(k.secret);
+  ASSERT_TRUE(deleted.has_value());
+  ASSERT_FALSE(*deleted);
+  EXPECT_EQ(deleted->error().code, Code::unauthenticated);
+}
+
 TEST_P(ApiKeyTest, RefusesUnknownAndMalformedKeys) {
   create(alice_);
   for (std::string key : {new_api_key(), std::string("ck_short"), std::string(""), std::string("Bearer x")}) {

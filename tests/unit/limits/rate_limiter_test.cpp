@@ -10,9 +10,25 @@ namespace {
 
 constexpr std::int64_t kNowUs = 1795334400000LL * 1000;
 
-std::map<std::string, std::string> as_map(const std::vector<HeaderField>& headers) {
+// The header lines append_rate_limit_lines writes for `d`, by name; fails the test on a line
+// not in wire form.
+std::map<std::string, std::string> lines_of(const Decision& d) {
+  std::string lines = "X: kept\r\n";
+  append_rate_limit_lines(d, lines);
   std::map<std::string, std::string> out;
-  for (const auto& h : headers) out.emplace(std::string(h.name), h.value);
+  for (std::size_t at = 0; at < lines.size();) {
+    std::size_t eol = lines.find("\r\n", at);
+    EXPECT_NE(eol, std::string::npos) << lines;
+    if (eol == std::string::npos) break;
+    std::string line = lines.substr(at, eol - at);
+    std::size_t colon = line.find(": ");
+    EXPECT_NE(colon, std::string::npos) << line;
+    if (colon == std::string::npos) break;
+    EXPECT_TRUE(out.emplace(line.substr(0, colon), line.substr(colon + 2)).second) << "twice: " << line;
+    at = eol + 2;
+  }
+  EXPECT_EQ(out["X"], "kept");  // appended, not replaced
+  out.erase("X");
   return out;
 }
 
@@ -82,7 +98,7 @@ TEST(Gcra, ClockSteppingBackLocksOutForAtMostOneWindow) {
 
 TEST(RateLimitHeaders, AllowedResponseCarriesTheThreeHeaders) {
   Decision d{true, 10, 7, 18, 0};
-  auto h = as_map(rate_limit_headers(d));
+  auto h = lines_of(d);
   EXPECT_EQ(h.size(), 3u);
   EXPECT_EQ(h["RateLimit-Limit"], "10");
   EXPECT_EQ(h["RateLimit-Remaining"], "7");
@@ -92,21 +108,21 @@ TEST(RateLimitHeaders, AllowedResponseCarriesTheThreeHeaders) {
 
 TEST(RateLimitHeaders, RefusedResponseAddsRetryAfter) {
   Decision d{false, 10, 0, 60, 6};
-  auto h = as_map(rate_limit_headers(d));
+  auto h = lines_of(d);
   EXPECT_EQ(h.size(), 4u);
   EXPECT_EQ(h["RateLimit-Remaining"], "0");
   EXPECT_EQ(h["RateLimit-Reset"], "60");
   EXPECT_EQ(h["Retry-After"], "6");
   // Retry-After is never 0 on a refusal, even from a hand-built decision.
   Decision odd{false, 1, 0, 0, 0};
-  EXPECT_EQ(as_map(rate_limit_headers(odd))["Retry-After"], "1");
+  EXPECT_EQ(lines_of(odd)["Retry-After"], "1");
 }
 
 TEST(RateLimitHeaders, FromARealRefusal) {
   const config::RateLimit rule{1, 30};
   GcraStep first = gcra_step(0, rule, kNowUs, true);
   GcraStep second = gcra_step(first.new_tat_us, rule, kNowUs + 1000, true);
-  auto h = as_map(rate_limit_headers(second.decision));
+  auto h = lines_of(second.decision);
   EXPECT_EQ(h["RateLimit-Limit"], "1");
   EXPECT_EQ(h["RateLimit-Remaining"], "0");
   EXPECT_EQ(h["RateLimit-Reset"], "30");
