@@ -283,11 +283,15 @@ HandlerResult chat_completions(const Services& s, Context& ctx) {
   chat::Service& svc = s.chat;
   auto call = read_completion_request(ctx.body, {svc.config().max_message_chars, svc.config().max_image_bytes});
   if (!call) co_return http::error_response(ctx, call.error());
-  auto model = co_await svc.begin_completion(*ctx.principal, call.value().model.id);
+  auto model = svc.completion_model(call.value().model.id);
   if (!model) co_return http::error_response(ctx, model.error());
+  if (svc.quota_applies()) {
+    if (auto st = co_await svc.check_quota(*ctx.principal); !st) co_return http::error_response(ctx, st.error());
+  }
   auto shared = std::make_shared<CompletionCall>(std::move(call).value());
-  shared->model = model.value();
-  shared->who = *ctx.principal;
+  shared->model = std::move(model).value();
+  // The caller's principal is the handler's to take: nothing reads it after the handler.
+  shared->who = std::move(*ctx.principal);
   shared->created = system_now_ms() / 1000;
   shared->id = "chatcmpl-" + new_uuid_v7();
   if (!shared->request.stream) {

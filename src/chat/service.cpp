@@ -324,17 +324,25 @@ std::optional<llm::ModelInfo> Service::chat_model(const std::string& id) const {
   return info;
 }
 
+Result<llm::ModelInfo> Service::completion_model(const std::string& model, bool embedding) const {
+  auto info = d_.gateway.find(model);
+  if (!info) return Error::validation({{"model", "The model `" + model.substr(0, 100) + "` does not exist"}});
+  if (info->embedding != embedding) {
+    return Error::validation({{"model", "The model `" + model.substr(0, 100) + "` is " +
+                                            (info->embedding ? "an embedding model: use /v1/embeddings"
+                                                             : "a chat model: use /v1/chat/completions")}});
+  }
+  return std::move(*info);
+}
+
 awaitable<Result<llm::ModelInfo>> Service::begin_completion(const Principal& who, const std::string& model,
                                                             bool embedding) {
-  auto info = d_.gateway.find(model);
-  if (!info) co_return Error::validation({{"model", "The model `" + model.substr(0, 100) + "` does not exist"}});
-  if (info->embedding != embedding) {
-    co_return Error::validation({{"model", "The model `" + model.substr(0, 100) + "` is " +
-                                               (info->embedding ? "an embedding model: use /v1/embeddings"
-                                                                : "a chat model: use /v1/chat/completions")}});
+  auto info = completion_model(model, embedding);
+  if (!info) co_return info.error();
+  if (quota_applies()) {
+    if (auto st = co_await check_quota(who); !st) co_return st.error();
   }
-  if (auto st = co_await check_quota(who); !st) co_return st.error();
-  co_return *info;
+  co_return info;
 }
 
 awaitable<void> Service::complete(const Principal& who, const llm::ModelInfo& model, llm::ChatRequest& request,

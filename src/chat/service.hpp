@@ -107,6 +107,13 @@ class Service {
   // check; 422 when it is unknown or of the other kind.
   boost::asio::awaitable<Result<llm::ModelInfo>> begin_completion(const Principal& who, const std::string& model,
                                                                   bool embedding = false);
+  // begin_completion() in two steps, so that a caller without a quota to check waits for
+  // nothing: the model (422 when unknown or of the other kind), and whether the caller's
+  // daily token quota (CHATD_USER_TOKEN_QUOTA) must be checked with check_quota().
+  Result<llm::ModelInfo> completion_model(const std::string& model, bool embedding = false) const;
+  bool quota_applies() const { return d_.config.user_token_quota > 0; }
+  // 429 when the caller's daily token quota is spent.
+  boost::asio::awaitable<Status> check_quota(const Principal& who);
   // Runs the request, writing how it went into `result` (the caller's, passed in fresh), and
   // records its usage events (queued for the next batch write: they count towards the quota a
   // few milliseconds later). The request and the result are the caller's, which keeps them
@@ -142,7 +149,6 @@ class Service {
   const config::Config& config() const { return d_.config; }
 
  private:
-  boost::asio::awaitable<Status> check_quota(const Principal& who);
   // A model a conversation may use: known and not an embedding model.
   std::optional<llm::ModelInfo> chat_model(const std::string& id) const;
   Result<std::string> resolve_model(const std::optional<std::string>& requested, const char* field) const;

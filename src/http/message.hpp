@@ -103,7 +103,8 @@ struct Context {
   nlohmann::json body;  // the parsed JSON body for routes that take one
   std::chrono::steady_clock::time_point started;
   std::string error_note;              // an internal cause for the access log; never sent
-  std::optional<Principal> principal;  // set once an access token (or API key) was accepted
+  std::optional<Principal> principal;  // set once an access token (or API key) was accepted;
+                                       // the handler may move it out (nothing reads it after)
   std::string user_agent() const;
 
   // The value of query parameter `name` (percent-decoded); nullopt when absent.

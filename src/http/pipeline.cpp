@@ -18,6 +18,8 @@ constexpr std::string_view kApiCspLine =
     "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\n";
 constexpr std::string_view kSecurityLines =
     "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n";
+// Enough for the lines finish() adds after the rate-limit lines, with a long request id.
+constexpr std::size_t kExtraHeadBytes = 512;
 constexpr std::string_view kHstsLine = "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n";
 constexpr std::string_view kCorsAllowHeaders = "Authorization, Content-Type, X-Request-Id, X-CSRF-Token";
 constexpr std::string_view kCorsExposeHeaders =
@@ -245,7 +247,7 @@ Context Pipeline::begin(const Request& req, const Peer& peer) const {
 void Pipeline::finish(Context& ctx, Response& res) const {
   if (ctx.path.starts_with("/v1/") || ctx.path == "/v1") to_openai_error(res);
   // The headers every response carries, as pre-rendered lines (see Response::extra_head).
-  res.extra_head.reserve(res.extra_head.size() + 256 + ctx.request_id.size());
+  res.extra_head.reserve(std::max(kExtraHeadBytes, res.extra_head.size() + 256 + ctx.request_id.size()));
   res.add_line("X-Request-Id", ctx.request_id);
   res.extra_head += kSecurityLines;
   if (res.find("Content-Security-Policy") == res.end()) res.extra_head += kApiCspLine;
@@ -492,7 +494,10 @@ boost::asio::awaitable<Response> Pipeline::handle(const Request& req, const Peer
   if (!limit_now(ctx, *m.route, limited)) limited = co_await limit(ctx, *m.route);
   // Limited routes send their RateLimit-* headers on every response.
   auto finish_limited = [&](Response& r) {
-    if (limited) limits::append_rate_limit_lines(*limited, r.extra_head);
+    if (limited) {
+      r.extra_head.reserve(kExtraHeadBytes);  // the room finish() needs too: one allocation
+      limits::append_rate_limit_lines(*limited, r.extra_head);
+    }
     finish(ctx, r);
   };
   if (limited && !limited->allowed) {

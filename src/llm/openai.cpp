@@ -320,15 +320,21 @@ std::string openai_request_body(const ChatRequest& request) {
 }
 
 OpenAiProvider::OpenAiProvider(OpenAiOptions options, Transport& transport)
-    : options_(std::move(options)), transport_(transport) {}
-
-void OpenAiProvider::add_auth(UpstreamRequest& request) const {
+    : options_(std::move(options)),
+      transport_(transport),
+      chat_url_(join_url(options_.base_url, "chat/completions", options_.query)) {
   if (options_.api_key.empty()) return;
   if (options_.auth == OpenAiOptions::Auth::api_key) {
-    request.headers.emplace_back("api-key", options_.api_key);
+    auth_name_ = "api-key";
+    auth_value_ = options_.api_key;
   } else {
-    request.headers.emplace_back("authorization", "Bearer " + options_.api_key);
+    auth_name_ = "authorization";
+    auth_value_ = "Bearer " + options_.api_key;
   }
+}
+
+void OpenAiProvider::add_auth(UpstreamRequest& request) const {
+  if (!auth_name_.empty()) request.headers.emplace_back(auth_name_, auth_value_);
 }
 
 boost::asio::awaitable<void> OpenAiProvider::complete(const ChatRequest& request, const DeltaFn& on_delta,
@@ -336,7 +342,8 @@ boost::asio::awaitable<void> OpenAiProvider::complete(const ChatRequest& request
   OpenAiStreamDecoder decoder;
   Exchange exchange;
   exchange.request.method = "POST";
-  exchange.request.url = join_url(options_.base_url, "chat/completions", options_.query);
+  exchange.request.url = chat_url_;
+  exchange.request.headers.reserve(3);
   exchange.request.headers.emplace_back("content-type", "application/json");
   if (request.stream) exchange.request.headers.emplace_back("accept", "text/event-stream");
   add_auth(exchange.request);

@@ -52,6 +52,10 @@ class OpenAiProvider final : public Provider {
 
   OpenAiOptions options_;
   Transport& transport_;
+  // Built once: what every chat completion sends.
+  std::string chat_url_;
+  std::string auth_name_;   // "authorization" or "api-key"; empty without a key
+  std::string auth_value_;  // "Bearer <key>" or the key
 };
 
 }  // namespace chatd::llm

@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 
-from chat_support import SseStream, marker, new_user
+from chat_support import SseStream, chat_env, marker, new_user
 from chat_support import fake, server  # noqa: F401 (fixtures)
 from conftest import ROOT, wait_for
 
@@ -51,6 +51,23 @@ def test_models_and_completion_with_an_api_key(server, fake):
     assert rows == [(key_id, "", "claude-test", "complete")]
     # An access token works too.
     assert server.api("GET", "/v1/models", token=session["access_token"]).status == 200
+
+
+def test_a_spent_daily_quota_is_429_in_openais_shape(make_chatd, tmp_path, fake):
+    server = make_chatd(chat_env(tmp_path, fake, CHATD_USER_TOKEN_QUOTA="4"))
+    key = api_key(server, new_user(server)["access_token"])
+    body = {"model": "gpt-test", "messages": [{"role": "user", "content": "one two three"}]}
+    assert server.api("POST", "/v1/chat/completions", body, token=key).status == 200  # 2 + 4 tokens: spent
+    # The usage events reach the database a moment after the answer.
+    wait_for(lambda: server.sql("SELECT id FROM usage_events"), 5, "the usage event")
+    res = server.api("POST", "/v1/chat/completions", body, token=key)
+    error = openai_error(res, 429, "rate_limited")
+    assert error["type"] == "rate_limit_error" and "quota" in error["message"]
+    assert 0 < int(res.header("retry-after")) <= 86400
+    # Streamed or not, the same refusal, before anything is streamed.
+    stream = server.api("POST", "/v1/chat/completions", dict(body, stream=True), token=key)
+    openai_error(stream, 429, "rate_limited")
+    assert len(server.sql("SELECT id FROM usage_events")) == 1  # the refused calls cost nothing
 
 
 def test_streaming_chunks_end_with_done(server):
