@@ -247,6 +247,10 @@ MAIL = [
     # and "From: name <address>" went past 998 octets (mime.cpp's from_header now counts the
     # address). Here with control characters in the name, as the run's input had.
     b"a\x00Hi\x00body\x00\x00" + b"n" * 980 + b"\n\r\x0e\t\t I     <a@b.c>",
+    # The next one: a subject of bytes that are not UTF-8 (a long run of continuation bytes)
+    # went out as one encoded-word longer than a header line (mime.cpp's utf8_cut looks back at
+    # most three bytes for a character's start now).
+    b"\x00Su" + b"\xb3" * 995 + b"\x00\x00",
 ]
 
 SEEDS = {

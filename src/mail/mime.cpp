@@ -63,16 +63,18 @@ void append_qp_line(std::string& out, std::string_view line) {
 }
 
 // Length of the longest prefix of `s` no longer than `max` that does not end inside a UTF-8
-// sequence (continuation bytes are 10xxxxxx).
+// sequence (continuation bytes are 10xxxxxx). A sequence is at most 4 bytes long, so its start
+// is at most 3 bytes back from `max`; a longer run of continuation bytes is not UTF-8 and is
+// cut anywhere (before, the run was kept whole: an encoded-word as long as the run).
 std::size_t utf8_cut(std::string_view s, std::size_t max) {
   if (s.size() <= max) return s.size();
-  std::size_t cut = max;
   auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(s[i]) & 0xc0) == 0x80; };
-  while (cut > 0 && continuation(cut)) --cut;
-  if (cut > 0) return cut;
+  for (std::size_t cut = max; cut > 0 && max - cut < 4; --cut)
+    if (!continuation(cut)) return cut;
+  if (max >= 4) return max;
   // `max` is shorter than the first sequence: take that sequence whole.
-  cut = 1;
-  while (cut < s.size() && continuation(cut)) ++cut;
+  std::size_t cut = 1;
+  while (cut < s.size() && cut < 4 && continuation(cut)) ++cut;
   return cut;
 }
 

@@ -168,5 +168,34 @@ TEST(MailRender, ALongDisplayNameStaysWithinTheHeaderLineLimit) {
   EXPECT_NE(out.find("\r\nFrom: " + fits + " <" + address + ">\r\n"), std::string::npos);
 }
 
+// Found by the mail_mime fuzz target: a subject of bytes that are not UTF-8 (a long run of
+// continuation bytes) went out as one encoded-word longer than a header line may be.
+TEST(MailRender, TextThatIsNotUtf8IsStillCutIntoShortWords) {
+  for (const std::string& subject : {"Su" + std::string(995, '\xb3'), std::string(300, '\x80') + "x",
+                                     "\xf0\x9f\x98\x80" + std::string(200, '\xbf')}) {
+    const std::string out = render({"a@b.c", subject, "body", ""}, {"chatd <noreply@example.com>", 0, "abc123"});
+    for (const auto& line : lines_of(out)) {
+      EXPECT_LE(line.size(), 998u) << line.substr(0, 40);
+      if (line.starts_with("Subject: ") || line.starts_with(" =?")) {
+        EXPECT_LE(line.size(), 76u) << line.substr(0, 40);
+      }
+    }
+    ParsedMessage p = parse_message(out);
+    EXPECT_EQ(decode_words(p.headers["subject"]), subject);  // every byte still there, in order
+  }
+  // UTF-8 is still never cut inside a character.
+  std::string smileys;
+  for (int i = 0; i < 40; ++i) smileys += "\xf0\x9f\x98\x80";
+  const std::string out = render({"a@b.c", smileys, "body", ""}, {"chatd <noreply@example.com>", 0, "abc123"});
+  ParsedMessage p = parse_message(out);
+  std::string_view header = p.headers["subject"];
+  std::size_t words = 0;
+  for (std::size_t at = header.find("=?"); at != std::string_view::npos; at = header.find("=?", at + 2), ++words) {
+    std::string word(header.substr(at, header.find("?=", at + 10) + 2 - at));
+    EXPECT_EQ(decode_words(word).size() % 4, 0u) << word;
+  }
+  EXPECT_GT(words, 1u);
+}
+
 }  // namespace
 }  // namespace chatd::mail::test
