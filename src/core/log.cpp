@@ -97,10 +97,16 @@ void Logger::submit(std::string line) {
     }
     queue_.push_back(std::move(line));
     ++submitted_;
-    // Waking the writer for every line costs a context switch per request; it wakes by
-    // itself every kFlushInterval, or here once a batch has built up.
-    wake = writer_waiting_ && queue_.size() >= kWakeBatch;
-    if (wake) writer_waiting_ = false;
+    // Waking the writer for every line costs a context switch per request: the first line
+    // after a quiet spell wakes it, and it then gathers lines for kFlushInterval, or is
+    // woken again once a batch has built up.
+    if (writer_idle_) {
+      wake = true;
+      writer_idle_ = false;
+    } else if (writer_waiting_ && queue_.size() >= kWakeBatch) {
+      wake = true;
+      writer_waiting_ = false;
+    }
   }
   if (wake) cv_.notify_one();
 }
@@ -121,6 +127,14 @@ void Logger::run() {
     bool stopping = false;
     {
       std::unique_lock lock(mu_);
+      // Nothing to write: sleep until a line comes (an idle server's writer does not wake
+      // every kFlushInterval for nothing).
+      if (queue_.empty() && !stop_ && !flush_requested_) {
+        writer_idle_ = true;
+        cv_.wait(lock, [&] { return !queue_.empty() || stop_ || flush_requested_; });
+        writer_idle_ = false;
+      }
+      rounds_.fetch_add(1, std::memory_order_relaxed);
       if (queue_.size() < kWakeBatch && !stop_ && !flush_requested_) {
         writer_waiting_ = true;
         cv_.wait_for(lock, kFlushInterval, [&] { return queue_.size() >= kWakeBatch || stop_ || flush_requested_; });

@@ -62,6 +62,8 @@ class Logger {
   // Blocks until every line submitted so far is written (tests, shutdown).
   void flush();
   std::uint64_t dropped() const { return dropped_total_.load(std::memory_order_relaxed); }
+  // How many times the writer has woken up to write (tests: an idle logger never wakes).
+  std::uint64_t writer_rounds() const { return rounds_.load(std::memory_order_relaxed); }
 
  private:
   void submit(std::string line);
@@ -79,6 +81,10 @@ class Logger {
   std::uint64_t written_ = 0;
   std::uint64_t dropped_since_report_ = 0;
   std::atomic<std::uint64_t> dropped_total_{0};
+  std::atomic<std::uint64_t> rounds_{0};
+  // The writer sleeps without a deadline while nothing is queued (writer_idle_), and gathers
+  // for up to kFlushInterval once a line has come (writer_waiting_).
+  bool writer_idle_ = false;
   bool writer_waiting_ = false;
   bool flush_requested_ = false;
   bool stop_ = false;

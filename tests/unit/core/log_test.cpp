@@ -4,9 +4,11 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace chatd {
 namespace {
@@ -80,6 +82,24 @@ TEST(Log, TextFormat) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find(" INFO  server.listening address=127.0.0.1 port=8080 note=\"two words\""), std::string::npos)
       << lines[0];
+}
+
+TEST(Log, AnIdleWriterSleepsUntilALineComesAndThenWritesItUnasked) {
+  LogFile file;
+  Logger log(LogLevel::info, LogFormat::json, file.fd());
+  // Nothing logged: the writer does not wake (it used to, every 20 ms).
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(log.writer_rounds(), 0u);
+  // The first line after the quiet spell wakes it, and reaches the file without a flush().
+  log.info("after.quiet");
+  for (int i = 0; i < 500 && file.lines().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(file.lines().size(), 1u);
+  EXPECT_NE(file.lines()[0].find("\"event\":\"after.quiet\""), std::string::npos);
+  // Written, it sleeps again: only a few rounds (the wake-up, a gathering) for that line.
+  const std::uint64_t rounds = log.writer_rounds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(log.writer_rounds(), rounds);
+  EXPECT_LE(rounds, 2u);
 }
 
 TEST(Log, FullQueueDropsAndReportsInsteadOfBlocking) {
