@@ -1,6 +1,7 @@
 #include "http/message.hpp"
 
 #include "core/ascii.hpp"
+#include "core/header_line.hpp"
 #include "core/percent.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -21,12 +22,7 @@ std::string_view Response::header(std::string_view name) const {
   return {};
 }
 
-void Response::add_line(std::string_view name, std::string_view value) {
-  extra_head.append(name);
-  extra_head.append(": ");
-  extra_head.append(value);
-  extra_head.append("\r\n");
-}
+void Response::add_line(std::string_view name, std::string_view value) { append_header_line(extra_head, name, value); }
 
 const std::string& PathParams::get(std::string_view name) const {
   static const std::string empty;

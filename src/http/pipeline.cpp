@@ -377,19 +377,33 @@ IpBuckets ip_buckets(const Route& route) {
 
 }  // namespace
 
+const config::RateLimit* Pipeline::rule_for(std::string_view bucket) const {
+  auto rule = options_.rate_limits.find(std::string(bucket));  // short: no allocation
+  return rule == options_.rate_limits.end() ? nullptr : &rule->second;
+}
+
+const config::RateLimit* Pipeline::user_rule(const Context& ctx, const Route& route) const {
+  if (route.user_rate_bucket.empty() || !ctx.principal) return nullptr;
+  return rule_for(route.user_rate_bucket);
+}
+
+void Pipeline::count(std::string_view bucket, const limits::Decision& d, std::optional<limits::Decision>& shown) const {
+  if (!d.allowed) metrics_.rate_limited(bucket);
+  shown = shown ? limits::most_restrictive(*shown, d) : d;
+}
+
 bool Pipeline::limit_now(const Context& ctx, const Route& route, std::optional<limits::Decision>& shown) const {
   const std::int64_t now = epoch_ms();
   const IpBuckets buckets = ip_buckets(route);
   shown.reset();
   for (std::size_t i = 0; i < buckets.count; ++i) {
     if (shown && !shown->allowed) break;  // a refused request costs the other buckets nothing
-    auto rule = options_.rate_limits.find(std::string(buckets.names[i]));  // short: no allocation
-    if (rule == options_.rate_limits.end()) continue;
+    const config::RateLimit* rule = rule_for(buckets.names[i]);
+    if (!rule) continue;
     std::optional<limits::Decision> d =
-        guards_.limiter.hit_now(limit_key(buckets.names[i], ":ip:", ctx.client_ip), rule->second, now);
+        guards_.limiter.hit_now(limit_key(buckets.names[i], ":ip:", ctx.client_ip), *rule, now);
     if (!d) return false;  // this limiter waits: nothing was counted (it never answers at once)
-    if (!d->allowed) metrics_.rate_limited(buckets.names[i]);
-    shown = shown ? limits::most_restrictive(*shown, *d) : *d;
+    count(buckets.names[i], *d, shown);
   }
   return true;
 }
@@ -400,37 +414,35 @@ boost::asio::awaitable<std::optional<limits::Decision>> Pipeline::limit(const Co
   std::optional<limits::Decision> shown;
   for (std::size_t i = 0; i < buckets.count; ++i) {
     if (shown && !shown->allowed) break;  // a refused request costs the other buckets nothing
-    auto rule = options_.rate_limits.find(std::string(buckets.names[i]));  // short: no allocation
-    if (rule == options_.rate_limits.end()) continue;
+    const config::RateLimit* rule = rule_for(buckets.names[i]);
+    if (!rule) continue;
     std::string key(limit_key(buckets.names[i], ":ip:", ctx.client_ip));
-    limits::Decision d = co_await guards_.limiter.hit(std::move(key), rule->second, now);
-    if (!d.allowed) metrics_.rate_limited(buckets.names[i]);
-    shown = shown ? limits::most_restrictive(*shown, d) : d;
+    limits::Decision d = co_await guards_.limiter.hit(std::move(key), *rule, now);
+    count(buckets.names[i], d, shown);
   }
   co_return shown;
 }
 
 bool Pipeline::limit_user_now(const Context& ctx, const Route& route, std::optional<limits::Decision>& shown) const {
   shown.reset();
-  if (route.user_rate_bucket.empty() || !ctx.principal) return true;
-  auto rule = options_.rate_limits.find(route.user_rate_bucket);
-  if (rule == options_.rate_limits.end()) return true;
-  shown = guards_.limiter.hit_now(limit_key(route.user_rate_bucket, ":user:", ctx.principal->user_id), rule->second,
-                                  epoch_ms());
-  if (!shown) return false;
-  if (!shown->allowed) metrics_.rate_limited(route.user_rate_bucket);
+  const config::RateLimit* rule = user_rule(ctx, route);
+  if (!rule) return true;
+  std::optional<limits::Decision> d =
+      guards_.limiter.hit_now(limit_key(route.user_rate_bucket, ":user:", ctx.principal->user_id), *rule, epoch_ms());
+  if (!d) return false;
+  count(route.user_rate_bucket, *d, shown);
   return true;
 }
 
 boost::asio::awaitable<std::optional<limits::Decision>> Pipeline::limit_user(const Context& ctx,
                                                                              const Route& route) const {
-  if (route.user_rate_bucket.empty() || !ctx.principal) co_return std::nullopt;
-  auto rule = options_.rate_limits.find(route.user_rate_bucket);
-  if (rule == options_.rate_limits.end()) co_return std::nullopt;
+  std::optional<limits::Decision> shown;
+  const config::RateLimit* rule = user_rule(ctx, route);
+  if (!rule) co_return shown;
   std::string key(limit_key(route.user_rate_bucket, ":user:", ctx.principal->user_id));
-  limits::Decision d = co_await guards_.limiter.hit(std::move(key), rule->second, epoch_ms());
-  if (!d.allowed) metrics_.rate_limited(route.user_rate_bucket);
-  co_return d;
+  limits::Decision d = co_await guards_.limiter.hit(std::move(key), *rule, epoch_ms());
+  count(route.user_rate_bucket, d, shown);
+  co_return shown;
 }
 
 Response Pipeline::reject(const Request& head, const Peer& peer, const Error& error) const {

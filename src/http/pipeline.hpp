@@ -93,6 +93,11 @@ class Pipeline {
   // sets `decision` and returns true; false (nothing counted) when limit() must run instead.
   bool limit_now(const Context& ctx, const Route& route, std::optional<limits::Decision>& decision) const;
   bool limit_user_now(const Context& ctx, const Route& route, std::optional<limits::Decision>& decision) const;
+  // The rule of a bucket (null: not limited), and of the route's per-user bucket for this caller.
+  const config::RateLimit* rule_for(std::string_view bucket) const;
+  const config::RateLimit* user_rule(const Context& ctx, const Route& route) const;
+  // Counts a bucket's decision (a refusal in the metrics) into the one the response shows.
+  void count(std::string_view bucket, const limits::Decision& d, std::optional<limits::Decision>& shown) const;
 
   const Router& router_;
   PipelineOptions options_;

@@ -1,7 +1,8 @@
 #include "limits/rate_limiter.hpp"
 
+#include "core/header_line.hpp"
+
 #include <algorithm>
-#include <charconv>
 
 namespace chatd::limits {
 namespace {
@@ -62,18 +63,11 @@ Decision most_restrictive(const Decision& a, const Decision& b) {
 }
 
 void append_rate_limit_lines(const Decision& decision, std::string& lines) {
-  auto line = [&lines](std::string_view name, std::int64_t value) {
-    char digits[24];
-    auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    lines.append(name);
-    lines.append(": ");
-    lines.append(digits, end);
-    lines.append("\r\n");
-  };
-  line("RateLimit-Limit", decision.limit);
-  line("RateLimit-Remaining", std::max<std::int64_t>(decision.remaining, 0));
-  line("RateLimit-Reset", std::max<std::int64_t>(decision.reset_seconds, 0));
-  if (!decision.allowed) line("Retry-After", std::max<std::int64_t>(decision.retry_after_seconds, 1));
+  append_header_line(lines, "RateLimit-Limit", decision.limit);
+  append_header_line(lines, "RateLimit-Remaining", std::max<std::int64_t>(decision.remaining, 0));
+  append_header_line(lines, "RateLimit-Reset", std::max<std::int64_t>(decision.reset_seconds, 0));
+  if (!decision.allowed)
+    append_header_line(lines, "Retry-After", std::max<std::int64_t>(decision.retry_after_seconds, 1));
 }
 
 }  // namespace chatd::limits

@@ -62,7 +62,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace chatd::limits {
 
