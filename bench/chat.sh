@@ -6,7 +6,9 @@
 # a fixed SSE body of 20 chunks). One run, same wrk settings for both; results in
 # bench/results/chat.md. For scale, the concurrency-1 rounds also measure a second nginx
 # doing nothing but proxying to the upstream over keep-alive connections: what the lightest
-# proxy adds on this machine.
+# proxy adds on this machine, and chatd_min_proxy (bench/min_proxy.cpp): chatd's event loop
+# and coroutines passing bodies on and nothing else, which separates what chatd's
+# architecture adds from what its work per request adds.
 #
 # Throughput at concurrency 64 is compared with a bare nginx reverse proxy (as many workers as
 # chatd has network threads, keep-alive to the upstream) in the same run; so is the latency a
@@ -19,7 +21,7 @@
 source "$(dirname "$0")/lib.sh"
 duration=${1:-10s}
 cd "$bench_root"
-[ -x build/chatd ] && [ -x build/chatd_serial_load ] || { echo "build chatd first (Release)" >&2; exit 1; }
+[ -x build/chatd ] && [ -x build/chatd_serial_load ] && [ -x build/chatd_min_proxy ] || { echo "build chatd first (Release)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/chatd-bench.XXXXXX)
 chmod 755 "$work"
@@ -172,6 +174,12 @@ family() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }  # family PID: it and its
 rows=()
 nginx_all=$(family "$nginx_pid")
 proxy_all=$(family "$proxy_pid")
+# chatd's architecture without its work (bench/min_proxy.cpp): one Asio thread passing bodies on.
+min_port=$(free_port)
+build/chatd_min_proxy "$min_port" "$nginx_port" /plain/v1/chat/completions 2>"$work/min_proxy.log" &
+min_pid=$!
+pids+=("$min_pid")
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$min_port") 2>/dev/null && break; sleep 0.05; done
 wait_http "http://127.0.0.1:$proxy_port/plain/v1/chat/completions.body"
 for c in 1 64; do
   rows+=("$(measure direct "http://127.0.0.1:$nginx_port/plain/v1/chat/completions" "$work/plain.lua" $c $nginx_all)")
@@ -183,6 +191,7 @@ rows+=("$(measure chatd-tools "$base/v1/chat/completions" "$work/tools.lua" 64 "
 # Throughput at concurrency 64 swings by 10% from one run to the next on a shared VM, the bare
 # proxy's as much as chatd's: alternate short runs of the two and compare them round by round.
 throughput_rounds=()
+min_rounds=()
 for r in $(seq 1 "${THROUGHPUT_ROUNDS:-5}"); do
   throughput_rounds+=("$(measure nginx-proxy "http://127.0.0.1:$proxy_port/plain/v1/chat/completions" "$work/plain.lua" 64 $proxy_all 2>/dev/null)")
   throughput_rounds+=("$(measure chatd "$base/v1/chat/completions" "$work/plain.lua" 64 "$chatd_pid" 2>/dev/null)")
@@ -209,6 +218,7 @@ for r in 1 2 3 4 5; do
   rounds+=("$(serial_round direct "$work/hist-direct.txt" "http://127.0.0.1:$nginx_port/plain/v1/chat/completions" "" $nginx_all)")
   rounds+=("$(serial_round nginx-proxy "$work/hist-proxy.txt" "http://127.0.0.1:$proxy_port/plain/v1/chat/completions" "" $proxy_all)")
   rounds+=("$(serial_round chatd "$work/hist-chatd.txt" "$base/v1/chat/completions" "$key" "$chatd_pid")")
+  min_rounds+=("$(serial_round asio-min "$work/hist-min.txt" "http://127.0.0.1:$min_port/" "" "$min_pid")")
 done
 rows+=("$(measure direct-stream "http://127.0.0.1:$nginx_port/sse/v1/chat/completions" "$work/sse.lua" 1 $nginx_all)")
 rows+=("$(measure chatd-stream "$base/v1/chat/completions" "$work/sse.lua" 1 "$chatd_pid")")
@@ -219,7 +229,7 @@ ttfd_chatd=$(python3 bench/sse_latency.py "$base/v1/chat/completions" "$key" "$s
 events=$(python3 -c "import sqlite3; print(sqlite3.connect('$work/data-current/chatd.db').execute('select count(*) from usage_events').fetchone()[0])")
 
 mkdir -p bench/results
-python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rounds[*]}" "$work" "${throughput_rounds[*]}" "${rows[@]}" <<'PY' | tee bench/results/chat.md
+MIN_ROUNDS="${min_rounds[*]}" python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rounds[*]}" "$work" "${throughput_rounds[*]}" "${rows[@]}" <<'PY' | tee bench/results/chat.md
 import collections, datetime, json, statistics, sys
 duration, events = sys.argv[1], int(sys.argv[2])
 LADDER = (50, 75, 90, 95, 97, 99)
@@ -235,7 +245,11 @@ def pooled(path):  # {percentile: µs} and count of every request of every round
             if q not in out and seen >= total * q / 100:
                 out[q] = value
     return out, total
-(pool_d, n_d), (pool_p, n_p), (pool_c, n_c) = (pooled(f"{sys.argv[6]}/hist-{n}.txt") for n in ("direct", "proxy", "chatd"))
+(pool_d, n_d), (pool_p, n_p), (pool_c, n_c), (pool_m, n_m) = (
+    pooled(f"{sys.argv[6]}/hist-{n}.txt") for n in ("direct", "proxy", "chatd", "min"))
+import os
+min_fields = os.environ["MIN_ROUNDS"].split()
+min_rounds = [min_fields[i:i + 7] for i in range(0, len(min_fields), 7)]
 td, tc = json.loads(sys.argv[3]), json.loads(sys.argv[4])
 round_fields = sys.argv[5].split()
 rounds = [round_fields[i:i + 7] for i in range(0, len(round_fields), 7)]
@@ -308,13 +322,20 @@ print(f"- median over the rounds: added p50 {med(c['p50'] - d['p50'] for d, c in
 print(f"- CPU per request in these rounds (median of the rounds): nginx-proxy {med(p['cpu'] for _, p, _ in triples):.1f} µs, "
       f"chatd {med(c['cpu'] for _, _, c in triples):.1f} µs")
 print()
-print(f"All the rounds of each path pooled ({n_d}, {n_p} and {n_c} requests), µs:\n")
+print(f"All the rounds of each path pooled ({n_d}, {n_p}, {n_c} and {n_m} requests), µs; asio-min is "
+      "chatd_min_proxy (bench/min_proxy.cpp), chatd's event loop and coroutines passing bodies on and doing "
+      "nothing else, run in the same rounds:\n")
 print("| path | " + " | ".join(f"p{q}" for q in LADDER) + " |")
 print("|---|" + "---|" * len(LADDER))
-for name, pool in (("direct", pool_d), ("nginx-proxy", pool_p), ("chatd", pool_c)):
+for name, pool in (("direct", pool_d), ("nginx-proxy", pool_p), ("asio-min", pool_m), ("chatd", pool_c)):
     print(f"| {name} | " + " | ".join(f"{pool[q]:.0f}" for q in LADDER) + " |")
-for name, pool in (("added by nginx-proxy", pool_p), ("added by chatd", pool_c)):
+for name, pool in (("added by nginx-proxy", pool_p), ("added by asio-min", pool_m), ("added by chatd", pool_c)):
     print(f"| {name} | " + " | ".join(f"{pool[q] - pool_d[q]:.0f}" for q in LADDER) + " |")
+print()
+print(f"- CPU per request of asio-min in these rounds (median): {med(float(r[6]) for r in min_rounds):.1f} µs")
+for q in (50, 99):
+    print(f"- p{q}: chatd adds {pool_c[q] - pool_m[q]:.0f} µs to what asio-min adds ({pool_m[q] - pool_d[q]:.0f} µs; "
+          f"the nginx proxy {pool_p[q] - pool_d[q]:.0f})")
 print()
 print(f"- added p99, pooled: chatd {pool_c[99] - pool_d[99]:.0f} µs; "
       f"nginx-proxy {pool_p[99] - pool_d[99]:.0f} µs")
