@@ -14,8 +14,6 @@
 // rounds separate the two: what it adds over nginx is the architecture's, what chatd adds
 // over it is chatd's own work. Not a server for anything else: it trusts its client.
 
-#include <utility>  // before Boost 1.81's awaitable.hpp, which uses std::exchange without it
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -31,6 +29,7 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <utility>  // before Boost 1.81's awaitable.hpp, which uses std::exchange without it
 
 namespace {
 
