@@ -1,6 +1,8 @@
 """Transport hardening: slow clients, request smuggling, graceful shutdown."""
 
 import json
+import os
+import re
 import signal
 import socket
 import sqlite3
@@ -49,6 +51,43 @@ def test_slowloris_does_not_block_others_and_is_cut_off(make_chatd):
     for s in slow:
         s.close()
     assert server.request("GET", "/healthz").status == 200
+
+
+def _voluntary_switches(pid):
+    """Context switches each of chatd's threads has made by sleeping, by thread id. Threads
+    asleep in nanosleep are left out: chatd's own threads wait on epoll or futexes, and a
+    sanitizer runtime's helper thread (ThreadSanitizer's) sleeps and wakes on its own."""
+    counts = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/wchan") as f:
+                wchan = f.read()
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                status = f.read()
+        except OSError:
+            continue  # the thread ended meanwhile
+        if "nanosleep" in wchan:
+            continue
+        counts[tid] = int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+    return counts
+
+
+def test_an_idle_server_wakes_no_cpu(make_chatd):
+    """With no connection open and nothing to do, no thread of chatd wakes up: no timer ticks
+    for nothing (the log writer and the network threads' sweepers used to wake 10 to 50 times
+    a second each), which on a laptop or a small VM is power and a vCPU woken through the
+    hypervisor."""
+    server = make_chatd({"CHATD_THREADS": "2"})
+    for _ in range(4):  # connections on both network threads, lines for the log writer
+        assert server.request("GET", "/healthz").status == 200
+    time.sleep(0.5)  # the connections' ends are noticed, the log lines written
+    before = _voluntary_switches(server.proc.pid)
+    assert len(before) >= 6, before  # the network threads, the pools, the log writer
+    time.sleep(1.5)
+    after = _voluntary_switches(server.proc.pid)
+    woken = {tid: after[tid] - before[tid] for tid in before if tid in after and after[tid] != before[tid]}
+    # A periodic job (every 30 s) may fall in the window; a ticking timer would show 15 or more.
+    assert sum(woken.values()) <= 3, woken
 
 
 def test_idle_keep_alive_connection_is_closed(make_chatd):
