@@ -14,6 +14,10 @@
 // rounds separate the two: what it adds over nginx is the architecture's, what chatd adds
 // over it is chatd's own work. Not a server for anything else: it trusts its client.
 
+// clang-format off
+#include <utility>  // before Boost 1.81's awaitable.hpp, which uses std::exchange without including it
+// clang-format on
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -29,7 +33,6 @@
 #include <exception>
 #include <string>
 #include <string_view>
-#include <utility>  // before Boost 1.81's awaitable.hpp, which uses std::exchange without it
 
 namespace {
 
