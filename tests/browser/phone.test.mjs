@@ -61,7 +61,10 @@ test('the conversation list is a drawer on a phone', { timeout: 90000 }, async (
     await open.click();
     await nav.waitFor();
     await eventually(async () => (await nav.getByRole('link').count()) === 2, { message: 'both conversations listed' });
-    assert.ok(await page.evaluate(() => !!document.activeElement?.closest('nav, [role="dialog"]')), 'focus moved into the drawer');
+    // The drawer moves focus on the next animation frame (as closing gives it back, below).
+    await eventually(() => page.evaluate(() => !!document.activeElement?.closest('nav, [role="dialog"]')), {
+      message: 'focus moved into the drawer',
+    });
     assert.equal(await field(page, 'Message').isVisible(), true);
     await page.waitForTimeout(300); // the drawer's slide-in, for the picture
     await screenshot(page, 'phone-drawer');
