@@ -230,7 +230,7 @@ events=$(python3 -c "import sqlite3; print(sqlite3.connect('$work/data-current/c
 
 mkdir -p bench/results
 MIN_ROUNDS="${min_rounds[*]}" python3 - "$duration" "$events" "$ttfd_direct" "$ttfd_chatd" "${rounds[*]}" "$work" "${throughput_rounds[*]}" "${rows[@]}" <<'PY' | tee bench/results/chat.md
-import collections, datetime, json, statistics, sys
+import collections, datetime, json, os, statistics, sys
 duration, events = sys.argv[1], int(sys.argv[2])
 LADDER = (50, 75, 90, 95, 97, 99)
 def pooled(path):  # {percentile: µs} and count of every request of every round of one path
@@ -247,7 +247,6 @@ def pooled(path):  # {percentile: µs} and count of every request of every round
     return out, total
 (pool_d, n_d), (pool_p, n_p), (pool_c, n_c), (pool_m, n_m) = (
     pooled(f"{sys.argv[6]}/hist-{n}.txt") for n in ("direct", "proxy", "chatd", "min"))
-import os
 min_fields = os.environ["MIN_ROUNDS"].split()
 min_rounds = [min_fields[i:i + 7] for i in range(0, len(min_fields), 7)]
 td, tc = json.loads(sys.argv[3]), json.loads(sys.argv[4])

@@ -82,7 +82,6 @@ struct NetworkThread {
   // While the thread has no connection its sweeper sleeps on this timer (null otherwise),
   // and the first connection registered wakes it: an idle server wakes no CPU.
   asio::steady_timer* sleeping_sweeper = nullptr;
-  bool sweeper_woken = false;
 };
 
 std::string_view buffered(const beast::flat_buffer& buffer) {
@@ -450,14 +449,13 @@ asio::awaitable<void> Server::Impl::sweep(NetworkThread& home) {
   for (;;) {
     boost::system::error_code ec;
     if (home.connections.empty()) {
-      // Nothing to sweep: sleep until session() registers a connection, rather than wake
-      // this thread every kSweepInterval for nothing.
+      // Nothing to sweep: sleep until session() registers a connection (and cancels this
+      // wait), rather than wake this thread every kSweepInterval for nothing.
       timer.expires_at(asio::steady_timer::time_point::max());
       home.sleeping_sweeper = &timer;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       home.sleeping_sweeper = nullptr;
-      if (!home.sweeper_woken) co_return;  // the io_context is stopping
-      home.sweeper_woken = false;
+      continue;  // that connection may already be gone
     }
     timer.expires_after(kSweepInterval);
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -556,10 +554,7 @@ asio::awaitable<void> Server::Impl::session(NetworkThread& home, Socket socket) 
   ClientConnection entry{&socket};
   home.connections.push_front(&entry);
   ScopeExit unregister([&home, it = home.connections.begin()] { home.connections.erase(it); });
-  if (home.sleeping_sweeper) {
-    home.sweeper_woken = true;
-    home.sleeping_sweeper->cancel();
-  }
+  if (home.sleeping_sweeper) home.sleeping_sweeper->cancel();
 
   beast::flat_buffer buffer;
   std::string out;  // serialised response, reused across requests
